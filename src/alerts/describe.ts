@@ -1,0 +1,91 @@
+import type { Alert } from "../posthog/schemas.js";
+
+/** Words and symbols for showing an alert to people. Pure functions, no Slack markup. */
+
+export const STATE_EMOJI: Record<string, string> = {
+  Firing: "🔴",
+  "Not firing": "🟢",
+  Errored: "⚠️",
+  Snoozed: "🔕",
+  Disabled: "⏸",
+};
+
+/** The state a person cares about: a disabled alert reads as Disabled whatever PostHog's state says. */
+export function displayState(alert: Pick<Alert, "state" | "enabled">): string {
+  return alert.enabled ? alert.state : "Disabled";
+}
+
+export function stateLabel(alert: Pick<Alert, "state" | "enabled">): string {
+  const state = displayState(alert);
+  return `${STATE_EMOJI[state] ?? "•"} ${state}`;
+}
+
+const INTERVAL_WORDS: Record<string, string> = {
+  every_15_minutes: "every 15 minutes",
+  hourly: "hourly",
+  daily: "daily",
+  weekly: "weekly",
+  monthly: "monthly",
+  real_time: "in real time",
+};
+
+export function frequencyWords(interval: string): string {
+  return INTERVAL_WORDS[interval] ?? interval.replace(/_/g, " ");
+}
+
+/** Numbers as people write them: 1234.5 → "1,234.5", 0.1 + 0.2 → "0.3". */
+export function formatNumber(value: number): string {
+  if (!Number.isFinite(value)) return String(value);
+  const rounded = Number(value.toPrecision(12));
+  return rounded.toLocaleString("en-US", { maximumFractionDigits: 6 });
+}
+
+function formatBound(value: number, percentage: boolean): string {
+  return percentage ? `${formatNumber(value * 100)}%` : formatNumber(value);
+}
+
+/**
+ * The condition in words: "below 100", "above 5 or below 1",
+ * "up by more than 20%", "down by more than 50".
+ */
+export function conditionWords(alert: Pick<Alert, "condition" | "threshold">): string {
+  const type = alert.condition?.type ?? "absolute_value";
+  const config = alert.threshold?.configuration;
+  const percentage = config?.type === "percentage";
+  const lower = config?.bounds.lower ?? null;
+  const upper = config?.bounds.upper ?? null;
+  if (lower === null && upper === null) return "no threshold set";
+  if (type === "absolute_value") {
+    const parts: string[] = [];
+    if (upper !== null) parts.push(`above ${formatBound(upper, percentage)}`);
+    if (lower !== null) parts.push(`below ${formatBound(lower, percentage)}`);
+    return parts.join(" or ");
+  }
+  const direction = type === "relative_increase" ? "up" : "down";
+  const parts: string[] = [];
+  if (upper !== null) parts.push(`${direction} by more than ${formatBound(upper, percentage)}`);
+  if (lower !== null) parts.push(`${direction} by less than ${formatBound(lower, percentage)}`);
+  return parts.join(" or ");
+}
+
+export function lastValueWords(alert: Pick<Alert, "last_value">): string {
+  return alert.last_value === null ? "no value yet" : formatNumber(alert.last_value);
+}
+
+export interface PostHogLinks {
+  host: string;
+  projectId: string;
+}
+
+export function alertUrl(links: PostHogLinks, alert: Pick<Alert, "id" | "insight" | "insight_short_id">): string {
+  const insight = alert.insight_short_id ?? String(alert.insight);
+  return `${links.host}/project/${links.projectId}/insights/${encodeURIComponent(insight)}?alert_id=${encodeURIComponent(alert.id)}`;
+}
+
+export function insightUrl(links: PostHogLinks, insight: string | number): string {
+  return `${links.host}/project/${links.projectId}/insights/${encodeURIComponent(String(insight))}`;
+}
+
+export function insightLabel(alert: Pick<Alert, "insight" | "insight_name">): string {
+  return alert.insight_name ?? `Insight ${alert.insight}`;
+}

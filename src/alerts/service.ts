@@ -1,0 +1,102 @@
+import type { Alert, AlertCreate, AlertPatch, Insight, Member, Page } from "../posthog/schemas.js";
+
+/** The PostHog calls the Slack surfaces need; PostHogClient satisfies it, tests may pass a fake. */
+export interface AlertsApi {
+  listAllAlerts(): Promise<Alert[]>;
+  getAlert(id: string, options?: { checksLimit?: number }): Promise<Alert>;
+  createAlert(body: AlertCreate): Promise<Alert>;
+  updateAlert(id: string, patch: AlertPatch): Promise<Alert>;
+  deleteAlert(id: string): Promise<void>;
+  searchInsights(options: { search?: string; limit?: number; offset?: number }): Promise<Page<Insight>>;
+  getInsight(idOrShortId: string | number): Promise<Insight>;
+  listMembers(options?: { search?: string }): Promise<Member[]>;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export type Resolution =
+  | { ok: true; alert: Alert }
+  | { ok: false; reason: "not_found"; ref: string }
+  | { ok: false; reason: "ambiguous"; ref: string; candidates: Alert[] };
+
+/** Matches a typed reference against alerts: exact name, then case-insensitive name, then a unique part. */
+export function matchAlert(ref: string, alerts: Alert[]): Resolution {
+  const wanted = ref.trim();
+  const lowered = wanted.toLowerCase();
+  const exact = alerts.filter((a) => a.name === wanted);
+  if (exact.length === 1) return { ok: true, alert: exact[0] as Alert };
+  const sameName = exact.length > 1 ? exact : alerts.filter((a) => a.name.toLowerCase() === lowered);
+  if (sameName.length === 1) return { ok: true, alert: sameName[0] as Alert };
+  if (sameName.length > 1) return { ok: false, reason: "ambiguous", ref: wanted, candidates: sameName };
+  const partial = alerts.filter((a) => a.name.toLowerCase().includes(lowered));
+  if (partial.length === 1) return { ok: true, alert: partial[0] as Alert };
+  if (partial.length > 1) return { ok: false, reason: "ambiguous", ref: wanted, candidates: partial };
+  return { ok: false, reason: "not_found", ref: wanted };
+}
+
+/**
+ * Alert reads and writes for the Slack surfaces. Lists are cached for a few
+ * seconds so paging through 1,000 alerts does not re-read every page from
+ * PostHog on each click; every write drops the cache.
+ */
+export class AlertService {
+  private cache: { at: number; alerts: Promise<Alert[]> } | null = null;
+
+  constructor(
+    readonly api: AlertsApi,
+    private readonly now: () => number = Date.now,
+    private readonly cacheMs = 15_000,
+  ) {}
+
+  listAll(options: { fresh?: boolean } = {}): Promise<Alert[]> {
+    const t = this.now();
+    if (!options.fresh && this.cache && t - this.cache.at < this.cacheMs) return this.cache.alerts;
+    const alerts = this.api.listAllAlerts();
+    this.cache = { at: t, alerts };
+    alerts.catch(() => {
+      if (this.cache?.alerts === alerts) this.cache = null;
+    });
+    return alerts;
+  }
+
+  invalidate(): void {
+    this.cache = null;
+  }
+
+  async resolve(ref: string): Promise<Resolution> {
+    const wanted = ref.trim();
+    if (UUID.test(wanted)) {
+      try {
+        return { ok: true, alert: await this.api.getAlert(wanted.toLowerCase()) };
+      } catch (error) {
+        if ((error as { code?: string }).code === "not_found") return { ok: false, reason: "not_found", ref: wanted };
+        throw error;
+      }
+    }
+    return matchAlert(wanted, await this.listAll({ fresh: true }));
+  }
+
+  async update(id: string, patch: AlertPatch): Promise<Alert> {
+    try {
+      return await this.api.updateAlert(id, patch);
+    } finally {
+      this.invalidate();
+    }
+  }
+
+  async create(body: AlertCreate): Promise<Alert> {
+    try {
+      return await this.api.createAlert(body);
+    } finally {
+      this.invalidate();
+    }
+  }
+
+  async delete(id: string): Promise<void> {
+    try {
+      await this.api.deleteAlert(id);
+    } finally {
+      this.invalidate();
+    }
+  }
+}

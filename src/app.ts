@@ -1,0 +1,208 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { App, HTTPReceiver } from "@slack/bolt";
+import { WebClient, type WebClientOptions } from "@slack/web-api";
+import type { Logger } from "pino";
+import { AlertService, type AlertsApi } from "./alerts/service.js";
+import { WritePolicy } from "./auth/policy.js";
+import type { Config } from "./config.js";
+import { Health } from "./http/health.js";
+import { boltLogger } from "./log.js";
+import { registerListeners } from "./listeners/index.js";
+import type { ListenerDeps, NotificationsPort, RoutesPort } from "./listeners/deps.js";
+import { PostHogClient } from "./posthog/client.js";
+import { createSlackDirectory } from "./slack/directory.js";
+import { ROUTE_HEALTH, ROUTE_SLACK_EVENTS } from "./slack/ids.js";
+
+/** Slack allows five minutes of clock skew either way; Bolt checks only the past, we check both. */
+const MAX_SKEW_SECONDS = 5 * 60;
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse) => void | Promise<void>;
+
+export interface BotDeps {
+  config: Config;
+  logger: Logger;
+  now?: () => Date;
+  /** PostHog API; by default a PostHogClient built from the config. */
+  posthog?: AlertsApi;
+  /** Extra Web API client options (tests shorten timeouts). */
+  slackClientOptions?: Partial<WebClientOptions>;
+  /** Extra HTTP routes, e.g. the PostHog webhook, keyed by path. */
+  routes?: Record<string, RouteHandler>;
+  routesPort?: RoutesPort;
+  notifications?: NotificationsPort;
+  health?: Health;
+}
+
+export interface Bot {
+  app: App;
+  client: WebClient;
+  health: Health;
+  deps: ListenerDeps;
+  posthog: AlertsApi;
+  start(): Promise<{ port: number }>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Web API settings for an interactive bot: a few quick retries, a short
+ * timeout. The library default retries for about 30 minutes, long after
+ * the person who clicked has given up.
+ */
+export function interactiveClientOptions(config: Config, logger: Logger): WebClientOptions {
+  return {
+    slackApiUrl: config.slack.apiUrl,
+    logger: boltLogger(logger),
+    timeout: 5_000,
+    retryConfig: { retries: 2, factor: 2, minTimeout: 250, maxTimeout: 1_000, randomize: true },
+  };
+}
+
+export function createPostHogClient(
+  config: Config,
+  logger: Logger,
+  onStatus: (status: number | null) => void = () => {},
+): PostHogClient {
+  const log = logger.child({ component: "posthog" });
+  return new PostHogClient({
+    host: config.posthog.host,
+    apiKey: config.posthog.apiKey,
+    pathFamily: config.posthog.pathFamily,
+    projectId: config.posthog.projectId,
+    onRequest: (info) => {
+      log.debug(info, "posthog request");
+      onStatus(info.status);
+    },
+  });
+}
+
+function timestampProblem(req: IncomingMessage, nowSeconds: number): string | null {
+  const raw = req.headers["x-slack-request-timestamp"];
+  if (typeof raw !== "string" || !/^\d{1,12}$/.test(raw)) return "missing or malformed timestamp";
+  const skew = Number(raw) - nowSeconds;
+  if (skew > MAX_SKEW_SECONDS) return "timestamp too far in the future";
+  if (skew < -MAX_SKEW_SECONDS) return "stale timestamp";
+  if (typeof req.headers["x-slack-signature"] !== "string") return "missing signature";
+  return null;
+}
+
+export async function createBot(input: BotDeps): Promise<Bot> {
+  const { config, logger } = input;
+  const now = input.now ?? (() => new Date());
+  const health = input.health ?? new Health();
+  // PostHog's key: a 401/403 on the latest request means the bot cannot work; /healthz says so.
+  let postHogKeyProblem: string | null = null;
+  health.register("posthog", () => ({ failing: postHogKeyProblem }));
+  const posthog =
+    input.posthog ??
+    createPostHogClient(config, logger, (status) => {
+      if (status === 401 || status === 403) postHogKeyProblem = `PostHog refused the API key (HTTP ${status})`;
+      else if (status !== null && status < 400) postHogKeyProblem = null;
+    });
+
+  const clientOptions: WebClientOptions = { ...interactiveClientOptions(config, logger), ...input.slackClientOptions };
+  const client = new WebClient(config.slack.botToken, clientOptions);
+
+  const alerts = new AlertService(posthog, () => now().getTime());
+  const directory = createSlackDirectory(client, () => now().getTime());
+  const policy = new WritePolicy(config.writeAccess, directory, () => posthog.listMembers(), () => now().getTime());
+  const deps: ListenerDeps = {
+    alerts,
+    policy,
+    directory,
+    links: { host: config.posthog.host, projectId: config.posthog.projectId },
+    logger,
+    now,
+    ...(input.routesPort ? { routes: input.routesPort } : {}),
+    ...(input.notifications ? { notifications: input.notifications } : {}),
+  };
+
+  const receiver = config.slack.socketMode
+    ? undefined
+    : new HTTPReceiver({
+        signingSecret: config.slack.signingSecret as string,
+        endpoints: ROUTE_SLACK_EVENTS,
+        logger: boltLogger(logger),
+        processBeforeResponse: false,
+      });
+
+  let botUserId: string | undefined;
+  let botId: string | undefined;
+
+  const app = new App({
+    token: config.slack.botToken,
+    logger: boltLogger(logger),
+    clientOptions,
+    // Identity is checked once at start (below), not on every request.
+    tokenVerificationEnabled: false,
+    ...(receiver ? { receiver } : { socketMode: true, appToken: config.slack.appToken as string }),
+  });
+  app.error(async (error) => {
+    logger.error({ err: error.message, code: (error as { code?: string }).code }, "unhandled listener error");
+  });
+  registerListeners(app, deps);
+
+  const routes: Record<string, RouteHandler> = { [ROUTE_HEALTH]: health.handle, ...input.routes };
+  const server: Server = createServer((req, res) => {
+    const path = (req.url ?? "/").split("?")[0] ?? "/";
+    if (receiver && path === ROUTE_SLACK_EVENTS) {
+      const problem = timestampProblem(req, Math.floor(now().getTime() / 1000));
+      if (problem) {
+        logger.warn({ reason: problem }, "refused a Slack request");
+        req.resume();
+        res.writeHead(401).end();
+        return;
+      }
+      receiver.requestListener(req, res);
+      return;
+    }
+    const handler = routes[path];
+    if (!handler) {
+      req.resume();
+      res.writeHead(404, { "content-type": "application/json" }).end(JSON.stringify({ error: "Not found." }));
+      return;
+    }
+    Promise.resolve(handler(req, res)).catch((error: Error) => {
+      logger.error({ err: error.message, path }, "route failed");
+      if (!res.headersSent) res.writeHead(500, { "content-type": "application/json" });
+      res.end(JSON.stringify({ error: "Internal error." }));
+    });
+  });
+  server.headersTimeout = 10_000;
+  server.requestTimeout = 30_000;
+  server.keepAliveTimeout = 65_000;
+
+  return {
+    app,
+    client,
+    health,
+    deps,
+    posthog,
+    async start() {
+      await new Promise<void>((resolve, reject) => {
+        server.once("error", reject);
+        server.listen(config.port, () => {
+          server.off("error", reject);
+          resolve();
+        });
+      });
+      const port = (server.address() as AddressInfo).port;
+      logger.info({ port, mode: config.slack.socketMode ? "socket" : "http" }, "listening");
+      const auth = await client.auth.test();
+      botUserId = auth.user_id;
+      botId = auth.bot_id;
+      logger.info({ team: auth.team, botUserId, botId }, "connected to Slack");
+      if (config.slack.socketMode) await app.start();
+      health.markReady();
+      return { port };
+    },
+    async stop() {
+      health.markStopping();
+      if (config.slack.socketMode) await app.stop().catch(() => undefined);
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      });
+    },
+  };
+}

@@ -1,0 +1,140 @@
+import {
+  alertUrl,
+  conditionWords,
+  displayState,
+  frequencyWords,
+  insightLabel,
+  insightUrl,
+  lastValueWords,
+  type PostHogLinks,
+  stateLabel,
+} from "../alerts/describe.js";
+import type { Alert } from "../posthog/schemas.js";
+import { type ListFilter, listPageCodec, rowMenuCodec } from "../slack/codecs.js";
+import { slackDate } from "../slack/dates.js";
+import { ACTION_LIST_PAGE, ACTION_ROW_MENU } from "../slack/ids.js";
+import { link, safeMrkdwn } from "../slack/mrkdwn.js";
+import { type Block, type SlackMessage, button, context, option, section } from "./common.js";
+
+export const LIST_PAGE_SIZE = 20;
+
+export function matchesFilter(alert: Alert, filter: ListFilter): boolean {
+  const state = displayState(alert);
+  switch (filter) {
+    case "all":
+      return true;
+    case "firing":
+      return state === "Firing";
+    case "snoozed":
+      return state === "Snoozed" || (alert.enabled && alert.snoozed_until !== null);
+    case "disabled":
+      return !alert.enabled;
+    case "errored":
+      return state === "Errored";
+  }
+}
+
+export function filterAlerts(alerts: Alert[], filter: ListFilter, words: string): Alert[] {
+  const terms = words.toLowerCase().split(/\s+/).filter(Boolean);
+  return alerts.filter(
+    (a) => matchesFilter(a, filter) && terms.every((t) => a.name.toLowerCase().includes(t)),
+  );
+}
+
+/** One line of facts about an alert, in safe mrkdwn. */
+export function alertFacts(links: PostHogLinks, alert: Alert): string {
+  const facts = [
+    link(insightUrl(links, alert.insight_short_id ?? alert.insight), insightLabel(alert), 120),
+    safeMrkdwn(conditionWords(alert), 200),
+    frequencyWords(alert.calculation_interval),
+    `last ${lastValueWords(alert)}`,
+  ];
+  if (alert.snoozed_until) facts.push(`🔕 until ${slackDate(alert.snoozed_until)}`);
+  return facts.join(" · ");
+}
+
+export function rowMenu(links: PostHogLinks, alert: Alert): Block {
+  const value = (v: "edit" | "snooze" | "disable" | "enable" | "delete" | "show") =>
+    rowMenuCodec.encode({ v, a: alert.id });
+  return {
+    type: "overflow",
+    action_id: ACTION_ROW_MENU,
+    options: [
+      option("Edit", value("edit")),
+      option("Snooze…", value("snooze")),
+      alert.enabled ? option("Disable", value("disable")) : option("Enable", value("enable")),
+      option("Delete…", value("delete")),
+      { ...option("Open in PostHog", value("show")), url: alertUrl(links, alert) },
+    ],
+  };
+}
+
+const FILTER_WORDS: Record<ListFilter, string> = {
+  all: "",
+  firing: "firing ",
+  snoozed: "snoozed ",
+  disabled: "disabled ",
+  errored: "errored ",
+};
+
+export function buildAlertList(
+  links: PostHogLinks,
+  all: Alert[],
+  query: { filter: ListFilter; words: string; offset: number },
+  command = "/alerts",
+): SlackMessage {
+  const matching = filterAlerts(all, query.filter, query.words);
+  const total = matching.length;
+  const offset = total === 0 ? 0 : Math.min(Math.max(0, query.offset), Math.floor((total - 1) / LIST_PAGE_SIZE) * LIST_PAGE_SIZE);
+  const page = matching.slice(offset, offset + LIST_PAGE_SIZE);
+  const what = `${FILTER_WORDS[query.filter]}alert${total === 1 ? "" : "s"}`;
+  const matchingWords = query.words ? ` matching “${safeMrkdwn(query.words, 100)}”` : "";
+
+  if (total === 0) {
+    const hint =
+      all.length === 0
+        ? `This project has no alerts yet. Create one with \`${command} create\`.`
+        : `No ${what}${matchingWords} (of ${all.length} in the project). Try \`${command} list all\`.`;
+    return { text: hint.replace(/`/g, ""), blocks: [section(hint)] };
+  }
+
+  const firing = all.filter((a) => displayState(a) === "Firing").length;
+  const blocks: Block[] = [
+    section(
+      `*${total} ${what}*${matchingWords}${total > LIST_PAGE_SIZE ? ` · showing ${offset + 1}–${offset + page.length}` : ""}`,
+    ),
+  ];
+  for (const alert of page) {
+    blocks.push(
+      section(`${stateLabel(alert)}  *${safeMrkdwn(alert.name || "(unnamed alert)", 200)}*\n${alertFacts(links, alert)}`, {
+        accessory: rowMenu(links, alert),
+      }),
+    );
+  }
+  const nav: Block[] = [];
+  if (offset > 0) {
+    nav.push(
+      button("◀ Previous", `${ACTION_LIST_PAGE}_prev`, {
+        value: listPageCodec.encode({ f: query.filter, q: query.words, o: Math.max(0, offset - LIST_PAGE_SIZE) }),
+      }),
+    );
+  }
+  if (offset + LIST_PAGE_SIZE < total) {
+    nav.push(
+      button("Next ▶", `${ACTION_LIST_PAGE}_next`, {
+        value: listPageCodec.encode({ f: query.filter, q: query.words, o: offset + LIST_PAGE_SIZE }),
+      }),
+    );
+  }
+  if (nav.length > 0) blocks.push({ type: "actions", block_id: "list_nav", elements: nav });
+  blocks.push(
+    context(
+      `${firing} firing in the project · page ${Math.floor(offset / LIST_PAGE_SIZE) + 1} of ${Math.ceil(total / LIST_PAGE_SIZE)} · \`${command} show <alert>\` for details`,
+    ),
+  );
+  const names = page
+    .slice(0, 10)
+    .map((a) => `${displayState(a)}: ${safeMrkdwn(a.name, 100)}`)
+    .join("; ");
+  return { text: `${total} ${what}: ${names}${page.length > 10 ? "; …" : ""}`.slice(0, 3000), blocks };
+}

@@ -1,0 +1,60 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+export interface HealthReport {
+  status: "starting" | "ok" | "degraded" | "failing";
+  /** Problems that make the bot unable to work; any of these makes /healthz answer 503. */
+  failing: string[];
+  /** Problems worth a look that do not stop the bot; reported with 200. */
+  warnings: string[];
+  details: Record<string, unknown>;
+}
+
+/**
+ * The bot's health, put together from named checks. Each check is a small
+ * function the composition root registers (store, PostHog key, delivery).
+ * Output never contains configuration values.
+ */
+export class Health {
+  private ready = false;
+  private readonly checks = new Map<
+    string,
+    () => { failing?: string | null; warning?: string | null; details?: unknown }
+  >();
+
+  markReady(): void {
+    this.ready = true;
+  }
+
+  markStopping(): void {
+    this.ready = false;
+  }
+
+  register(name: string, check: () => { failing?: string | null; warning?: string | null; details?: unknown }): void {
+    this.checks.set(name, check);
+  }
+
+  report(): HealthReport {
+    const failing: string[] = [];
+    const warnings: string[] = [];
+    const details: Record<string, unknown> = {};
+    for (const [name, check] of this.checks) {
+      try {
+        const result = check();
+        if (result.failing) failing.push(result.failing);
+        if (result.warning) warnings.push(result.warning);
+        if (result.details !== undefined) details[name] = result.details;
+      } catch {
+        failing.push(`${name} check failed`);
+      }
+    }
+    const status = !this.ready ? "starting" : failing.length > 0 ? "failing" : warnings.length > 0 ? "degraded" : "ok";
+    return { status, failing, warnings, details };
+  }
+
+  handle = (_req: IncomingMessage, res: ServerResponse): void => {
+    const report = this.report();
+    const code = report.status === "starting" || report.status === "failing" ? 503 : 200;
+    res.writeHead(code, { "content-type": "application/json", "cache-control": "no-store" });
+    res.end(JSON.stringify(report));
+  };
+}

@@ -1,0 +1,214 @@
+import type { AllMiddlewareArgs, App, BlockAction, RespondArguments, SlackActionMiddlewareArgs } from "@slack/bolt";
+import { MESSAGES, userMessageFor } from "../alerts/messages.js";
+import { performWrite, type WriteVerb } from "../alerts/writes.js";
+import { buildAlertDetail } from "../blocks/alert-detail.js";
+import { buildAlertList } from "../blocks/alert-list.js";
+import { type SlackMessage, notice } from "../blocks/common.js";
+import { buildSnoozeModal, SNOOZE_CUSTOM, SNOOZE_PRESETS, type SnoozeOrigin } from "../blocks/snooze-modal.js";
+import { alertRefCodec, listPageCodec, rowMenuCodec } from "../slack/codecs.js";
+import {
+  ACTION_CONFIRM_DELETE,
+  ACTION_LIST_PAGE,
+  ACTION_NOTIFY_DISABLE,
+  ACTION_NOTIFY_ENABLE,
+  ACTION_NOTIFY_OPEN,
+  ACTION_NOTIFY_SNOOZE,
+  ACTION_NOTIFY_UNSNOOZE,
+  ACTION_OPEN_IN_POSTHOG,
+  ACTION_ROW_MENU,
+  ACTION_SHOW_DELETE,
+  ACTION_SHOW_EDIT,
+  ACTION_SHOW_SNOOZE,
+  ACTION_SHOW_TOGGLE,
+} from "../slack/ids.js";
+import { type SnoozePreset, snoozePreset } from "../time/snooze.js";
+import { openAlertForm } from "./alert-form.js";
+import { deleteConfirmation, userTimeZone } from "./commands.js";
+import type { ListenerDeps } from "./deps.js";
+
+type ActionArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
+
+/** The action's value (button) or selected option value (menus). */
+function actionValue(action: BlockAction["actions"][number]): string | undefined {
+  if ("selected_option" in action && action.selected_option) return action.selected_option.value;
+  if ("value" in action) return action.value;
+  return undefined;
+}
+
+function replier(args: ActionArgs, replaceOriginal: boolean) {
+  return (message: SlackMessage) =>
+    args.respond({ response_type: "ephemeral", replace_original: replaceOriginal, ...message } as RespondArguments);
+}
+
+/** Runs an action body after the ack; any failure reaches the clicker as one sentence. */
+function guarded(deps: ListenerDeps, body: (args: ActionArgs) => Promise<void>) {
+  return async (args: ActionArgs) => {
+    await args.ack();
+    try {
+      await body(args);
+    } catch (error) {
+      deps.logger.warn(
+        { slackUser: args.body.user.id, action: args.action.action_id, code: (error as { code?: string }).code, err: (error as Error).message },
+        "action failed",
+      );
+      await replier(args, false)(notice(userMessageFor(error))).catch((e: Error) =>
+        deps.logger.error({ err: e.message }, "could not answer through response_url"),
+      );
+    }
+  };
+}
+
+async function openSnooze(deps: ListenerDeps, args: ActionArgs, alertId: string, origin: SnoozeOrigin, withPresets: boolean) {
+  const view = buildSnoozeModal({ alertName: "", origin, withPresets, now: deps.now() });
+  const opened = await args.client.views.open({ trigger_id: args.body.trigger_id, view: view as never });
+  const alert = await deps.alerts.api.getAlert(alertId).catch(() => null);
+  if (alert && opened.view?.id) {
+    const full = buildSnoozeModal({ alertName: alert.name, origin, withPresets, now: deps.now() });
+    await args.client.views
+      .update({ view_id: opened.view.id, hash: opened.view.hash, view: full as never })
+      .catch(() => undefined);
+  }
+}
+
+async function writeFromEphemeral(deps: ListenerDeps, args: ActionArgs, alertId: string, verb: WriteVerb) {
+  const alert = await deps.alerts.api.getAlert(alertId);
+  const outcome = await performWrite(deps, { userId: args.body.user.id, alert, verb, source: "button" });
+  await replier(args, false)(notice(outcome.sentence));
+  if (outcome.ok) await deps.notifications?.alertChanged(outcome.alert, { verb, userId: args.body.user.id, alertId });
+}
+
+export function registerActions(app: App, deps: ListenerDeps): void {
+  // Previous / Next on an alert list
+  app.action<BlockAction>(
+    new RegExp(`^${ACTION_LIST_PAGE}`),
+    guarded(deps, async (args) => {
+      const page = listPageCodec.decode(actionValue(args.action));
+      if (!page) return void (await replier(args, false)(notice(MESSAGES.tampered)));
+      const alerts = await deps.alerts.listAll();
+      await replier(args, true)(buildAlertList(deps.links, alerts, { filter: page.f, words: page.q, offset: page.o }));
+    }),
+  );
+
+  // A list row's overflow menu
+  app.action<BlockAction>(
+    ACTION_ROW_MENU,
+    guarded(deps, async (args) => {
+      const choice = rowMenuCodec.decode(actionValue(args.action));
+      if (!choice) return void (await replier(args, false)(notice(MESSAGES.tampered)));
+      const userId = args.body.user.id;
+      switch (choice.v) {
+        case "show":
+          // "Open in PostHog" is a link; Slack still sends the click. Nothing else to do.
+          return;
+        case "edit":
+          return openAlertForm(args.client, args.body.trigger_id, deps, { mode: "edit", alertId: choice.a, userId });
+        case "snooze":
+          return openSnooze(deps, args, choice.a, { a: choice.a }, true);
+        case "delete": {
+          const decision = await deps.policy.check(userId);
+          if (!decision.ok) return void (await replier(args, false)(notice(decision.reason)));
+          const alert = await deps.alerts.api.getAlert(choice.a);
+          return void (await replier(args, false)(deleteConfirmation(alert)));
+        }
+        case "enable":
+        case "disable":
+          return writeFromEphemeral(deps, args, choice.a, choice.v);
+      }
+    }),
+  );
+
+  // Buttons under `/alerts show`
+  const refAction = (actionId: string, body: (args: ActionArgs, alertId: string) => Promise<void>) =>
+    app.action<BlockAction>(
+      actionId,
+      guarded(deps, async (args) => {
+        const ref = alertRefCodec.decode(actionValue(args.action));
+        if (!ref) return void (await replier(args, false)(notice(MESSAGES.tampered)));
+        await body(args, ref.a);
+      }),
+    );
+  refAction(ACTION_SHOW_EDIT, (args, alertId) =>
+    openAlertForm(args.client, args.body.trigger_id, deps, { mode: "edit", alertId, userId: args.body.user.id }),
+  );
+  refAction(ACTION_SHOW_SNOOZE, (args, alertId) =>
+    openSnooze(deps, args, alertId, { a: alertId }, true),
+  );
+  refAction(ACTION_SHOW_TOGGLE, async (args, alertId) => {
+    const alert = await deps.alerts.api.getAlert(alertId);
+    const outcome = await performWrite(deps, {
+      userId: args.body.user.id,
+      alert,
+      verb: alert.enabled ? "disable" : "enable",
+      source: "button",
+    });
+    if (outcome.ok && outcome.alert) {
+      await replier(args, true)(buildAlertDetail(deps.links, await deps.alerts.api.getAlert(alertId, { checksLimit: 10 })));
+    }
+    await replier(args, false)(notice(outcome.sentence));
+    if (outcome.ok) {
+      await deps.notifications?.alertChanged(outcome.alert, {
+        verb: alert.enabled ? "disable" : "enable",
+        userId: args.body.user.id,
+        alertId,
+      });
+    }
+  });
+  refAction(ACTION_SHOW_DELETE, async (args, alertId) => {
+    const decision = await deps.policy.check(args.body.user.id);
+    if (!decision.ok) return void (await replier(args, false)(notice(decision.reason)));
+    await replier(args, false)(deleteConfirmation(await deps.alerts.api.getAlert(alertId)));
+  });
+  refAction(ACTION_CONFIRM_DELETE, async (args, alertId) => {
+    const alert = await deps.alerts.api.getAlert(alertId);
+    const outcome = await performWrite(deps, { userId: args.body.user.id, alert, verb: "delete", source: "button" });
+    await replier(args, outcome.ok)(notice(outcome.sentence));
+    if (outcome.ok) await deps.notifications?.alertChanged(null, { verb: "delete", userId: args.body.user.id, alertId });
+  });
+  // Link buttons still send an action; ack them so Slack shows no error.
+  for (const id of [ACTION_OPEN_IN_POSTHOG, ACTION_NOTIFY_OPEN]) app.action(id, async ({ ack }) => void (await ack()));
+
+  // Controls on a firing-alert notification in a channel
+  const notifyAction = (actionId: string, body: (args: ActionArgs, alertId: string, origin: { channel: string; ts: string } | undefined) => Promise<void>) =>
+    app.action<BlockAction>(
+      actionId,
+      guarded(deps, async (args) => {
+        const ref = alertRefCodec.decode(actionValue(args.action));
+        if (!ref) return void (await replier(args, false)(notice(MESSAGES.tampered)));
+        const channel = args.body.channel?.id;
+        const ts = args.body.message?.ts;
+        await body(args, ref.a, channel && ts ? { channel, ts } : undefined);
+      }),
+    );
+  const notifyWrite = async (
+    args: ActionArgs,
+    alertId: string,
+    origin: { channel: string; ts: string } | undefined,
+    verb: WriteVerb,
+    snoozeUntil?: Date,
+  ) => {
+    const userId = args.body.user.id;
+    const outcome = await performWrite(deps, {
+      userId,
+      alert: { id: alertId, name: "" },
+      verb,
+      ...(snoozeUntil ? { snoozeUntil } : {}),
+      source: "notification",
+    });
+    if (!outcome.ok) return void (await replier(args, false)(notice(outcome.sentence)));
+    await deps.notifications?.alertChanged(outcome.alert, { verb, userId, alertId }, origin);
+  };
+  notifyAction(ACTION_NOTIFY_SNOOZE, async (args, alertId, origin) => {
+    const choice = "selected_option" in args.action ? args.action.selected_option?.value : undefined;
+    if (choice === SNOOZE_CUSTOM) {
+      return openSnooze(deps, args, alertId, { a: alertId, ...(origin ? { c: origin.channel, t: origin.ts } : {}) }, false);
+    }
+    const preset = SNOOZE_PRESETS.find((p) => p.value === choice);
+    if (!preset) return void (await replier(args, false)(notice(MESSAGES.tampered)));
+    const timeZone = await userTimeZone(deps, args.body.user.id);
+    const until = snoozePreset(preset.value as SnoozePreset, { now: deps.now(), timeZone });
+    await notifyWrite(args, alertId, origin, "snooze", until);
+  });
+  notifyAction(ACTION_NOTIFY_UNSNOOZE, (args, alertId, origin) => notifyWrite(args, alertId, origin, "unsnooze"));
+  notifyAction(ACTION_NOTIFY_DISABLE, (args, alertId, origin) => notifyWrite(args, alertId, origin, "disable"));
+  notifyAction(ACTION_NOTIFY_ENABLE, (args, alertId, origin) => notifyWrite(args, alertId, origin, "enable"));
+}

@@ -1,0 +1,214 @@
+import type { AllMiddlewareArgs, RespondArguments, SlackCommandMiddlewareArgs } from "@slack/bolt";
+import type { WebClient } from "@slack/web-api";
+import { userMessageFor } from "../alerts/messages.js";
+import type { Resolution } from "../alerts/service.js";
+import { performWrite, type WriteVerb } from "../alerts/writes.js";
+import { buildAlertDetail } from "../blocks/alert-detail.js";
+import { buildAlertList } from "../blocks/alert-list.js";
+import { type SlackMessage, button, confirmDialog, notice, section } from "../blocks/common.js";
+import { buildHelp, buildUsage, SUBCOMMANDS } from "../blocks/help.js";
+import { parseCommand, splitSnoozeArgs } from "../commands/parse.js";
+import { alertRefCodec } from "../slack/codecs.js";
+import { ACTION_CONFIRM_DELETE } from "../slack/ids.js";
+import { safeMrkdwn } from "../slack/mrkdwn.js";
+import { parseSnoozeWhen } from "../time/snooze.js";
+import { openAlertForm } from "./alert-form.js";
+import type { ListenerDeps } from "./deps.js";
+
+const FALLBACK_TZ = "UTC";
+
+/** A Slack user's time zone, or UTC when Slack does not say. */
+export async function userTimeZone(deps: ListenerDeps, userId: string): Promise<string> {
+  try {
+    return (await deps.directory.user(userId))?.tz ?? FALLBACK_TZ;
+  } catch {
+    return FALLBACK_TZ;
+  }
+}
+
+export function resolutionProblem(resolution: Exclude<Resolution, { ok: true }>, command: string): SlackMessage {
+  if (resolution.reason === "not_found") {
+    return notice(
+      `No alert matches “${safeMrkdwn(resolution.ref, 100)}”. Try \`${command} list\` to see the names.`,
+    );
+  }
+  const shown = resolution.candidates.slice(0, 15);
+  const lines = shown.map((a) => `• ${safeMrkdwn(a.name || "(unnamed alert)", 150)} — \`${a.id}\``);
+  const more = resolution.candidates.length - shown.length;
+  const text = `“${safeMrkdwn(resolution.ref, 100)}” matches ${resolution.candidates.length} alerts. Use more of the name, or the id:\n${lines.join("\n")}${more > 0 ? `\n…and ${more} more.` : ""}`;
+  return { text: `“${safeMrkdwn(resolution.ref, 100)}” matches ${resolution.candidates.length} alerts.`, blocks: [section(text)] };
+}
+
+export function deleteConfirmation(alert: { id: string; name: string }): SlackMessage {
+  const name = safeMrkdwn(alert.name || "(unnamed alert)", 200);
+  return {
+    text: `Delete the alert ${name}?`,
+    blocks: [
+      section(`Delete the alert *${name}*? Its check history goes with it, and this cannot be undone.`),
+      {
+        type: "actions",
+        block_id: "delete_confirm",
+        elements: [
+          button("Delete alert", ACTION_CONFIRM_DELETE, {
+            value: alertRefCodec.encode({ a: alert.id }),
+            style: "danger",
+            confirm: confirmDialog("Delete this alert?", `${alert.name || "This alert"} will be deleted in PostHog.`, "Delete"),
+          }),
+        ],
+      },
+    ],
+  };
+}
+
+interface CommandContext {
+  deps: ListenerDeps;
+  command: string;
+  userId: string;
+  channelId: string;
+  triggerId: string;
+  client: WebClient;
+  reply: (message: SlackMessage) => Promise<unknown>;
+}
+
+async function withAlert(ctx: CommandContext, ref: string, then: (alert: import("../posthog/schemas.js").Alert) => Promise<void>) {
+  const resolution = await ctx.deps.alerts.resolve(ref);
+  if (!resolution.ok) {
+    await ctx.reply(resolutionProblem(resolution, ctx.command));
+    return;
+  }
+  await then(resolution.alert);
+}
+
+async function write(ctx: CommandContext, ref: string, verb: WriteVerb, snoozeUntil?: Date) {
+  await withAlert(ctx, ref, async (alert) => {
+    const outcome = await performWrite(ctx.deps, {
+      userId: ctx.userId,
+      alert,
+      verb,
+      ...(snoozeUntil ? { snoozeUntil } : {}),
+      source: "command",
+    });
+    await ctx.reply(notice(outcome.sentence));
+    if (outcome.ok) await ctx.deps.notifications?.alertChanged(outcome.alert, { verb, userId: ctx.userId, alertId: alert.id });
+  });
+}
+
+export async function runCommand(ctx: CommandContext, text: string): Promise<void> {
+  const parsed = parseCommand(text);
+  const { deps } = ctx;
+  switch (parsed.kind) {
+    case "help":
+      return void (await ctx.reply(buildHelp(ctx.command)));
+    case "usage":
+      return void (await ctx.reply(buildUsage(ctx.command, parsed.line, parsed.problem)));
+    case "list": {
+      const alerts = await deps.alerts.listAll({ fresh: true });
+      return void (await ctx.reply(
+        buildAlertList(deps.links, alerts, { filter: parsed.filter, words: parsed.words, offset: 0 }, ctx.command),
+      ));
+    }
+    case "show":
+      return withAlert(ctx, parsed.ref, async (alert) => {
+        const full = await deps.alerts.api.getAlert(alert.id, { checksLimit: 10 });
+        await ctx.reply(buildAlertDetail(deps.links, full));
+      });
+    case "create":
+      return openAlertForm(ctx.client, ctx.triggerId, deps, { mode: "create", insight: parsed.insight, userId: ctx.userId });
+    case "edit":
+      return withAlert(ctx, parsed.ref, (alert) =>
+        openAlertForm(ctx.client, ctx.triggerId, deps, { mode: "edit", alertId: alert.id, userId: ctx.userId }),
+      );
+    case "delete":
+      return withAlert(ctx, parsed.ref, async (alert) => {
+        const decision = await deps.policy.check(ctx.userId);
+        await ctx.reply(decision.ok ? deleteConfirmation(alert) : notice(decision.reason));
+      });
+    case "unsnooze":
+    case "enable":
+    case "disable":
+      return write(ctx, parsed.ref, parsed.kind);
+    case "snooze": {
+      const timeZone = await userTimeZone(deps, ctx.userId);
+      const now = deps.now();
+      const split = splitSnoozeArgs(parsed.rest, (when) => parseSnoozeWhen(when, { now, timeZone }).ok);
+      if (!split) {
+        const lastWord = parsed.rest.split(" ").pop() ?? "";
+        const why = parseSnoozeWhen(lastWord, { now, timeZone });
+        const line = SUBCOMMANDS.find((s) => s.name === "snooze");
+        const problem = why.ok ? "Which alert?" : why.error;
+        return void (await ctx.reply(line ? buildUsage(ctx.command, line, problem) : notice(problem)));
+      }
+      const when = parseSnoozeWhen(split.when, { now, timeZone });
+      if (!when.ok) return void (await ctx.reply(notice(when.error)));
+      if (split.ref === "") return void (await ctx.reply(notice("Which alert? For example `snooze Signups 2h`.")));
+      return write(ctx, split.ref, "snooze", when.until);
+    }
+    case "watch":
+    case "unwatch":
+      return withAlert(ctx, parsed.ref, async (alert) => {
+        if (!deps.routes) return void (await ctx.reply(notice("Notifications are not set up on this bot.")));
+        const name = `*${safeMrkdwn(alert.name || "(unnamed alert)", 200)}*`;
+        if (parsed.kind === "watch") {
+          const added = deps.routes.add(alert.id, ctx.channelId, ctx.userId);
+          deps.logger.info({ slackUser: ctx.userId, alertId: alert.id, channel: ctx.channelId }, "watch added");
+          await ctx.reply(
+            notice(
+              added
+                ? `<#${ctx.channelId}> will get ${name} when it fires. The bot must be able to post here (invite it if this is a private channel).`
+                : `<#${ctx.channelId}> already gets ${name}.`,
+            ),
+          );
+        } else {
+          const removed = deps.routes.remove(alert.id, ctx.channelId);
+          deps.logger.info({ slackUser: ctx.userId, alertId: alert.id, channel: ctx.channelId }, "watch removed");
+          await ctx.reply(notice(removed ? `<#${ctx.channelId}> no longer gets ${name}.` : `<#${ctx.channelId}> was not watching ${name}.`));
+        }
+      });
+    case "watching": {
+      if (!deps.routes) return void (await ctx.reply(notice("Notifications are not set up on this bot.")));
+      const ids = deps.routes.forChannel(ctx.channelId);
+      if (ids.length === 0) {
+        return void (await ctx.reply(notice(`<#${ctx.channelId}> watches no alerts. Add one with \`${ctx.command} watch <alert>\`.`)));
+      }
+      const alerts = await deps.alerts.listAll();
+      const byId = new Map(alerts.map((a) => [a.id, a]));
+      const lines = ids.slice(0, 40).map((id) => {
+        const alert = byId.get(id);
+        return alert ? `• ${safeMrkdwn(alert.name || "(unnamed alert)", 150)}` : `• \`${id}\` (no longer in PostHog)`;
+      });
+      return void (await ctx.reply({
+        text: `${ids.length} alert${ids.length === 1 ? "" : "s"} post in this channel.`,
+        blocks: [section(`*<#${ctx.channelId}> watches ${ids.length} alert${ids.length === 1 ? "" : "s"}:*\n${lines.join("\n")}`)],
+      }));
+    }
+  }
+}
+
+/** `/alerts …` (or whatever the command is called): ack at once, then answer through the response_url. */
+export function commandListener(deps: ListenerDeps) {
+  return async ({ command, ack, respond, client }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
+    await ack();
+    const reply = (message: SlackMessage) =>
+      respond({ response_type: "ephemeral", replace_original: false, ...message } as RespondArguments);
+    const ctx: CommandContext = {
+      deps,
+      command: command.command,
+      userId: command.user_id,
+      channelId: command.channel_id,
+      triggerId: command.trigger_id,
+      client,
+      reply,
+    };
+    try {
+      await runCommand(ctx, command.text ?? "");
+    } catch (error) {
+      deps.logger.warn(
+        { slackUser: command.user_id, code: (error as { code?: string }).code, err: (error as Error).message },
+        "command failed",
+      );
+      await reply(notice(userMessageFor(error))).catch((e: Error) =>
+        deps.logger.error({ err: e.message }, "could not answer through response_url"),
+      );
+    }
+  };
+}

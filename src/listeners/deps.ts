@@ -1,0 +1,35 @@
+import type { Logger } from "pino";
+import type { PostHogLinks } from "../alerts/describe.js";
+import type { AlertService } from "../alerts/service.js";
+import type { WritePolicy } from "../auth/policy.js";
+import type { Alert } from "../posthog/schemas.js";
+import type { SlackDirectory } from "../slack/directory.js";
+
+/** Per-alert channel routes set with `/alerts watch`. */
+export interface RoutesPort {
+  add(alertId: string, channel: string, userId: string): boolean;
+  remove(alertId: string, channel: string): boolean;
+  forChannel(channel: string): string[];
+}
+
+/** What the notification side wants to hear about changes made from Slack. */
+export interface NotificationsPort {
+  /** An alert changed from Slack; refresh its open notification message(s). */
+  alertChanged(
+    alert: Alert | null,
+    action: { verb: string; userId: string; alertId: string },
+    origin?: { channel: string; ts: string },
+  ): Promise<void>;
+}
+
+/** Everything a listener may use. Built once in the composition root; tests pass fakes. */
+export interface ListenerDeps {
+  alerts: AlertService;
+  policy: WritePolicy;
+  directory: SlackDirectory;
+  links: PostHogLinks;
+  logger: Logger;
+  now: () => Date;
+  routes?: RoutesPort;
+  notifications?: NotificationsPort;
+}

@@ -1,0 +1,75 @@
+import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction } from "@slack/bolt";
+import { MESSAGES } from "../alerts/messages.js";
+import { performWrite } from "../alerts/writes.js";
+import {
+  ACTION_SNOOZE_PRESET,
+  BLOCK_SNOOZE_PRESET,
+  buildMessageModal,
+  SNOOZE_PRESETS,
+  snoozeOriginCodec,
+} from "../blocks/snooze-modal.js";
+import { ACTION_SNOOZE_AT, BLOCK_SNOOZE_AT, VIEW_SNOOZE_CUSTOM } from "../slack/ids.js";
+import { MAX_SNOOZE_MS, type SnoozePreset, snoozePreset } from "../time/snooze.js";
+import { userTimeZone } from "./commands.js";
+import type { ListenerDeps } from "./deps.js";
+
+type ViewArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
+
+/** Reads the snooze modal: a preset or a picked time. Returns the instant or an inline error. */
+export async function readSnoozeChoice(
+  deps: ListenerDeps,
+  userId: string,
+  values: ViewSubmitAction["view"]["state"]["values"],
+): Promise<{ ok: true; until: Date } | { ok: false; errors: Record<string, string> }> {
+  const now = deps.now();
+  const picked = values[BLOCK_SNOOZE_AT]?.[ACTION_SNOOZE_AT]?.selected_date_time;
+  const presetValue = values[BLOCK_SNOOZE_PRESET]?.[ACTION_SNOOZE_PRESET]?.selected_option?.value;
+  if (presetValue) {
+    const preset = SNOOZE_PRESETS.find((p) => p.value === presetValue);
+    if (!preset) return { ok: false, errors: { [BLOCK_SNOOZE_PRESET]: "Choose one of the listed durations." } };
+    return { ok: true, until: snoozePreset(preset.value as SnoozePreset, { now, timeZone: await userTimeZone(deps, userId) }) };
+  }
+  if (typeof picked !== "number") {
+    const block = values[BLOCK_SNOOZE_PRESET] ? BLOCK_SNOOZE_PRESET : BLOCK_SNOOZE_AT;
+    return { ok: false, errors: { [block]: "Choose how long, or pick a date and time." } };
+  }
+  const until = new Date(picked * 1000);
+  if (until.getTime() <= now.getTime()) {
+    return { ok: false, errors: { [BLOCK_SNOOZE_AT]: "That time has already passed; pick a time in the future." } };
+  }
+  if (until.getTime() - now.getTime() > MAX_SNOOZE_MS) {
+    return { ok: false, errors: { [BLOCK_SNOOZE_AT]: "Snoozes can last at most one year; pick an earlier time." } };
+  }
+  return { ok: true, until };
+}
+
+export function registerViews(app: App, deps: ListenerDeps): void {
+  app.view<ViewSubmitAction>(VIEW_SNOOZE_CUSTOM, async ({ ack, body, view, client }: ViewArgs) => {
+    const origin = snoozeOriginCodec.decode(view.private_metadata);
+    const userId = body.user.id;
+    if (!origin) {
+      await ack({ response_action: "update", view: buildMessageModal("Snooze alert", MESSAGES.tampered) as never });
+      return;
+    }
+    const choice = await readSnoozeChoice(deps, userId, view.state.values);
+    if (!choice.ok) {
+      await ack({ response_action: "errors", errors: choice.errors });
+      return;
+    }
+    await ack({ response_action: "update", view: buildMessageModal("Snooze alert", "Snoozing…") as never });
+    const outcome = await performWrite(deps, {
+      userId,
+      alert: { id: origin.a, name: "" },
+      verb: "snooze",
+      snoozeUntil: choice.until,
+      source: "modal",
+    });
+    await client.views
+      .update({ view_id: view.id, view: buildMessageModal("Snooze alert", outcome.sentence) as never })
+      .catch((e: Error) => deps.logger.warn({ err: e.message }, "could not update the snooze modal"));
+    if (!outcome.ok) return;
+    await deps.notifications
+      ?.alertChanged(outcome.alert, { verb: "snooze", userId, alertId: origin.a }, origin.c && origin.t ? { channel: origin.c, ts: origin.t } : undefined)
+      .catch((e: Error) => deps.logger.warn({ err: e.message }, "could not refresh the notification"));
+  });
+}

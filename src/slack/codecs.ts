@@ -1,0 +1,54 @@
+import { z } from "zod";
+import { LIMITS } from "./limits.js";
+
+/**
+ * Button values, option values and private_metadata carry identifiers only,
+ * as small JSON validated on the way back in. A value that does not decode
+ * is treated as tampered with and refused; it is never cast.
+ */
+export interface Codec<T> {
+  encode(value: T): string;
+  decode(raw: string | undefined | null): T | null;
+}
+
+export function jsonCodec<S extends z.ZodType>(schema: S, maxLength: number): Codec<z.infer<S>> {
+  return {
+    encode(value) {
+      const text = JSON.stringify(schema.parse(value));
+      if (text.length > maxLength) throw new Error(`encoded value is ${text.length} characters; the limit is ${maxLength}`);
+      return text;
+    },
+    decode(raw) {
+      if (typeof raw !== "string" || raw.length === 0 || raw.length > maxLength) return null;
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(raw);
+      } catch {
+        return null;
+      }
+      const result = schema.safeParse(parsed);
+      return result.success ? result.data : null;
+    },
+  };
+}
+
+/** PostHog alert ids are UUIDs; anything else in a button value is refused. */
+export const alertIdSchema = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
+
+export const alertRefSchema = z.object({ a: alertIdSchema });
+export const alertRefCodec = jsonCodec(alertRefSchema, LIMITS.optionValue);
+
+export const LIST_FILTERS = ["firing", "snoozed", "disabled", "errored", "all"] as const;
+export type ListFilter = (typeof LIST_FILTERS)[number];
+
+export const listPageSchema = z.object({
+  f: z.enum(LIST_FILTERS),
+  q: z.string().max(100),
+  o: z.number().int().min(0).max(100_000),
+});
+export const listPageCodec = jsonCodec(listPageSchema, LIMITS.buttonValue);
+
+/** Row menu choices: the verb and the alert id, within an overflow option's 150 characters. */
+export const ROW_VERBS = ["edit", "snooze", "disable", "enable", "delete", "show"] as const;
+export const rowMenuSchema = z.object({ v: z.enum(ROW_VERBS), a: alertIdSchema });
+export const rowMenuCodec = jsonCodec(rowMenuSchema, LIMITS.optionValue);
