@@ -129,7 +129,7 @@ export function buildAlertList(
   if (nav.length > 0) blocks.push({ type: "actions", block_id: "list_nav", elements: nav });
   blocks.push(
     context(
-      `${firing} firing in the project · page ${Math.floor(offset / LIST_PAGE_SIZE) + 1} of ${Math.ceil(total / LIST_PAGE_SIZE)} · \`${command} show <alert>\` for details`,
+      `${firing} firing in the project · page ${Math.floor(offset / LIST_PAGE_SIZE) + 1} of ${Math.ceil(total / LIST_PAGE_SIZE)} · \`${command} show &lt;alert&gt;\` for details`,
     ),
   );
   const names = page

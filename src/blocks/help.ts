@@ -1,3 +1,4 @@
+import { escapeMrkdwn } from "../slack/mrkdwn.js";
 import { type SlackMessage, context, section } from "./common.js";
 
 export interface UsageLine {
@@ -28,20 +29,20 @@ export const SUBCOMMANDS: UsageLine[] = [
 ];
 
 export function buildHelp(command: string): SlackMessage {
-  const lines = SUBCOMMANDS.map((s) => `\`${command} ${s.usage}\` — ${s.summary}`);
+  const lines = SUBCOMMANDS.map((s) => `\`${command} ${escapeMrkdwn(s.usage)}\` — ${s.summary}`);
   return {
     text: `${command} manages PostHog alerts from Slack. Try \`${command} list\`.`,
     blocks: [
       section(`*${command}* manages your PostHog alerts without leaving Slack.`),
       section(lines.join("\n")),
       context(
-        "`<alert>` is an alert's name, a unique part of it, or its id. Times are read in your Slack time zone.",
+        "`&lt;alert&gt;` is an alert's name, a unique part of it, or its id. Times are read in your Slack time zone.",
       ),
     ],
   };
 }
 
 export function buildUsage(command: string, line: UsageLine, problem?: string): SlackMessage {
-  const text = `${problem ? `${problem} ` : ""}Usage: \`${command} ${line.usage}\` — ${line.summary}`;
+  const text = `${problem ? `${problem} ` : ""}Usage: \`${command} ${escapeMrkdwn(line.usage)}\` — ${line.summary}`;
   return { text, blocks: [section(text)] };
 }

@@ -1,0 +1,89 @@
+import { describe, expect, it } from "vitest";
+import { nearestSubcommand, parseCommand, splitSnoozeArgs, unquote } from "../../../src/commands/parse.js";
+
+describe("parseCommand", () => {
+  it.each([
+    ["", { kind: "help" }],
+    ["help", { kind: "help" }],
+    ["HELP", { kind: "help" }],
+    ["list", { kind: "list", filter: "all", words: "" }],
+    ["List Firing", { kind: "list", filter: "firing", words: "" }],
+    ["list snoozed signup funnel", { kind: "list", filter: "snoozed", words: "signup funnel" }],
+    ["list signups", { kind: "list", filter: "all", words: "signups" }],
+    ["ls muted", { kind: "list", filter: "snoozed", words: "" }],
+    ["show Signups dropped", { kind: "show", ref: "Signups dropped" }],
+    ['show "Signups  dropped"', { kind: "show", ref: "Signups dropped" }],
+    ["create", { kind: "create", insight: null }],
+    ["create https://us.posthog.com/project/1/insights/AaVQ8Ijw", { kind: "create", insight: "https://us.posthog.com/project/1/insights/AaVQ8Ijw" }],
+    ["DISABLE  signups", { kind: "disable", ref: "signups" }],
+    ["snooze signups 2h", { kind: "snooze", rest: "signups 2h" }],
+    ["watching", { kind: "watching" }],
+    ["unwatch x", { kind: "unwatch", ref: "x" }],
+  ])("reads %j", (text, expected) => {
+    expect(parseCommand(text)).toEqual(expected);
+  });
+
+  it("asks for the missing alert with the subcommand's usage", () => {
+    const result = parseCommand("delete");
+    expect(result).toMatchObject({ kind: "usage", problem: "Which alert?" });
+    expect(result.kind === "usage" && result.line.name).toBe("delete");
+  });
+
+  it("answers unknown words with the nearest subcommand, never silence", () => {
+    for (const [typo, meant] of [
+      ["lst", "list"],
+      ["snoze", "snooze"],
+      ["unsnoze", "unsnooze"],
+      ["shwo", "show"],
+      ["dissable", "disable"],
+      ["creat", "create"],
+    ]) {
+      const result = parseCommand(`${typo} x`);
+      expect(result.kind).toBe("usage");
+      expect(result.kind === "usage" && result.line.name).toBe(meant);
+    }
+    const nonsense = parseCommand("qqqqqqqqqq");
+    expect(nonsense.kind === "usage" && nonsense.line.name).toBe("help");
+  });
+
+  it("refuses very long input clearly", () => {
+    const result = parseCommand(`show ${"a".repeat(2000)}`);
+    expect(result.kind).toBe("usage");
+  });
+
+  it("treats backticks in unknown words safely", () => {
+    const result = parseCommand("`rm -rf` now");
+    expect(result.kind === "usage" && result.problem).not.toContain("``");
+  });
+});
+
+describe("nearestSubcommand", () => {
+  it("prefers prefixes", () => {
+    expect(nearestSubcommand("wat").name).toBe("watch");
+    expect(nearestSubcommand("un").name).toBe("unsnooze");
+  });
+});
+
+describe("splitSnoozeArgs", () => {
+  const readsAsTime = (when: string) => /^(until .+|\d+[mhdw]|\d+ minutes|1h 30m|for \d+h|tomorrow 9am)$/.test(when);
+
+  it.each([
+    ["signups 2h", { ref: "signups", when: "2h" }],
+    ["Signups dropped 90 minutes", { ref: "Signups dropped", when: "90 minutes" }],
+    ["Signups dropped until tomorrow 9am", { ref: "Signups dropped", when: "until tomorrow 9am" }],
+    ["Daily until now until 17:00", { ref: "Daily until now", when: "until 17:00" }],
+    ['"Signups 2h" 1h 30m', { ref: "Signups 2h", when: "1h 30m" }],
+    ["Errors for 2h", { ref: "Errors", when: "for 2h" }],
+  ])("splits %j", (rest, expected) => {
+    expect(splitSnoozeArgs(rest, readsAsTime)).toEqual(expected);
+  });
+
+  it("returns null when no tail reads as a time", () => {
+    expect(splitSnoozeArgs("signups forever", readsAsTime)).toBeNull();
+    expect(splitSnoozeArgs("2h", readsAsTime)).toBeNull();
+  });
+
+  it("unquotes curly quotes too", () => {
+    expect(unquote("“Signups”")).toBe("Signups");
+  });
+});
