@@ -41,6 +41,7 @@ export function matchAlert(ref: string, alerts: Alert[]): Resolution {
  */
 export class AlertService {
   private cache: { at: number; alerts: Promise<Alert[]> } | null = null;
+  private readonly insights = new Map<number, { at: number; value: Promise<{ name: string; shortId: string } | null> }>();
 
   constructor(
     readonly api: AlertsApi,
@@ -57,6 +58,40 @@ export class AlertService {
       if (this.cache?.alerts === alerts) this.cache = null;
     });
     return alerts;
+  }
+
+  /**
+   * Fills in insight names and short ids, which older PostHog servers leave
+   * out of alert lists (they return the insight's numeric id only). Looked
+   * up per insight, a few at a time, cached for ten minutes; a failed lookup
+   * leaves the alert as it was.
+   */
+  async withInsightNames(alerts: Alert[]): Promise<Alert[]> {
+    const missing = [...new Set(alerts.filter((a) => a.insight_name === null).map((a) => a.insight))];
+    const t = this.now();
+    const queue = missing.filter((id) => {
+      const hit = this.insights.get(id);
+      return !hit || t - hit.at > 10 * 60_000;
+    });
+    const load = async (id: number) => {
+      const value = this.api.getInsight(id).then(
+        (i) => ({ name: i.name || i.derived_name || "Untitled insight", shortId: i.short_id }),
+        () => null,
+      );
+      this.insights.set(id, { at: t, value });
+      await value;
+    };
+    const workers = Array.from({ length: Math.min(4, queue.length) }, async () => {
+      for (let id = queue.shift(); id !== undefined; id = queue.shift()) await load(id);
+    });
+    await Promise.all(workers);
+    return Promise.all(
+      alerts.map(async (a) => {
+        if (a.insight_name !== null) return a;
+        const info = await this.insights.get(a.insight)?.value;
+        return info ? { ...a, insight_name: info.name, insight_short_id: a.insight_short_id ?? info.shortId } : a;
+      }),
+    );
   }
 
   invalidate(): void {

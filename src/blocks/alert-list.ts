@@ -77,16 +77,22 @@ const FILTER_WORDS: Record<ListFilter, string> = {
   errored: "errored ",
 };
 
+/** The page a query shows, after filtering and clamping the offset to the last page. */
+export function pageOf(all: Alert[], query: { filter: ListFilter; words: string; offset: number }) {
+  const matching = filterAlerts(all, query.filter, query.words);
+  const total = matching.length;
+  const offset =
+    total === 0 ? 0 : Math.min(Math.max(0, query.offset), Math.floor((total - 1) / LIST_PAGE_SIZE) * LIST_PAGE_SIZE);
+  return { matching, total, offset, page: matching.slice(offset, offset + LIST_PAGE_SIZE) };
+}
+
 export function buildAlertList(
   links: PostHogLinks,
   all: Alert[],
   query: { filter: ListFilter; words: string; offset: number },
   command = "/alerts",
 ): SlackMessage {
-  const matching = filterAlerts(all, query.filter, query.words);
-  const total = matching.length;
-  const offset = total === 0 ? 0 : Math.min(Math.max(0, query.offset), Math.floor((total - 1) / LIST_PAGE_SIZE) * LIST_PAGE_SIZE);
-  const page = matching.slice(offset, offset + LIST_PAGE_SIZE);
+  const { total, offset, page } = pageOf(all, query);
   const what = `${FILTER_WORDS[query.filter]}alert${total === 1 ? "" : "s"}`;
   const matchingWords = query.words ? ` matching “${safeMrkdwn(query.words, 100)}”` : "";
 

@@ -1,8 +1,6 @@
 import type { AllMiddlewareArgs, App, BlockAction, RespondArguments, SlackActionMiddlewareArgs } from "@slack/bolt";
 import { MESSAGES, userMessageFor } from "../alerts/messages.js";
 import { performWrite, type WriteVerb } from "../alerts/writes.js";
-import { buildAlertDetail } from "../blocks/alert-detail.js";
-import { buildAlertList } from "../blocks/alert-list.js";
 import { type SlackMessage, notice } from "../blocks/common.js";
 import { buildSnoozeModal, SNOOZE_CUSTOM, SNOOZE_PRESETS, type SnoozeOrigin } from "../blocks/snooze-modal.js";
 import { alertRefCodec, listPageCodec, rowMenuCodec } from "../slack/codecs.js";
@@ -23,7 +21,7 @@ import {
 } from "../slack/ids.js";
 import { type SnoozePreset, snoozePreset } from "../time/snooze.js";
 import { openAlertForm } from "./alert-form.js";
-import { deleteConfirmation, userTimeZone } from "./commands.js";
+import { deleteConfirmation, detailMessage, listMessage, userTimeZone } from "./commands.js";
 import type { ListenerDeps } from "./deps.js";
 
 type ActionArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
@@ -84,8 +82,7 @@ export function registerActions(app: App, deps: ListenerDeps): void {
     guarded(deps, async (args) => {
       const page = listPageCodec.decode(actionValue(args.action));
       if (!page) return void (await replier(args, false)(notice(MESSAGES.tampered)));
-      const alerts = await deps.alerts.listAll();
-      await replier(args, true)(buildAlertList(deps.links, alerts, { filter: page.f, words: page.q, offset: page.o }));
+      await replier(args, true)(await listMessage(deps, { filter: page.f, words: page.q, offset: page.o }, "/alerts", false));
     }),
   );
 
@@ -142,7 +139,7 @@ export function registerActions(app: App, deps: ListenerDeps): void {
       source: "button",
     });
     if (outcome.ok && outcome.alert) {
-      await replier(args, true)(buildAlertDetail(deps.links, await deps.alerts.api.getAlert(alertId, { checksLimit: 10 })));
+      await replier(args, true)(await detailMessage(deps, alertId));
     }
     await replier(args, false)(notice(outcome.sentence));
     if (outcome.ok) {

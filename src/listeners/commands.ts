@@ -4,14 +4,15 @@ import { userMessageFor } from "../alerts/messages.js";
 import type { Resolution } from "../alerts/service.js";
 import { performWrite, type WriteVerb } from "../alerts/writes.js";
 import { buildAlertDetail } from "../blocks/alert-detail.js";
-import { buildAlertList } from "../blocks/alert-list.js";
+import { buildAlertList, pageOf } from "../blocks/alert-list.js";
 import { type SlackMessage, button, confirmDialog, notice, section } from "../blocks/common.js";
 import { buildHelp, buildUsage, SUBCOMMANDS } from "../blocks/help.js";
 import { parseCommand, splitSnoozeArgs } from "../commands/parse.js";
-import { alertRefCodec } from "../slack/codecs.js";
+import type { Alert } from "../posthog/schemas.js";
+import { alertRefCodec, type ListFilter } from "../slack/codecs.js";
 import { ACTION_CONFIRM_DELETE } from "../slack/ids.js";
 import { safeMrkdwn } from "../slack/mrkdwn.js";
-import { parseSnoozeWhen } from "../time/snooze.js";
+import { isValidTimeZone, parseSnoozeWhen } from "../time/snooze.js";
 import { openAlertForm } from "./alert-form.js";
 import type { ListenerDeps } from "./deps.js";
 
@@ -20,7 +21,8 @@ const FALLBACK_TZ = "UTC";
 /** A Slack user's time zone, or UTC when Slack does not say. */
 export async function userTimeZone(deps: ListenerDeps, userId: string): Promise<string> {
   try {
-    return (await deps.directory.user(userId))?.tz ?? FALLBACK_TZ;
+    const tz = (await deps.directory.user(userId))?.tz;
+    return tz && isValidTimeZone(tz) ? tz : FALLBACK_TZ;
   } catch {
     return FALLBACK_TZ;
   }
@@ -60,6 +62,24 @@ export function deleteConfirmation(alert: { id: string; name: string }): SlackMe
   };
 }
 
+/** An alert list page with insight names filled in for the rows shown. */
+export async function listMessage(
+  deps: ListenerDeps,
+  query: { filter: ListFilter; words: string; offset: number },
+  command: string,
+  fresh: boolean,
+): Promise<SlackMessage> {
+  const all = await deps.alerts.listAll({ fresh });
+  const named = new Map((await deps.alerts.withInsightNames(pageOf(all, query).page)).map((a) => [a.id, a]));
+  return buildAlertList(deps.links, all.map((a) => named.get(a.id) ?? a), query, command);
+}
+
+/** One alert in detail, with its recent checks and insight name. */
+export async function detailMessage(deps: ListenerDeps, alertId: string): Promise<SlackMessage> {
+  const [full] = await deps.alerts.withInsightNames([await deps.alerts.api.getAlert(alertId, { checksLimit: 10 })]);
+  return buildAlertDetail(deps.links, full as Alert);
+}
+
 interface CommandContext {
   deps: ListenerDeps;
   command: string;
@@ -70,7 +90,7 @@ interface CommandContext {
   reply: (message: SlackMessage) => Promise<unknown>;
 }
 
-async function withAlert(ctx: CommandContext, ref: string, then: (alert: import("../posthog/schemas.js").Alert) => Promise<void>) {
+async function withAlert(ctx: CommandContext, ref: string, then: (alert: Alert) => Promise<void>) {
   const resolution = await ctx.deps.alerts.resolve(ref);
   if (!resolution.ok) {
     await ctx.reply(resolutionProblem(resolution, ctx.command));
@@ -102,16 +122,11 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
     case "usage":
       return void (await ctx.reply(buildUsage(ctx.command, parsed.line, parsed.problem)));
     case "list": {
-      const alerts = await deps.alerts.listAll({ fresh: true });
-      return void (await ctx.reply(
-        buildAlertList(deps.links, alerts, { filter: parsed.filter, words: parsed.words, offset: 0 }, ctx.command),
-      ));
+      const query = { filter: parsed.filter, words: parsed.words, offset: 0 };
+      return void (await ctx.reply(await listMessage(deps, query, ctx.command, true)));
     }
     case "show":
-      return withAlert(ctx, parsed.ref, async (alert) => {
-        const full = await deps.alerts.api.getAlert(alert.id, { checksLimit: 10 });
-        await ctx.reply(buildAlertDetail(deps.links, full));
-      });
+      return withAlert(ctx, parsed.ref, async (alert) => void (await ctx.reply(await detailMessage(deps, alert.id))));
     case "create":
       return openAlertForm(ctx.client, ctx.triggerId, deps, { mode: "create", insight: parsed.insight, userId: ctx.userId });
     case "edit":

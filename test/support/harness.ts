@@ -1,0 +1,100 @@
+import { type Bot, type BotDeps, createBot } from "../../src/app.js";
+import { type Config, loadConfig, secretsOf } from "../../src/config.js";
+import { createLogger } from "../../src/log.js";
+import { type FakePostHog, startFakePostHog } from "./fake-posthog.js";
+import { type FakeSlack, startFakeSlack } from "./fake-slack.js";
+import { SlackRequester } from "./slack-requests.js";
+
+export const SIGNING_SECRET = "test-signing-secret-0123456789";
+export const BOT_TOKEN = "xoxb-test-token";
+export const POSTHOG_KEY = "phx_test_key";
+export const WEBHOOK_SECRET = "test-webhook-secret-0123456789";
+export const PROJECT_ID = 4242;
+
+/** Slack users the tests act as. Their emails match (or not) PostHog members the harness adds. */
+export const USERS = {
+  ann: { id: "U0ANN0001", email: "ann@example.com", tz: "America/Los_Angeles" },
+  bob: { id: "U0BOB0002", email: "bob@example.com", tz: "Europe/Berlin" },
+  /** In Slack, but not a member of the PostHog organization. */
+  eve: { id: "U0EVE0003", email: "eve@elsewhere.example", tz: "Asia/Kolkata" },
+} as const;
+
+export interface Harness {
+  bot: Bot;
+  config: Config;
+  slack: FakeSlack;
+  posthog: FakePostHog;
+  requester: SlackRequester;
+  baseUrl: string;
+  /** Every log line the bot wrote. */
+  logs: string[];
+  close(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  /** Overrides passed to createBot (e.g. a clock). */
+  deps?: Partial<BotDeps>;
+  /** Seeds the fake PostHog before the bot starts. */
+  seed?: (posthog: FakePostHog) => void;
+}
+
+/** Starts fake PostHog, fake Slack and the real bot on an ephemeral port, all on loopback. */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const posthog = await startFakePostHog({ apiKey: POSTHOG_KEY, projectId: PROJECT_ID });
+  const slack = await startFakeSlack({ botToken: BOT_TOKEN });
+  for (const user of Object.values(USERS)) slack.addUser({ ...user, name: user.email.split("@")[0] });
+  posthog.addMember({ email: USERS.ann.email, first_name: "Ann" });
+  posthog.addMember({ email: USERS.bob.email, first_name: "Bob" });
+  options.seed?.(posthog);
+
+  const config = loadConfig({
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: slack.apiUrl,
+    POSTHOG_HOST: posthog.url,
+    POSTHOG_PERSONAL_API_KEY: POSTHOG_KEY,
+    POSTHOG_PROJECT_ID: String(PROJECT_ID),
+    PORT: "0",
+    LOG_LEVEL: "debug",
+    DATABASE_PATH: ":memory:",
+    POLL_INTERVAL_SECONDS: "0",
+    WEBHOOK_SECRET,
+    ...options.env,
+  });
+  const logs: string[] = [];
+  const logger = createLogger({ level: config.logLevel, secrets: secretsOf(config), out: { write: (l) => logs.push(l) } });
+  const bot = await createBot({
+    config,
+    logger,
+    slackClientOptions: { retryConfig: { retries: 0 }, timeout: 2_000 },
+    ...options.deps,
+  });
+  const { port } = await bot.start();
+  const baseUrl = `http://127.0.0.1:${port}`;
+  const requester = new SlackRequester({ baseUrl, signingSecret: SIGNING_SECRET });
+  return {
+    bot,
+    config,
+    slack,
+    posthog,
+    requester,
+    baseUrl,
+    logs,
+    async close() {
+      await bot.stop();
+      await Promise.all([slack.close(), posthog.close()]);
+    },
+  };
+}
+
+/** Waits for the next response_url post after `count` posts, and returns it. */
+export async function nextResponse(h: Harness, count: number, timeoutMs = 5_000) {
+  await h.slack.waitFor(() => h.slack.responses.length > count, timeoutMs);
+  return h.slack.responses[count];
+}
+
+/** All text a message shows (fallback plus block text), for assertions. */
+export function visibleText(message: { text?: string; blocks?: unknown[] }): string {
+  return `${message.text ?? ""}\n${JSON.stringify(message.blocks ?? [])}`;
+}
