@@ -7,9 +7,9 @@ import { AlertService, type AlertsApi } from "./alerts/service.js";
 import { WritePolicy } from "./auth/policy.js";
 import type { Config } from "./config.js";
 import { Health } from "./http/health.js";
-import { boltLogger } from "./log.js";
-import { registerListeners } from "./listeners/index.js";
 import type { ListenerDeps, NotificationsPort, RoutesPort } from "./listeners/deps.js";
+import { registerListeners } from "./listeners/index.js";
+import { boltLogger } from "./log.js";
 import { PostHogClient } from "./posthog/client.js";
 import { createSlackDirectory } from "./slack/directory.js";
 import { ROUTE_HEALTH, ROUTE_SLACK_EVENTS } from "./slack/ids.js";
@@ -96,16 +96,25 @@ export async function createBot(input: BotDeps): Promise<Bot> {
   const posthog =
     input.posthog ??
     createPostHogClient(config, logger, (status) => {
-      if (status === 401 || status === 403) postHogKeyProblem = `PostHog refused the API key (HTTP ${status})`;
+      if (status === 401 || status === 403)
+        postHogKeyProblem = `PostHog refused the API key (HTTP ${status})`;
       else if (status !== null && status < 400) postHogKeyProblem = null;
     });
 
-  const clientOptions: WebClientOptions = { ...interactiveClientOptions(config, logger), ...input.slackClientOptions };
+  const clientOptions: WebClientOptions = {
+    ...interactiveClientOptions(config, logger),
+    ...input.slackClientOptions,
+  };
   const client = new WebClient(config.slack.botToken, clientOptions);
 
   const alerts = new AlertService(posthog, () => now().getTime());
   const directory = createSlackDirectory(client, () => now().getTime());
-  const policy = new WritePolicy(config.writeAccess, directory, () => posthog.listMembers(), () => now().getTime());
+  const policy = new WritePolicy(
+    config.writeAccess,
+    directory,
+    () => posthog.listMembers(),
+    () => now().getTime(),
+  );
   const deps: ListenerDeps = {
     alerts,
     policy,

@@ -10,13 +10,15 @@ const LOG_LEVELS = ["trace", "debug", "info", "warn", "error", "fatal", "silent"
 export type LogLevel = (typeof LOG_LEVELS)[number];
 
 const HINTS: Record<string, string> = {
-  SLACK_BOT_TOKEN: "copy the Bot User OAuth Token (starts with xoxb-) from your Slack app's OAuth & Permissions page",
+  SLACK_BOT_TOKEN:
+    "copy the Bot User OAuth Token (starts with xoxb-) from your Slack app's OAuth & Permissions page",
   SLACK_SIGNING_SECRET:
     "copy the Signing Secret from your Slack app's Basic Information page (or set SLACK_APP_TOKEN to use Socket Mode)",
   SLACK_APP_TOKEN:
     "create an app-level token with the connections:write scope on your Slack app's Basic Information page (starts with xapp-), or leave it unset for HTTP mode",
   SLACK_API_URL: "use an absolute http(s) URL such as https://slack.com/api/, or leave it unset",
-  POSTHOG_HOST: "use your PostHog URL, e.g. https://us.posthog.com, https://eu.posthog.com or your self-hosted address",
+  POSTHOG_HOST:
+    "use your PostHog URL, e.g. https://us.posthog.com, https://eu.posthog.com or your self-hosted address",
   POSTHOG_PERSONAL_API_KEY:
     "create a personal API key in PostHog (Settings → Personal API keys) with the scopes alert:read, alert:write, insight:read and organization_member:read",
   POSTHOG_PROJECT_ID: "use the numeric project id from your PostHog URL (/project/12345/...)",
@@ -24,7 +26,8 @@ const HINTS: Record<string, string> = {
   PORT: "use a whole number between 0 and 65535",
   DATABASE_PATH: "use a writable file path such as ./data/alerts-bot.db",
   LOG_LEVEL: `use one of ${LOG_LEVELS.join(", ")}`,
-  ALERTS_CHANNEL: "use a channel ID such as C0123ABCDEF (channel details → About, at the bottom), or leave it unset",
+  ALERTS_CHANNEL:
+    "use a channel ID such as C0123ABCDEF (channel details → About, at the bottom), or leave it unset",
   WEBHOOK_SECRET:
     "use a random string of at least 16 characters (e.g. `openssl rand -hex 32`), or leave it unset to turn the webhook off",
   POLL_INTERVAL_SECONDS: "use 0 to turn polling off, or a whole number of seconds between 10 and 86400",
@@ -33,7 +36,11 @@ const HINTS: Record<string, string> = {
 };
 
 const blankToUndefined = (value: unknown) =>
-  typeof value === "string" && value.trim() === "" ? undefined : typeof value === "string" ? value.trim() : value;
+  typeof value === "string" && value.trim() === ""
+    ? undefined
+    : typeof value === "string"
+      ? value.trim()
+      : value;
 
 const optionalString = z.preprocess(blankToUndefined, z.string().optional());
 
@@ -73,7 +80,10 @@ const writeAccess = z.string().transform((raw, ctx): WriteAccess => {
   if (ids.length === 0 || bad.length > 0) {
     ctx.addIssue({
       code: "custom",
-      message: bad.length > 0 ? `has entries that are not Slack user or user-group ids: ${bad.join(", ")}` : "is empty",
+      message:
+        bad.length > 0
+          ? `has entries that are not Slack user or user-group ids: ${bad.join(", ")}`
+          : "is empty",
     });
     return z.NEVER;
   }
@@ -84,44 +94,51 @@ const writeAccess = z.string().transform((raw, ctx): WriteAccess => {
   };
 });
 
-const envSchema = z
-  .object({
-    SLACK_BOT_TOKEN: z.preprocess(
-      blankToUndefined,
-      z.string({ error: "is missing" }).startsWith("xoxb-", "does not look like a bot token (it must start with xoxb-)"),
-    ),
-    SLACK_SIGNING_SECRET: optionalString,
-    SLACK_APP_TOKEN: z.preprocess(
-      blankToUndefined,
-      z.string().startsWith("xapp-", "does not look like an app-level token (it must start with xapp-)").optional(),
-    ),
-    SLACK_API_URL: z.preprocess(blankToUndefined, httpUrl.default("https://slack.com/api/")),
-    POSTHOG_HOST: z.preprocess(blankToUndefined, httpUrl.default("https://us.posthog.com")),
-    POSTHOG_PERSONAL_API_KEY: z.preprocess(blankToUndefined, z.string({ error: "is missing" })),
-    POSTHOG_PROJECT_ID: z.preprocess(blankToUndefined, z.string().regex(/^\d+$/, "is not a number").optional()),
-    POSTHOG_ENVIRONMENT_ID: z.preprocess(
-      blankToUndefined,
-      z.string().regex(/^\d+$/, "is not a number").optional(),
-    ),
-    PORT: z.preprocess(blankToUndefined, wholeNumber(0, 65535).default(3000)),
-    DATABASE_PATH: z.preprocess(blankToUndefined, z.string().default("./data/alerts-bot.db")),
-    LOG_LEVEL: z.preprocess(
-      (v) => (typeof blankToUndefined(v) === "string" ? String(blankToUndefined(v)).toLowerCase() : undefined),
-      z.enum(LOG_LEVELS, { error: "is not a known log level" }).default("info"),
-    ),
-    ALERTS_CHANNEL: z.preprocess(
-      blankToUndefined,
-      z.string().regex(CHANNEL_ID, "is not a Slack channel ID").optional(),
-    ),
-    WEBHOOK_SECRET: z.preprocess(blankToUndefined, z.string().min(16, "is shorter than 16 characters").optional()),
-    POLL_INTERVAL_SECONDS: z.preprocess(
-      blankToUndefined,
-      wholeNumber(0, 86_400)
-        .refine((n) => n === 0 || n >= 10, "must be 0 (off) or at least 10")
-        .default(60),
-    ),
-    WRITE_ACCESS: z.preprocess(blankToUndefined, writeAccess.default({ mode: "posthog-members" })),
-  });
+const envSchema = z.object({
+  SLACK_BOT_TOKEN: z.preprocess(
+    blankToUndefined,
+    z
+      .string({ error: "is missing" })
+      .startsWith("xoxb-", "does not look like a bot token (it must start with xoxb-)"),
+  ),
+  SLACK_SIGNING_SECRET: optionalString,
+  SLACK_APP_TOKEN: z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .startsWith("xapp-", "does not look like an app-level token (it must start with xapp-)")
+      .optional(),
+  ),
+  SLACK_API_URL: z.preprocess(blankToUndefined, httpUrl.default("https://slack.com/api/")),
+  POSTHOG_HOST: z.preprocess(blankToUndefined, httpUrl.default("https://us.posthog.com")),
+  POSTHOG_PERSONAL_API_KEY: z.preprocess(blankToUndefined, z.string({ error: "is missing" })),
+  POSTHOG_PROJECT_ID: z.preprocess(blankToUndefined, z.string().regex(/^\d+$/, "is not a number").optional()),
+  POSTHOG_ENVIRONMENT_ID: z.preprocess(
+    blankToUndefined,
+    z.string().regex(/^\d+$/, "is not a number").optional(),
+  ),
+  PORT: z.preprocess(blankToUndefined, wholeNumber(0, 65535).default(3000)),
+  DATABASE_PATH: z.preprocess(blankToUndefined, z.string().default("./data/alerts-bot.db")),
+  LOG_LEVEL: z.preprocess(
+    (v) => (typeof blankToUndefined(v) === "string" ? String(blankToUndefined(v)).toLowerCase() : undefined),
+    z.enum(LOG_LEVELS, { error: "is not a known log level" }).default("info"),
+  ),
+  ALERTS_CHANNEL: z.preprocess(
+    blankToUndefined,
+    z.string().regex(CHANNEL_ID, "is not a Slack channel ID").optional(),
+  ),
+  WEBHOOK_SECRET: z.preprocess(
+    blankToUndefined,
+    z.string().min(16, "is shorter than 16 characters").optional(),
+  ),
+  POLL_INTERVAL_SECONDS: z.preprocess(
+    blankToUndefined,
+    wholeNumber(0, 86_400)
+      .refine((n) => n === 0 || n >= 10, "must be 0 (off) or at least 10")
+      .default(60),
+  ),
+  WRITE_ACCESS: z.preprocess(blankToUndefined, writeAccess.default({ mode: "posthog-members" })),
+});
 
 /** Rules that involve more than one variable; checked even when single fields fail. */
 function crossFieldProblems(env: Record<string, string | undefined>): Array<[string, string]> {
@@ -131,7 +148,10 @@ function crossFieldProblems(env: Record<string, string | undefined>): Array<[str
     problems.push(["SLACK_SIGNING_SECRET", "is missing (required in HTTP mode)"]);
   }
   if (has("POSTHOG_PROJECT_ID") && has("POSTHOG_ENVIRONMENT_ID")) {
-    problems.push(["POSTHOG_ENVIRONMENT_ID", "is set together with POSTHOG_PROJECT_ID; set only one of them"]);
+    problems.push([
+      "POSTHOG_ENVIRONMENT_ID",
+      "is set together with POSTHOG_PROJECT_ID; set only one of them",
+    ]);
   }
   if (!has("POSTHOG_PROJECT_ID") && !has("POSTHOG_ENVIRONMENT_ID")) {
     problems.push(["POSTHOG_PROJECT_ID", "is missing (set POSTHOG_PROJECT_ID or POSTHOG_ENVIRONMENT_ID)"]);

@@ -12,7 +12,10 @@ const REDACTED = "[redacted]";
  * (an error message, a URL, a library's debug line), so the values
  * themselves are scrubbed from every line, whatever its level.
  */
-export function redactingDestination(secrets: string[], out: { write(line: string): unknown }): DestinationStream {
+export function redactingDestination(
+  secrets: string[],
+  out: { write(line: string): unknown },
+): DestinationStream {
   const needles = secrets.filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
   return {
     write(line: string) {
@@ -58,7 +61,9 @@ const TO_BOLT: Record<string, BoltLogLevel> = {
 export function boltLogger(logger: Logger): BoltLogger {
   const child = logger.child({ component: "bolt" });
   const text = (parts: unknown[]) =>
-    parts.map((p) => (typeof p === "string" ? p : p instanceof Error ? p.message : JSON.stringify(p))).join(" ");
+    parts
+      .map((p) => (typeof p === "string" ? p : p instanceof Error ? p.message : JSON.stringify(p)))
+      .join(" ");
   return {
     debug: (...msg: unknown[]) => child.debug(text(msg)),
     info: (...msg: unknown[]) => child.info(text(msg)),

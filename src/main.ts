@@ -5,11 +5,17 @@ import { createLogger } from "./log.js";
 /** Slack Web API errors at start-up, in words that say what to fix. */
 function startupProblem(error: unknown): string {
   const code = (error as { data?: { error?: string } }).data?.error;
-  if (code === "invalid_auth" || code === "not_authed" || code === "account_inactive" || code === "token_revoked") {
+  if (
+    code === "invalid_auth" ||
+    code === "not_authed" ||
+    code === "account_inactive" ||
+    code === "token_revoked"
+  ) {
     return `Slack rejected SLACK_BOT_TOKEN (${code}). Copy the Bot User OAuth Token again from your Slack app's OAuth & Permissions page, and reinstall the app if it was removed.`;
   }
   const message = error instanceof Error ? error.message : String(error);
-  if (/EADDRINUSE/.test(message)) return "PORT is already in use by another program. Stop it or set PORT to a free port.";
+  if (/EADDRINUSE/.test(message))
+    return "PORT is already in use by another program. Stop it or set PORT to a free port.";
   if (/EACCES/.test(message)) return "PORT needs privileges the bot does not have. Use a port above 1024.";
   return `The bot could not start: ${message}`;
 }
@@ -52,11 +58,16 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => shutdown("SIGTERM"));
   process.on("SIGINT", () => shutdown("SIGINT"));
   process.on("unhandledRejection", (reason) => {
-    logger.error({ err: reason instanceof Error ? reason.message : String(reason) }, "unhandled promise rejection");
+    logger.error(
+      { err: reason instanceof Error ? reason.message : String(reason) },
+      "unhandled promise rejection",
+    );
   });
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`The bot could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  process.stderr.write(
+    `The bot could not start: ${error instanceof Error ? error.message : String(error)}\n`,
+  );
   process.exit(1);
 });

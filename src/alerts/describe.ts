@@ -77,7 +77,10 @@ export interface PostHogLinks {
   projectId: string;
 }
 
-export function alertUrl(links: PostHogLinks, alert: Pick<Alert, "id" | "insight" | "insight_short_id">): string {
+export function alertUrl(
+  links: PostHogLinks,
+  alert: Pick<Alert, "id" | "insight" | "insight_short_id">,
+): string {
   const insight = alert.insight_short_id ?? String(alert.insight);
   return `${links.host}/project/${links.projectId}/insights/${encodeURIComponent(insight)}?alert_id=${encodeURIComponent(alert.id)}`;
 }

@@ -2,7 +2,8 @@ import { isPostHogError } from "../posthog/errors.js";
 
 /** Sentences people see when something goes wrong outside PostHog's own errors. */
 export const MESSAGES = {
-  unexpected: "Something went wrong on the bot's side and nothing was changed. Try again; if it keeps happening, ask whoever runs the bot to check its logs.",
+  unexpected:
+    "Something went wrong on the bot's side and nothing was changed. Try again; if it keeps happening, ask whoever runs the bot to check its logs.",
   tampered: "That button is no longer valid. Run the command again.",
   alertGone: "That alert no longer exists in PostHog (it may have been deleted).",
 } as const;

@@ -41,7 +41,10 @@ export function matchAlert(ref: string, alerts: Alert[]): Resolution {
  */
 export class AlertService {
   private cache: { at: number; alerts: Promise<Alert[]> } | null = null;
-  private readonly insights = new Map<number, { at: number; value: Promise<{ name: string; shortId: string } | null> }>();
+  private readonly insights = new Map<
+    number,
+    { at: number; value: Promise<{ name: string; shortId: string } | null> }
+  >();
 
   constructor(
     readonly api: AlertsApi,
@@ -89,7 +92,9 @@ export class AlertService {
       alerts.map(async (a) => {
         if (a.insight_name !== null) return a;
         const info = await this.insights.get(a.insight)?.value;
-        return info ? { ...a, insight_name: info.name, insight_short_id: a.insight_short_id ?? info.shortId } : a;
+        return info
+          ? { ...a, insight_name: info.name, insight_short_id: a.insight_short_id ?? info.shortId }
+          : a;
       }),
     );
   }
@@ -104,7 +109,8 @@ export class AlertService {
       try {
         return { ok: true, alert: await this.api.getAlert(wanted.toLowerCase()) };
       } catch (error) {
-        if ((error as { code?: string }).code === "not_found") return { ok: false, reason: "not_found", ref: wanted };
+        if ((error as { code?: string }).code === "not_found")
+          return { ok: false, reason: "not_found", ref: wanted };
         throw error;
       }
     }

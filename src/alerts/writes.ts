@@ -3,8 +3,8 @@ import type { WritePolicy } from "../auth/policy.js";
 import type { Alert, AlertPatch } from "../posthog/schemas.js";
 import { plainDate, slackDate } from "../slack/dates.js";
 import { safeMrkdwn } from "../slack/mrkdwn.js";
-import type { AlertService } from "./service.js";
 import { userMessageFor } from "./messages.js";
+import type { AlertService } from "./service.js";
 
 export type WriteVerb = "snooze" | "unsnooze" | "enable" | "disable" | "delete";
 
@@ -24,7 +24,12 @@ const PATCHES: Record<Exclude<WriteVerb, "delete" | "snooze">, AlertPatch> = {
   disable: { enabled: false },
 };
 
-function describeResult(verb: WriteVerb, name: string, alert: Alert | null, userId: string): { sentence: string; plain: string } {
+function describeResult(
+  verb: WriteVerb,
+  name: string,
+  alert: Alert | null,
+  userId: string,
+): { sentence: string; plain: string } {
   const who = `<@${userId}>`;
   const safe = `*${safeMrkdwn(name || "(unnamed alert)", 200)}*`;
   switch (verb) {
@@ -38,7 +43,10 @@ function describeResult(verb: WriteVerb, name: string, alert: Alert | null, user
         : { sentence: `🔕 ${who} snoozed ${safe}.`, plain: `Snoozed ${name}.` };
     }
     case "unsnooze":
-      return { sentence: `🔔 ${who} unsnoozed ${safe}; it is checked again on schedule.`, plain: `Unsnoozed ${name}.` };
+      return {
+        sentence: `🔔 ${who} unsnoozed ${safe}; it is checked again on schedule.`,
+        plain: `Unsnoozed ${name}.`,
+      };
     case "enable":
       return { sentence: `▶️ ${who} enabled ${safe}.`, plain: `Enabled ${name}.` };
     case "disable":
@@ -54,7 +62,13 @@ function describeResult(verb: WriteVerb, name: string, alert: Alert | null, user
  */
 export async function performWrite(
   deps: WriteDeps,
-  request: { userId: string; alert: Pick<Alert, "id" | "name">; verb: WriteVerb; snoozeUntil?: Date; source: string },
+  request: {
+    userId: string;
+    alert: Pick<Alert, "id" | "name">;
+    verb: WriteVerb;
+    snoozeUntil?: Date;
+    source: string;
+  },
 ): Promise<WriteOutcome> {
   const decision = await deps.policy.check(request.userId);
   if (!decision.ok) {
@@ -77,10 +91,20 @@ export async function performWrite(
       result = await deps.alerts.update(request.alert.id, patch);
     }
     deps.logger.info(
-      { slackUser: request.userId, alertId: request.alert.id, action: request.verb, changes: patch, source: request.source },
+      {
+        slackUser: request.userId,
+        alertId: request.alert.id,
+        action: request.verb,
+        changes: patch,
+        source: request.source,
+      },
       "alert changed from Slack",
     );
-    return { ok: true, alert: result, ...describeResult(request.verb, result?.name ?? request.alert.name, result, request.userId) };
+    return {
+      ok: true,
+      alert: result,
+      ...describeResult(request.verb, result?.name ?? request.alert.name, result, request.userId),
+    };
   } catch (error) {
     deps.logger.warn(
       {

@@ -13,7 +13,8 @@ export const REFUSALS = {
     `You can't change alerts from Slack: changes are limited to specific people here.${
       admins.length > 0 ? ` Ask ${admins.map((id) => `<@${id}>`).join(", ")} for help.` : ""
     } Whoever runs this bot can add you to WRITE_ACCESS.`,
-  unknownUser: "You can't change alerts from Slack: the bot could not look up your Slack account. Try again shortly.",
+  unknownUser:
+    "You can't change alerts from Slack: the bot could not look up your Slack account. Try again shortly.",
   lookupFailed: (what: string) =>
     `The bot could not check whether you may change alerts (${what}). Nothing was changed; try again shortly.`,
 } as const;
@@ -38,7 +39,9 @@ export class WritePolicy {
     if (this.members && this.now() - this.members.at < this.ttlMs) return this.members.value;
     const value = this.listMembers().then(
       (list) =>
-        new Map(list.filter((m) => m.user.is_active !== false).map((m) => [m.user.email.toLowerCase(), m] as const)),
+        new Map(
+          list.filter((m) => m.user.is_active !== false).map((m) => [m.user.email.toLowerCase(), m] as const),
+        ),
     );
     this.members = { at: this.now(), value };
     value.catch(() => {

@@ -20,7 +20,7 @@ import {
   ACTION_SHOW_TOGGLE,
 } from "../slack/ids.js";
 import { link, safeMrkdwn } from "../slack/mrkdwn.js";
-import { type Block, type SlackMessage, button, context, header, section } from "./common.js";
+import { type Block, button, context, header, type SlackMessage, section } from "./common.js";
 
 const BARS = "▁▂▃▄▅▆▇█";
 

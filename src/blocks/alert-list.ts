@@ -14,7 +14,7 @@ import { type ListFilter, listPageCodec, rowMenuCodec } from "../slack/codecs.js
 import { slackDate } from "../slack/dates.js";
 import { ACTION_LIST_PAGE, ACTION_ROW_MENU } from "../slack/ids.js";
 import { link, safeMrkdwn } from "../slack/mrkdwn.js";
-import { type Block, type SlackMessage, button, context, option, section } from "./common.js";
+import { type Block, button, context, option, type SlackMessage, section } from "./common.js";
 
 export const LIST_PAGE_SIZE = 20;
 
@@ -82,7 +82,9 @@ export function pageOf(all: Alert[], query: { filter: ListFilter; words: string;
   const matching = filterAlerts(all, query.filter, query.words);
   const total = matching.length;
   const offset =
-    total === 0 ? 0 : Math.min(Math.max(0, query.offset), Math.floor((total - 1) / LIST_PAGE_SIZE) * LIST_PAGE_SIZE);
+    total === 0
+      ? 0
+      : Math.min(Math.max(0, query.offset), Math.floor((total - 1) / LIST_PAGE_SIZE) * LIST_PAGE_SIZE);
   return { matching, total, offset, page: matching.slice(offset, offset + LIST_PAGE_SIZE) };
 }
 
@@ -112,16 +114,23 @@ export function buildAlertList(
   ];
   for (const alert of page) {
     blocks.push(
-      section(`${stateLabel(alert)}  *${safeMrkdwn(alert.name || "(unnamed alert)", 200)}*\n${alertFacts(links, alert)}`, {
-        accessory: rowMenu(links, alert),
-      }),
+      section(
+        `${stateLabel(alert)}  *${safeMrkdwn(alert.name || "(unnamed alert)", 200)}*\n${alertFacts(links, alert)}`,
+        {
+          accessory: rowMenu(links, alert),
+        },
+      ),
     );
   }
   const nav: Block[] = [];
   if (offset > 0) {
     nav.push(
       button("◀ Previous", `${ACTION_LIST_PAGE}_prev`, {
-        value: listPageCodec.encode({ f: query.filter, q: query.words, o: Math.max(0, offset - LIST_PAGE_SIZE) }),
+        value: listPageCodec.encode({
+          f: query.filter,
+          q: query.words,
+          o: Math.max(0, offset - LIST_PAGE_SIZE),
+        }),
       }),
     );
   }

@@ -36,7 +36,12 @@ export const divider = (): Block => ({ type: "divider" });
 export function button(
   text: string,
   actionId: string,
-  options: { value?: string; style?: "primary" | "danger"; url?: string; confirm?: Record<string, unknown> } = {},
+  options: {
+    value?: string;
+    style?: "primary" | "danger";
+    url?: string;
+    confirm?: Record<string, unknown>;
+  } = {},
 ): Block {
   return {
     type: "button",

@@ -1,5 +1,5 @@
 import { escapeMrkdwn } from "../slack/mrkdwn.js";
-import { type SlackMessage, context, section } from "./common.js";
+import { context, type SlackMessage, section } from "./common.js";
 
 export interface UsageLine {
   name: string;
@@ -9,7 +9,11 @@ export interface UsageLine {
 
 /** Every subcommand, in the order people learn them. The parser and the help share this list. */
 export const SUBCOMMANDS: UsageLine[] = [
-  { name: "list", usage: "list [firing|snoozed|disabled|errored|all] [words]", summary: "List alerts, filtered by state and name." },
+  {
+    name: "list",
+    usage: "list [firing|snoozed|disabled|errored|all] [words]",
+    summary: "List alerts, filtered by state and name.",
+  },
   { name: "show", usage: "show <alert>", summary: "An alert in detail, with its recent checks." },
   { name: "create", usage: "create [insight URL or id]", summary: "Create an alert in a form." },
   { name: "edit", usage: "edit <alert>", summary: "Change an alert's settings in a form." },

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { jsonCodec, alertIdSchema } from "../slack/codecs.js";
+import { alertIdSchema, jsonCodec } from "../slack/codecs.js";
 import { slackDate } from "../slack/dates.js";
 import { ACTION_SNOOZE_AT, BLOCK_SNOOZE_AT, VIEW_SNOOZE_CUSTOM } from "../slack/ids.js";
 import { LIMITS } from "../slack/limits.js";
@@ -26,8 +26,14 @@ export const SNOOZE_CUSTOM = "custom";
 export const snoozeOriginSchema = z.object({
   a: alertIdSchema,
   /** channel and ts of a notification message to update in place */
-  c: z.string().regex(/^[CGD][A-Z0-9]+$/).optional(),
-  t: z.string().regex(/^\d+\.\d+$/).optional(),
+  c: z
+    .string()
+    .regex(/^[CGD][A-Z0-9]+$/)
+    .optional(),
+  t: z
+    .string()
+    .regex(/^\d+\.\d+$/)
+    .optional(),
 });
 export type SnoozeOrigin = z.infer<typeof snoozeOriginSchema>;
 export const snoozeOriginCodec = jsonCodec(snoozeOriginSchema, LIMITS.privateMetadata);
@@ -40,7 +46,9 @@ export function buildSnoozeModal(input: {
 }) {
   const defaultAt = Math.ceil((input.now.getTime() + 60 * 60_000) / (15 * 60_000)) * 15 * 60;
   const blocks: Array<Record<string, unknown>> = [
-    section(`Snooze *${safeMrkdwn(input.alertName || "(unnamed alert)", 500)}*. While snoozed, PostHog does not check it.`),
+    section(
+      `Snooze *${safeMrkdwn(input.alertName || "(unnamed alert)", 500)}*. While snoozed, PostHog does not check it.`,
+    ),
   ];
   if (input.withPresets) {
     blocks.push({

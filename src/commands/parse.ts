@@ -44,7 +44,11 @@ function editDistance(a: string, b: string): number {
     row[0] = i;
     for (let j = 1; j <= b.length; j++) {
       const tmp = row[j] as number;
-      row[j] = Math.min((row[j] as number) + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+      row[j] = Math.min(
+        (row[j] as number) + 1,
+        (row[j - 1] as number) + 1,
+        prev + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
       prev = tmp;
     }
   }
@@ -79,7 +83,11 @@ export function parseCommand(input: string): Command {
   const text = input.replace(/\s+/g, " ").trim();
   if (text === "") return { kind: "help" };
   if (text.length > MAX_INPUT) {
-    return { kind: "usage", line: lineFor("help"), problem: `That is ${text.length} characters; commands are at most ${MAX_INPUT}.` };
+    return {
+      kind: "usage",
+      line: lineFor("help"),
+      problem: `That is ${text.length} characters; commands are at most ${MAX_INPUT}.`,
+    };
   }
   const space = text.indexOf(" ");
   const first = (space === -1 ? text : text.slice(0, space)).toLowerCase();
@@ -99,7 +107,8 @@ export function parseCommand(input: string): Command {
   if (name === "create") return { kind: "create", insight: rest === "" ? null : unquote(rest) };
   if (name === "watching") return { kind: "watching" };
   if (name === "snooze") {
-    if (rest === "") return { kind: "usage", line: lineFor("snooze"), problem: "Which alert, and for how long?" };
+    if (rest === "")
+      return { kind: "usage", line: lineFor("snooze"), problem: "Which alert, and for how long?" };
     return { kind: "snooze", rest };
   }
   if (REF_COMMANDS.has(name)) {

@@ -29,7 +29,10 @@ export class Health {
     this.ready = false;
   }
 
-  register(name: string, check: () => { failing?: string | null; warning?: string | null; details?: unknown }): void {
+  register(
+    name: string,
+    check: () => { failing?: string | null; warning?: string | null; details?: unknown },
+  ): void {
     this.checks.set(name, check);
   }
 
@@ -47,7 +50,13 @@ export class Health {
         failing.push(`${name} check failed`);
       }
     }
-    const status = !this.ready ? "starting" : failing.length > 0 ? "failing" : warnings.length > 0 ? "degraded" : "ok";
+    const status = !this.ready
+      ? "starting"
+      : failing.length > 0
+        ? "failing"
+        : warnings.length > 0
+          ? "degraded"
+          : "ok";
     return { status, failing, warnings, details };
   }
 

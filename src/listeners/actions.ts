@@ -1,8 +1,19 @@
-import type { AllMiddlewareArgs, App, BlockAction, RespondArguments, SlackActionMiddlewareArgs } from "@slack/bolt";
+import type {
+  AllMiddlewareArgs,
+  App,
+  BlockAction,
+  RespondArguments,
+  SlackActionMiddlewareArgs,
+} from "@slack/bolt";
 import { MESSAGES, userMessageFor } from "../alerts/messages.js";
 import { performWrite, type WriteVerb } from "../alerts/writes.js";
-import { type SlackMessage, notice } from "../blocks/common.js";
-import { buildSnoozeModal, SNOOZE_CUSTOM, SNOOZE_PRESETS, type SnoozeOrigin } from "../blocks/snooze-modal.js";
+import { notice, type SlackMessage } from "../blocks/common.js";
+import {
+  buildSnoozeModal,
+  SNOOZE_CUSTOM,
+  SNOOZE_PRESETS,
+  type SnoozeOrigin,
+} from "../blocks/snooze-modal.js";
 import { alertRefCodec, listPageCodec, rowMenuCodec } from "../slack/codecs.js";
 import {
   ACTION_CONFIRM_DELETE,
@@ -35,7 +46,11 @@ function actionValue(action: BlockAction["actions"][number]): string | undefined
 
 function replier(args: ActionArgs, replaceOriginal: boolean) {
   return (message: SlackMessage) =>
-    args.respond({ response_type: "ephemeral", replace_original: replaceOriginal, ...message } as RespondArguments);
+    args.respond({
+      response_type: "ephemeral",
+      replace_original: replaceOriginal,
+      ...message,
+    } as RespondArguments);
 }
 
 /** Runs an action body after the ack; any failure reaches the clicker as one sentence. */
@@ -46,17 +61,31 @@ function guarded(deps: ListenerDeps, body: (args: ActionArgs) => Promise<void>) 
       await body(args);
     } catch (error) {
       deps.logger.warn(
-        { slackUser: args.body.user.id, action: args.action.action_id, code: (error as { code?: string }).code, err: (error as Error).message },
+        {
+          slackUser: args.body.user.id,
+          action: args.action.action_id,
+          code: (error as { code?: string }).code,
+          err: (error as Error).message,
+        },
         "action failed",
       );
-      await replier(args, false)(notice(userMessageFor(error))).catch((e: Error) =>
+      await replier(
+        args,
+        false,
+      )(notice(userMessageFor(error))).catch((e: Error) =>
         deps.logger.error({ err: e.message }, "could not answer through response_url"),
       );
     }
   };
 }
 
-async function openSnooze(deps: ListenerDeps, args: ActionArgs, alertId: string, origin: SnoozeOrigin, withPresets: boolean) {
+async function openSnooze(
+  deps: ListenerDeps,
+  args: ActionArgs,
+  alertId: string,
+  origin: SnoozeOrigin,
+  withPresets: boolean,
+) {
   const view = buildSnoozeModal({ alertName: "", origin, withPresets, now: deps.now() });
   const opened = await args.client.views.open({ trigger_id: args.body.trigger_id, view: view as never });
   const alert = await deps.alerts.api.getAlert(alertId).catch(() => null);
@@ -72,7 +101,8 @@ async function writeFromEphemeral(deps: ListenerDeps, args: ActionArgs, alertId:
   const alert = await deps.alerts.api.getAlert(alertId);
   const outcome = await performWrite(deps, { userId: args.body.user.id, alert, verb, source: "button" });
   await replier(args, false)(notice(outcome.sentence));
-  if (outcome.ok) await deps.notifications?.alertChanged(outcome.alert, { verb, userId: args.body.user.id, alertId });
+  if (outcome.ok)
+    await deps.notifications?.alertChanged(outcome.alert, { verb, userId: args.body.user.id, alertId });
 }
 
 export function registerActions(app: App, deps: ListenerDeps): void {
@@ -82,7 +112,10 @@ export function registerActions(app: App, deps: ListenerDeps): void {
     guarded(deps, async (args) => {
       const page = listPageCodec.decode(actionValue(args.action));
       if (!page) return void (await replier(args, false)(notice(MESSAGES.tampered)));
-      await replier(args, true)(await listMessage(deps, { filter: page.f, words: page.q, offset: page.o }, "/alerts", false));
+      await replier(
+        args,
+        true,
+      )(await listMessage(deps, { filter: page.f, words: page.q, offset: page.o }, "/alerts", false));
     }),
   );
 
@@ -98,7 +131,11 @@ export function registerActions(app: App, deps: ListenerDeps): void {
           // "Open in PostHog" is a link; Slack still sends the click. Nothing else to do.
           return;
         case "edit":
-          return openAlertForm(args.client, args.body.trigger_id, deps, { mode: "edit", alertId: choice.a, userId });
+          return openAlertForm(args.client, args.body.trigger_id, deps, {
+            mode: "edit",
+            alertId: choice.a,
+            userId,
+          });
         case "snooze":
           return openSnooze(deps, args, choice.a, { a: choice.a }, true);
         case "delete": {
@@ -125,11 +162,13 @@ export function registerActions(app: App, deps: ListenerDeps): void {
       }),
     );
   refAction(ACTION_SHOW_EDIT, (args, alertId) =>
-    openAlertForm(args.client, args.body.trigger_id, deps, { mode: "edit", alertId, userId: args.body.user.id }),
+    openAlertForm(args.client, args.body.trigger_id, deps, {
+      mode: "edit",
+      alertId,
+      userId: args.body.user.id,
+    }),
   );
-  refAction(ACTION_SHOW_SNOOZE, (args, alertId) =>
-    openSnooze(deps, args, alertId, { a: alertId }, true),
-  );
+  refAction(ACTION_SHOW_SNOOZE, (args, alertId) => openSnooze(deps, args, alertId, { a: alertId }, true));
   refAction(ACTION_SHOW_TOGGLE, async (args, alertId) => {
     const alert = await deps.alerts.api.getAlert(alertId);
     const outcome = await performWrite(deps, {
@@ -157,15 +196,29 @@ export function registerActions(app: App, deps: ListenerDeps): void {
   });
   refAction(ACTION_CONFIRM_DELETE, async (args, alertId) => {
     const alert = await deps.alerts.api.getAlert(alertId);
-    const outcome = await performWrite(deps, { userId: args.body.user.id, alert, verb: "delete", source: "button" });
+    const outcome = await performWrite(deps, {
+      userId: args.body.user.id,
+      alert,
+      verb: "delete",
+      source: "button",
+    });
     await replier(args, outcome.ok)(notice(outcome.sentence));
-    if (outcome.ok) await deps.notifications?.alertChanged(null, { verb: "delete", userId: args.body.user.id, alertId });
+    if (outcome.ok)
+      await deps.notifications?.alertChanged(null, { verb: "delete", userId: args.body.user.id, alertId });
   });
   // Link buttons still send an action; ack them so Slack shows no error.
-  for (const id of [ACTION_OPEN_IN_POSTHOG, ACTION_NOTIFY_OPEN]) app.action(id, async ({ ack }) => void (await ack()));
+  for (const id of [ACTION_OPEN_IN_POSTHOG, ACTION_NOTIFY_OPEN])
+    app.action(id, async ({ ack }) => void (await ack()));
 
   // Controls on a firing-alert notification in a channel
-  const notifyAction = (actionId: string, body: (args: ActionArgs, alertId: string, origin: { channel: string; ts: string } | undefined) => Promise<void>) =>
+  const notifyAction = (
+    actionId: string,
+    body: (
+      args: ActionArgs,
+      alertId: string,
+      origin: { channel: string; ts: string } | undefined,
+    ) => Promise<void>,
+  ) =>
     app.action<BlockAction>(
       actionId,
       guarded(deps, async (args) => {
@@ -197,7 +250,13 @@ export function registerActions(app: App, deps: ListenerDeps): void {
   notifyAction(ACTION_NOTIFY_SNOOZE, async (args, alertId, origin) => {
     const choice = "selected_option" in args.action ? args.action.selected_option?.value : undefined;
     if (choice === SNOOZE_CUSTOM) {
-      return openSnooze(deps, args, alertId, { a: alertId, ...(origin ? { c: origin.channel, t: origin.ts } : {}) }, false);
+      return openSnooze(
+        deps,
+        args,
+        alertId,
+        { a: alertId, ...(origin ? { c: origin.channel, t: origin.ts } : {}) },
+        false,
+      );
     }
     const preset = SNOOZE_PRESETS.find((p) => p.value === choice);
     if (!preset) return void (await replier(args, false)(notice(MESSAGES.tampered)));
@@ -205,7 +264,11 @@ export function registerActions(app: App, deps: ListenerDeps): void {
     const until = snoozePreset(preset.value as SnoozePreset, { now: deps.now(), timeZone });
     await notifyWrite(args, alertId, origin, "snooze", until);
   });
-  notifyAction(ACTION_NOTIFY_UNSNOOZE, (args, alertId, origin) => notifyWrite(args, alertId, origin, "unsnooze"));
-  notifyAction(ACTION_NOTIFY_DISABLE, (args, alertId, origin) => notifyWrite(args, alertId, origin, "disable"));
+  notifyAction(ACTION_NOTIFY_UNSNOOZE, (args, alertId, origin) =>
+    notifyWrite(args, alertId, origin, "unsnooze"),
+  );
+  notifyAction(ACTION_NOTIFY_DISABLE, (args, alertId, origin) =>
+    notifyWrite(args, alertId, origin, "disable"),
+  );
   notifyAction(ACTION_NOTIFY_ENABLE, (args, alertId, origin) => notifyWrite(args, alertId, origin, "enable"));
 }

@@ -5,7 +5,7 @@ import type { Resolution } from "../alerts/service.js";
 import { performWrite, type WriteVerb } from "../alerts/writes.js";
 import { buildAlertDetail } from "../blocks/alert-detail.js";
 import { buildAlertList, pageOf } from "../blocks/alert-list.js";
-import { type SlackMessage, button, confirmDialog, notice, section } from "../blocks/common.js";
+import { button, confirmDialog, notice, type SlackMessage, section } from "../blocks/common.js";
 import { buildHelp, buildUsage, SUBCOMMANDS } from "../blocks/help.js";
 import { parseCommand, splitSnoozeArgs } from "../commands/parse.js";
 import type { Alert } from "../posthog/schemas.js";
@@ -28,7 +28,10 @@ export async function userTimeZone(deps: ListenerDeps, userId: string): Promise<
   }
 }
 
-export function resolutionProblem(resolution: Exclude<Resolution, { ok: true }>, command: string): SlackMessage {
+export function resolutionProblem(
+  resolution: Exclude<Resolution, { ok: true }>,
+  command: string,
+): SlackMessage {
   if (resolution.reason === "not_found") {
     return notice(
       `No alert matches “${safeMrkdwn(resolution.ref, 100)}”. Try \`${command} list\` to see the names.`,
@@ -38,7 +41,10 @@ export function resolutionProblem(resolution: Exclude<Resolution, { ok: true }>,
   const lines = shown.map((a) => `• ${safeMrkdwn(a.name || "(unnamed alert)", 150)} — \`${a.id}\``);
   const more = resolution.candidates.length - shown.length;
   const text = `“${safeMrkdwn(resolution.ref, 100)}” matches ${resolution.candidates.length} alerts. Use more of the name, or the id:\n${lines.join("\n")}${more > 0 ? `\n…and ${more} more.` : ""}`;
-  return { text: `“${safeMrkdwn(resolution.ref, 100)}” matches ${resolution.candidates.length} alerts.`, blocks: [section(text)] };
+  return {
+    text: `“${safeMrkdwn(resolution.ref, 100)}” matches ${resolution.candidates.length} alerts.`,
+    blocks: [section(text)],
+  };
 }
 
 export function deleteConfirmation(alert: { id: string; name: string }): SlackMessage {
@@ -54,7 +60,11 @@ export function deleteConfirmation(alert: { id: string; name: string }): SlackMe
           button("Delete alert", ACTION_CONFIRM_DELETE, {
             value: alertRefCodec.encode({ a: alert.id }),
             style: "danger",
-            confirm: confirmDialog("Delete this alert?", `${alert.name || "This alert"} will be deleted in PostHog.`, "Delete"),
+            confirm: confirmDialog(
+              "Delete this alert?",
+              `${alert.name || "This alert"} will be deleted in PostHog.`,
+              "Delete",
+            ),
           }),
         ],
       },
@@ -71,12 +81,19 @@ export async function listMessage(
 ): Promise<SlackMessage> {
   const all = await deps.alerts.listAll({ fresh });
   const named = new Map((await deps.alerts.withInsightNames(pageOf(all, query).page)).map((a) => [a.id, a]));
-  return buildAlertList(deps.links, all.map((a) => named.get(a.id) ?? a), query, command);
+  return buildAlertList(
+    deps.links,
+    all.map((a) => named.get(a.id) ?? a),
+    query,
+    command,
+  );
 }
 
 /** One alert in detail, with its recent checks and insight name. */
 export async function detailMessage(deps: ListenerDeps, alertId: string): Promise<SlackMessage> {
-  const [full] = await deps.alerts.withInsightNames([await deps.alerts.api.getAlert(alertId, { checksLimit: 10 })]);
+  const [full] = await deps.alerts.withInsightNames([
+    await deps.alerts.api.getAlert(alertId, { checksLimit: 10 }),
+  ]);
   return buildAlertDetail(deps.links, full as Alert);
 }
 
@@ -109,7 +126,12 @@ async function write(ctx: CommandContext, ref: string, verb: WriteVerb, snoozeUn
       source: "command",
     });
     await ctx.reply(notice(outcome.sentence));
-    if (outcome.ok) await ctx.deps.notifications?.alertChanged(outcome.alert, { verb, userId: ctx.userId, alertId: alert.id });
+    if (outcome.ok)
+      await ctx.deps.notifications?.alertChanged(outcome.alert, {
+        verb,
+        userId: ctx.userId,
+        alertId: alert.id,
+      });
   });
 }
 
@@ -126,12 +148,24 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
       return void (await ctx.reply(await listMessage(deps, query, ctx.command, true)));
     }
     case "show":
-      return withAlert(ctx, parsed.ref, async (alert) => void (await ctx.reply(await detailMessage(deps, alert.id))));
+      return withAlert(
+        ctx,
+        parsed.ref,
+        async (alert) => void (await ctx.reply(await detailMessage(deps, alert.id))),
+      );
     case "create":
-      return openAlertForm(ctx.client, ctx.triggerId, deps, { mode: "create", insight: parsed.insight, userId: ctx.userId });
+      return openAlertForm(ctx.client, ctx.triggerId, deps, {
+        mode: "create",
+        insight: parsed.insight,
+        userId: ctx.userId,
+      });
     case "edit":
       return withAlert(ctx, parsed.ref, (alert) =>
-        openAlertForm(ctx.client, ctx.triggerId, deps, { mode: "edit", alertId: alert.id, userId: ctx.userId }),
+        openAlertForm(ctx.client, ctx.triggerId, deps, {
+          mode: "edit",
+          alertId: alert.id,
+          userId: ctx.userId,
+        }),
       );
     case "delete":
       return withAlert(ctx, parsed.ref, async (alert) => {
@@ -155,7 +189,8 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
       }
       const when = parseSnoozeWhen(split.when, { now, timeZone });
       if (!when.ok) return void (await ctx.reply(notice(when.error)));
-      if (split.ref === "") return void (await ctx.reply(notice("Which alert? For example `snooze Signups 2h`.")));
+      if (split.ref === "")
+        return void (await ctx.reply(notice("Which alert? For example `snooze Signups 2h`.")));
       return write(ctx, split.ref, "snooze", when.until);
     }
     case "watch":
@@ -165,7 +200,10 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
         const name = `*${safeMrkdwn(alert.name || "(unnamed alert)", 200)}*`;
         if (parsed.kind === "watch") {
           const added = deps.routes.add(alert.id, ctx.channelId, ctx.userId);
-          deps.logger.info({ slackUser: ctx.userId, alertId: alert.id, channel: ctx.channelId }, "watch added");
+          deps.logger.info(
+            { slackUser: ctx.userId, alertId: alert.id, channel: ctx.channelId },
+            "watch added",
+          );
           await ctx.reply(
             notice(
               added
@@ -175,25 +213,42 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
           );
         } else {
           const removed = deps.routes.remove(alert.id, ctx.channelId);
-          deps.logger.info({ slackUser: ctx.userId, alertId: alert.id, channel: ctx.channelId }, "watch removed");
-          await ctx.reply(notice(removed ? `<#${ctx.channelId}> no longer gets ${name}.` : `<#${ctx.channelId}> was not watching ${name}.`));
+          deps.logger.info(
+            { slackUser: ctx.userId, alertId: alert.id, channel: ctx.channelId },
+            "watch removed",
+          );
+          await ctx.reply(
+            notice(
+              removed
+                ? `<#${ctx.channelId}> no longer gets ${name}.`
+                : `<#${ctx.channelId}> was not watching ${name}.`,
+            ),
+          );
         }
       });
     case "watching": {
       if (!deps.routes) return void (await ctx.reply(notice("Notifications are not set up on this bot.")));
       const ids = deps.routes.forChannel(ctx.channelId);
       if (ids.length === 0) {
-        return void (await ctx.reply(notice(`<#${ctx.channelId}> watches no alerts. Add one with \`${ctx.command} watch <alert>\`.`)));
+        return void (await ctx.reply(
+          notice(`<#${ctx.channelId}> watches no alerts. Add one with \`${ctx.command} watch <alert>\`.`),
+        ));
       }
       const alerts = await deps.alerts.listAll();
       const byId = new Map(alerts.map((a) => [a.id, a]));
       const lines = ids.slice(0, 40).map((id) => {
         const alert = byId.get(id);
-        return alert ? `• ${safeMrkdwn(alert.name || "(unnamed alert)", 150)}` : `• \`${id}\` (no longer in PostHog)`;
+        return alert
+          ? `• ${safeMrkdwn(alert.name || "(unnamed alert)", 150)}`
+          : `• \`${id}\` (no longer in PostHog)`;
       });
       return void (await ctx.reply({
         text: `${ids.length} alert${ids.length === 1 ? "" : "s"} post in this channel.`,
-        blocks: [section(`*<#${ctx.channelId}> watches ${ids.length} alert${ids.length === 1 ? "" : "s"}:*\n${lines.join("\n")}`)],
+        blocks: [
+          section(
+            `*<#${ctx.channelId}> watches ${ids.length} alert${ids.length === 1 ? "" : "s"}:*\n${lines.join("\n")}`,
+          ),
+        ],
       }));
     }
   }
@@ -218,7 +273,11 @@ export function commandListener(deps: ListenerDeps) {
       await runCommand(ctx, command.text ?? "");
     } catch (error) {
       deps.logger.warn(
-        { slackUser: command.user_id, code: (error as { code?: string }).code, err: (error as Error).message },
+        {
+          slackUser: command.user_id,
+          code: (error as { code?: string }).code,
+          err: (error as Error).message,
+        },
         "command failed",
       );
       await reply(notice(userMessageFor(error))).catch((e: Error) =>

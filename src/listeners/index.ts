@@ -3,6 +3,7 @@ import { registerActions } from "./actions.js";
 import { registerAlertForm } from "./alert-form.js";
 import { commandListener } from "./commands.js";
 import type { ListenerDeps } from "./deps.js";
+import { registerHome } from "./home.js";
 import { registerViews } from "./views.js";
 
 /** Every listener, registered once. Any slash command routed to the app is treated as `/alerts`. */
@@ -11,4 +12,5 @@ export function registerListeners(app: App, deps: ListenerDeps): void {
   registerActions(app, deps);
   registerViews(app, deps);
   registerAlertForm(app, deps);
+  registerHome(app, deps);
 }

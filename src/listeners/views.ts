@@ -26,8 +26,12 @@ export async function readSnoozeChoice(
   const presetValue = values[BLOCK_SNOOZE_PRESET]?.[ACTION_SNOOZE_PRESET]?.selected_option?.value;
   if (presetValue) {
     const preset = SNOOZE_PRESETS.find((p) => p.value === presetValue);
-    if (!preset) return { ok: false, errors: { [BLOCK_SNOOZE_PRESET]: "Choose one of the listed durations." } };
-    return { ok: true, until: snoozePreset(preset.value as SnoozePreset, { now, timeZone: await userTimeZone(deps, userId) }) };
+    if (!preset)
+      return { ok: false, errors: { [BLOCK_SNOOZE_PRESET]: "Choose one of the listed durations." } };
+    return {
+      ok: true,
+      until: snoozePreset(preset.value as SnoozePreset, { now, timeZone: await userTimeZone(deps, userId) }),
+    };
   }
   if (typeof picked !== "number") {
     const block = values[BLOCK_SNOOZE_PRESET] ? BLOCK_SNOOZE_PRESET : BLOCK_SNOOZE_AT;
@@ -35,10 +39,16 @@ export async function readSnoozeChoice(
   }
   const until = new Date(picked * 1000);
   if (until.getTime() <= now.getTime()) {
-    return { ok: false, errors: { [BLOCK_SNOOZE_AT]: "That time has already passed; pick a time in the future." } };
+    return {
+      ok: false,
+      errors: { [BLOCK_SNOOZE_AT]: "That time has already passed; pick a time in the future." },
+    };
   }
   if (until.getTime() - now.getTime() > MAX_SNOOZE_MS) {
-    return { ok: false, errors: { [BLOCK_SNOOZE_AT]: "Snoozes can last at most one year; pick an earlier time." } };
+    return {
+      ok: false,
+      errors: { [BLOCK_SNOOZE_AT]: "Snoozes can last at most one year; pick an earlier time." },
+    };
   }
   return { ok: true, until };
 }
@@ -48,7 +58,10 @@ export function registerViews(app: App, deps: ListenerDeps): void {
     const origin = snoozeOriginCodec.decode(view.private_metadata);
     const userId = body.user.id;
     if (!origin) {
-      await ack({ response_action: "update", view: buildMessageModal("Snooze alert", MESSAGES.tampered) as never });
+      await ack({
+        response_action: "update",
+        view: buildMessageModal("Snooze alert", MESSAGES.tampered) as never,
+      });
       return;
     }
     const choice = await readSnoozeChoice(deps, userId, view.state.values);
@@ -69,7 +82,11 @@ export function registerViews(app: App, deps: ListenerDeps): void {
       .catch((e: Error) => deps.logger.warn({ err: e.message }, "could not update the snooze modal"));
     if (!outcome.ok) return;
     await deps.notifications
-      ?.alertChanged(outcome.alert, { verb: "snooze", userId, alertId: origin.a }, origin.c && origin.t ? { channel: origin.c, ts: origin.t } : undefined)
+      ?.alertChanged(
+        outcome.alert,
+        { verb: "snooze", userId, alertId: origin.a },
+        origin.c && origin.t ? { channel: origin.c, ts: origin.t } : undefined,
+      )
       .catch((e: Error) => deps.logger.warn({ err: e.message }, "could not refresh the notification"));
   });
 }

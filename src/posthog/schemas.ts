@@ -19,17 +19,25 @@ export type ThresholdType = (typeof THRESHOLD_TYPES)[number];
 export const CALCULATION_INTERVALS = ["hourly", "daily", "weekly", "monthly"] as const;
 export type CalculationInterval = (typeof CALCULATION_INTERVALS)[number];
 
-const nullableNumber = z.number().nullable().optional().transform((v) => v ?? null);
-const nullableString = z.string().nullable().optional().transform((v) => v ?? null);
+const nullableNumber = z
+  .number()
+  .nullable()
+  .optional()
+  .transform((v) => v ?? null);
+const nullableString = z
+  .string()
+  .nullable()
+  .optional()
+  .transform((v) => v ?? null);
 
 /** `insight` and `subscribed_users` are ids in older servers and objects in newer ones. */
-const idOrObject = z.union([
-  z.number().int(),
-  z.object({ id: z.number().int() }).transform((o) => o.id),
-]);
+const idOrObject = z.union([z.number().int(), z.object({ id: z.number().int() }).transform((o) => o.id)]);
 
 const insightRef = z.union([
-  z.number().int().transform((id) => ({ id, short_id: null as string | null, name: null as string | null })),
+  z
+    .number()
+    .int()
+    .transform((id) => ({ id, short_id: null as string | null, name: null as string | null })),
   z
     .object({
       id: z.number().int(),
@@ -72,8 +80,15 @@ export const alertSchema = z
     insight: insightRef,
     insight_short_id: z.string().nullable().optional(),
     insight_display_name: z.string().nullable().optional(),
-    subscribed_users: z.array(idOrObject).nullable().optional().transform((v) => v ?? []),
-    threshold: thresholdSchema.nullable().optional().transform((v) => v ?? null),
+    subscribed_users: z
+      .array(idOrObject)
+      .nullable()
+      .optional()
+      .transform((v) => v ?? []),
+    threshold: thresholdSchema
+      .nullable()
+      .optional()
+      .transform((v) => v ?? null),
     condition: z
       .object({ type: z.enum(CONDITION_TYPES) })
       .nullable()
@@ -81,19 +96,40 @@ export const alertSchema = z
       .transform((v) => v ?? null),
     state: z.string(),
     enabled: z.boolean(),
-    calculation_interval: z.string().nullable().optional().transform((v) => v ?? "daily"),
+    calculation_interval: z
+      .string()
+      .nullable()
+      .optional()
+      .transform((v) => v ?? "daily"),
     snoozed_until: nullableString,
-    skip_weekend: z.boolean().nullable().optional().transform((v) => v ?? false),
+    skip_weekend: z
+      .boolean()
+      .nullable()
+      .optional()
+      .transform((v) => v ?? false),
     last_notified_at: nullableString,
     last_checked_at: nullableString,
     next_check_at: nullableString,
     created_at: nullableString,
-    checks: z.array(alertCheckSchema).nullable().optional().transform((v) => v ?? []),
+    checks: z
+      .array(alertCheckSchema)
+      .nullable()
+      .optional()
+      .transform((v) => v ?? []),
     config: z
       .object({
         type: z.string(),
-        series_index: z.number().int().nullable().optional().transform((v) => v ?? 0),
-        check_ongoing_interval: z.boolean().nullable().optional().transform((v) => v ?? false),
+        series_index: z
+          .number()
+          .int()
+          .nullable()
+          .optional()
+          .transform((v) => v ?? 0),
+        check_ongoing_interval: z
+          .boolean()
+          .nullable()
+          .optional()
+          .transform((v) => v ?? false),
       })
       .nullable()
       .optional()

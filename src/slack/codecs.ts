@@ -15,7 +15,8 @@ export function jsonCodec<S extends z.ZodType>(schema: S, maxLength: number): Co
   return {
     encode(value) {
       const text = JSON.stringify(schema.parse(value));
-      if (text.length > maxLength) throw new Error(`encoded value is ${text.length} characters; the limit is ${maxLength}`);
+      if (text.length > maxLength)
+        throw new Error(`encoded value is ${text.length} characters; the limit is ${maxLength}`);
       return text;
     },
     decode(raw) {
@@ -33,7 +34,9 @@ export function jsonCodec<S extends z.ZodType>(schema: S, maxLength: number): Co
 }
 
 /** PostHog alert ids are UUIDs; anything else in a button value is refused. */
-export const alertIdSchema = z.string().regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
+export const alertIdSchema = z
+  .string()
+  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
 
 export const alertRefSchema = z.object({ a: alertIdSchema });
 export const alertRefCodec = jsonCodec(alertRefSchema, LIMITS.optionValue);

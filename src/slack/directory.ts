@@ -18,11 +18,19 @@ export interface SlackDirectory {
  * `users.info` and `usergroups.users.list` with a short cache: time zones
  * and emails change rarely, and a click should not wait on Slack twice.
  */
-export function createSlackDirectory(client: WebClient, now: () => number = Date.now, ttlMs = 10 * 60_000): SlackDirectory {
+export function createSlackDirectory(
+  client: WebClient,
+  now: () => number = Date.now,
+  ttlMs = 10 * 60_000,
+): SlackDirectory {
   const users = new Map<string, { at: number; value: Promise<SlackUser | null> }>();
   const groups = new Map<string, { at: number; value: Promise<string[]> }>();
 
-  function cached<T>(map: Map<string, { at: number; value: Promise<T> }>, key: string, load: () => Promise<T>) {
+  function cached<T>(
+    map: Map<string, { at: number; value: Promise<T> }>,
+    key: string,
+    load: () => Promise<T>,
+  ) {
     const hit = map.get(key);
     if (hit && now() - hit.at < ttlMs) return hit.value;
     const value = load();

@@ -4,6 +4,7 @@
  * the text's author did not intend, and never longer than the room it has.
  */
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g;
 const MENTION_WORDS = /@(channel|here|everyone)\b/gi;
 const WORD_JOINER = "\u2060";
@@ -26,7 +27,9 @@ export function escapeMrkdwn(text: string): string {
 
 /** Plain-text surfaces (headers, buttons, options, titles) only need control characters removed. */
 export function cleanPlainText(text: string): string {
-  return text.replace(CONTROL_CHARS, "").replace(MENTION_WORDS, (_m, word: string) => `@${WORD_JOINER}${word}`);
+  return text
+    .replace(CONTROL_CHARS, "")
+    .replace(MENTION_WORDS, (_m, word: string) => `@${WORD_JOINER}${word}`);
 }
 
 /**

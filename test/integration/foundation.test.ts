@@ -37,12 +37,27 @@ describe("the running bot", () => {
     h = await startHarness();
     for (const text of ["help", ""]) {
       const before = h.slack.responses.length;
-      const ack = await h.requester.slashCommand({ text, userId: USERS.ann.id, responseUrl: h.slack.responseUrl() });
+      const ack = await h.requester.slashCommand({
+        text,
+        userId: USERS.ann.id,
+        responseUrl: h.slack.responseUrl(),
+      });
       expect(ack.status).toBe(200);
       const reply = await nextResponse(h, before);
       expect(reply?.body.response_type).toBe("ephemeral");
       expectValidMessage(reply?.body);
-      for (const sub of ["list", "show", "create", "edit", "delete", "snooze", "unsnooze", "enable", "disable", "watch"]) {
+      for (const sub of [
+        "list",
+        "show",
+        "create",
+        "edit",
+        "delete",
+        "snooze",
+        "unsnooze",
+        "enable",
+        "disable",
+        "watch",
+      ]) {
         expect(visibleText(reply?.body)).toContain(`/alerts ${sub}`);
       }
     }
@@ -53,7 +68,11 @@ describe("the running bot", () => {
     const [first] = [...h.posthog.alerts.values()];
     if (!first) throw new Error("seed failed");
     h.posthog.fire(first.id, 42);
-    const ack = await h.requester.slashCommand({ text: "list", userId: USERS.ann.id, responseUrl: h.slack.responseUrl() });
+    const ack = await h.requester.slashCommand({
+      text: "list",
+      userId: USERS.ann.id,
+      responseUrl: h.slack.responseUrl(),
+    });
     expect(ack.status).toBe(200);
     expect(ack.body).toBe("");
     const reply = await nextResponse(h, 0);
@@ -73,7 +92,12 @@ describe("the running bot", () => {
 
   it("works under any slash command name Slack routes to the app", async () => {
     h = await startHarness({ seed: seedAlerts(1) });
-    await h.requester.slashCommand({ text: "list", command: "/posthog-alerts", userId: USERS.ann.id, responseUrl: h.slack.responseUrl() });
+    await h.requester.slashCommand({
+      text: "list",
+      command: "/posthog-alerts",
+      userId: USERS.ann.id,
+      responseUrl: h.slack.responseUrl(),
+    });
     const reply = await nextResponse(h, 0);
     expect(visibleText(reply?.body)).toContain("Signups alert 0");
   });
@@ -81,7 +105,11 @@ describe("the running bot", () => {
   it("acknowledges within Slack's window even when PostHog takes 2 s, then answers", async () => {
     h = await startHarness({ seed: seedAlerts(2) });
     h.posthog.setLatency(2_000);
-    const ack = await h.requester.slashCommand({ text: "list", userId: USERS.ann.id, responseUrl: h.slack.responseUrl() });
+    const ack = await h.requester.slashCommand({
+      text: "list",
+      userId: USERS.ann.id,
+      responseUrl: h.slack.responseUrl(),
+    });
     expect(ack.status).toBe(200);
     expect(ack.ms).toBeLessThan(1_000);
     expect(h.slack.responses).toHaveLength(0);
@@ -93,9 +121,18 @@ describe("the running bot", () => {
     h = await startHarness({ seed: seedAlerts(1) });
     h.posthog.failNext(1, {
       status: 401,
-      body: { type: "authentication_error", code: "authentication_failed", detail: "Personal API key found in request Authorization header is invalid.", attr: null },
+      body: {
+        type: "authentication_error",
+        code: "authentication_failed",
+        detail: "Personal API key found in request Authorization header is invalid.",
+        attr: null,
+      },
     });
-    await h.requester.slashCommand({ text: "list", userId: USERS.ann.id, responseUrl: h.slack.responseUrl() });
+    await h.requester.slashCommand({
+      text: "list",
+      userId: USERS.ann.id,
+      responseUrl: h.slack.responseUrl(),
+    });
     const reply = await nextResponse(h, 0);
     expect(reply?.body.text).toMatch(/PostHog rejected the API key/);
     expect(visibleText(reply?.body)).not.toMatch(/at .*\.js|Error:/);
@@ -106,14 +143,23 @@ describe("the running bot", () => {
   it("names the missing scope", async () => {
     h = await startHarness({ seed: seedAlerts(1) });
     h.posthog.setScopes(["insight:read"]);
-    await h.requester.slashCommand({ text: "list", userId: USERS.ann.id, responseUrl: h.slack.responseUrl() });
+    await h.requester.slashCommand({
+      text: "list",
+      userId: USERS.ann.id,
+      responseUrl: h.slack.responseUrl(),
+    });
     const reply = await nextResponse(h, 0);
     expect(reply?.body.text).toContain("alert:read");
   });
 
   it("refuses unsigned, stale, future-dated and altered requests without running a listener", async () => {
     h = await startHarness({ seed: seedAlerts(1) });
-    const body = new URLSearchParams({ command: "/alerts", text: "list", user_id: USERS.ann.id, response_url: h.slack.responseUrl() }).toString();
+    const body = new URLSearchParams({
+      command: "/alerts",
+      text: "list",
+      user_id: USERS.ann.id,
+      response_url: h.slack.responseUrl(),
+    }).toString();
     const now = Math.floor(Date.now() / 1000);
     const { sign } = await import("../support/slack-requests.js");
     const secret = h.config.slack.signingSecret as string;
@@ -126,7 +172,10 @@ describe("the running bot", () => {
       { "x-slack-request-timestamp": String(now), "x-slack-signature": sign(secret, now, `${body}&x=1`) },
     ];
     for (const headers of cases) {
-      const res = await h.requester.raw(body, { "content-type": "application/x-www-form-urlencoded", ...headers });
+      const res = await h.requester.raw(body, {
+        "content-type": "application/x-www-form-urlencoded",
+        ...headers,
+      });
       expect(res.status).toBe(401);
     }
     await new Promise((r) => setTimeout(r, 200));
@@ -136,11 +185,20 @@ describe("the running bot", () => {
 
   it("never writes a secret to its logs", async () => {
     h = await startHarness({ seed: seedAlerts(1) });
-    await h.requester.slashCommand({ text: "list", userId: USERS.ann.id, responseUrl: h.slack.responseUrl() });
+    await h.requester.slashCommand({
+      text: "list",
+      userId: USERS.ann.id,
+      responseUrl: h.slack.responseUrl(),
+    });
     await nextResponse(h, 0);
     const all = h.logs.join("\n");
     expect(all.length).toBeGreaterThan(0);
-    for (const secret of [h.config.slack.botToken, h.config.slack.signingSecret, h.config.posthog.apiKey, h.config.webhookSecret]) {
+    for (const secret of [
+      h.config.slack.botToken,
+      h.config.slack.signingSecret,
+      h.config.posthog.apiKey,
+      h.config.webhookSecret,
+    ]) {
       expect(all).not.toContain(secret);
     }
   });

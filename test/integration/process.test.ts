@@ -6,7 +6,10 @@ const MAIN = new URL("../../dist/main.js", import.meta.url).pathname;
 
 function run(env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH ?? "", ...env }, stdio: "pipe" });
+    const child = spawn(process.execPath, [MAIN], {
+      env: { PATH: process.env.PATH ?? "", ...env },
+      stdio: "pipe",
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));
@@ -25,7 +28,13 @@ describe("the bot process", () => {
     expect(result.code).toBe(2);
     const out = result.stderr;
     expect(out).toContain("configuration problems");
-    for (const variable of ["SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "POSTHOG_PERSONAL_API_KEY", "POSTHOG_PROJECT_ID", "PORT"]) {
+    for (const variable of [
+      "SLACK_BOT_TOKEN",
+      "SLACK_SIGNING_SECRET",
+      "POSTHOG_PERSONAL_API_KEY",
+      "POSTHOG_PROJECT_ID",
+      "PORT",
+    ]) {
       expect(out).toContain(variable);
     }
     expect(out).not.toContain("xoxp-wrong-kind-of-token");

@@ -63,7 +63,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     ...options.env,
   });
   const logs: string[] = [];
-  const logger = createLogger({ level: config.logLevel, secrets: secretsOf(config), out: { write: (l) => logs.push(l) } });
+  const logger = createLogger({
+    level: config.logLevel,
+    secrets: secretsOf(config),
+    out: { write: (l) => logs.push(l) },
+  });
   const bot = await createBot({
     config,
     logger,

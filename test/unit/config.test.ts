@@ -23,7 +23,11 @@ describe("loadConfig", () => {
     const config = loadConfig(VALID);
     expect(config.slack.apiUrl).toBe("https://slack.com/api/");
     expect(config.slack.socketMode).toBe(false);
-    expect(config.posthog).toMatchObject({ host: "https://us.posthog.com", pathFamily: "projects", projectId: "4242" });
+    expect(config.posthog).toMatchObject({
+      host: "https://us.posthog.com",
+      pathFamily: "projects",
+      projectId: "4242",
+    });
     expect(config.port).toBe(3000);
     expect(config.databasePath).toBe("./data/alerts-bot.db");
     expect(config.logLevel).toBe("info");
@@ -67,7 +71,9 @@ describe("loadConfig", () => {
   });
 
   it("needs exactly one of POSTHOG_PROJECT_ID and POSTHOG_ENVIRONMENT_ID", () => {
-    expect(problems({ ...VALID, POSTHOG_ENVIRONMENT_ID: "1" })[0]).toMatch(/^POSTHOG_ENVIRONMENT_ID is set together/);
+    expect(problems({ ...VALID, POSTHOG_ENVIRONMENT_ID: "1" })[0]).toMatch(
+      /^POSTHOG_ENVIRONMENT_ID is set together/,
+    );
     const { POSTHOG_PROJECT_ID: _omit, ...withoutProject } = VALID;
     const config = loadConfig({ ...withoutProject, POSTHOG_ENVIRONMENT_ID: "77" });
     expect(config.posthog).toMatchObject({ pathFamily: "environments", projectId: "77" });
@@ -81,12 +87,21 @@ describe("loadConfig", () => {
 
   it("reads WRITE_ACCESS lists into users and groups", () => {
     const config = loadConfig({ ...VALID, WRITE_ACCESS: " U0123ABCD , S0999ZZZZ,W0123ABCD " });
-    expect(config.writeAccess).toEqual({ mode: "list", userIds: ["U0123ABCD", "W0123ABCD"], userGroupIds: ["S0999ZZZZ"] });
+    expect(config.writeAccess).toEqual({
+      mode: "list",
+      userIds: ["U0123ABCD", "W0123ABCD"],
+      userGroupIds: ["S0999ZZZZ"],
+    });
     expect(loadConfig({ ...VALID, WRITE_ACCESS: "Everyone" }).writeAccess).toEqual({ mode: "everyone" });
   });
 
   it("normalises URLs and treats blank values as unset", () => {
-    const config = loadConfig({ ...VALID, SLACK_API_URL: "http://127.0.0.1:9/api", POSTHOG_HOST: "https://eu.posthog.com/", PORT: " " });
+    const config = loadConfig({
+      ...VALID,
+      SLACK_API_URL: "http://127.0.0.1:9/api",
+      POSTHOG_HOST: "https://eu.posthog.com/",
+      PORT: " ",
+    });
     expect(config.slack.apiUrl).toBe("http://127.0.0.1:9/api/");
     expect(config.posthog.host).toBe("https://eu.posthog.com");
     expect(config.port).toBe(3000);
@@ -95,7 +110,12 @@ describe("loadConfig", () => {
   it("lists every secret for redaction", () => {
     const config = loadConfig({ ...VALID, WEBHOOK_SECRET: "0123456789abcdef-webhook" });
     expect(secretsOf(config).sort()).toEqual(
-      ["xoxb-1-secret-bot-token", "signing-secret-value", "phx_secret_key_value", "0123456789abcdef-webhook"].sort(),
+      [
+        "xoxb-1-secret-bot-token",
+        "signing-secret-value",
+        "phx_secret_key_value",
+        "0123456789abcdef-webhook",
+      ].sort(),
     );
   });
 });

@@ -23,7 +23,10 @@ function manyAlerts(n: number) {
 
 describe("conditionWords", () => {
   const withCondition = (type: string, thresholdType: string, lower: number | null, upper: number | null) =>
-    makeAlert({ condition: { type }, threshold: { configuration: { type: thresholdType, bounds: { lower, upper } } } });
+    makeAlert({
+      condition: { type },
+      threshold: { configuration: { type: thresholdType, bounds: { lower, upper } } },
+    });
 
   it.each([
     ["absolute_value", "absolute", 100, null, "below 100"],
@@ -49,7 +52,9 @@ describe("buildAlertList", () => {
     expectValidMessage(first);
     const rows = first.blocks.filter((b) => (b as { accessory?: unknown }).accessory);
     expect(rows).toHaveLength(LIST_PAGE_SIZE);
-    const nav = first.blocks.find((b) => b.type === "actions") as { elements: Array<{ value: string; action_id: string }> };
+    const nav = first.blocks.find((b) => b.type === "actions") as {
+      elements: Array<{ value: string; action_id: string }>;
+    };
     expect(nav.elements).toHaveLength(1);
     const next = listPageCodec.decode(nav.elements[0]?.value);
     expect(next).toEqual({ f: "all", q: "", o: LIST_PAGE_SIZE });
@@ -82,7 +87,9 @@ describe("buildAlertList", () => {
     const disabled = makeAlert({ enabled: false });
     const page = buildAlertList(links, [enabled, disabled], { filter: "all", words: "", offset: 0 });
     const menus = page.blocks
-      .map((b) => (b as { accessory?: { options: Array<{ value: string; text: { text: string } }> } }).accessory)
+      .map(
+        (b) => (b as { accessory?: { options: Array<{ value: string; text: { text: string } }> } }).accessory,
+      )
       .filter(Boolean);
     const labels = menus.map((m) => m?.options.map((o) => o.text.text));
     expect(labels[0]).toContain("Disable");
@@ -102,7 +109,13 @@ describe("buildAlertList", () => {
   it("the safety check itself catches an injected link and a ping", () => {
     expect(unsafeMrkdwn({ text: "<!channel> hi", blocks: [] }, links.host)).toEqual(["<!channel>"]);
     expect(
-      unsafeMrkdwn({ text: "x", blocks: [{ type: "section", text: { type: "mrkdwn", text: "<https://evil.example|a>" } }] }, links.host),
+      unsafeMrkdwn(
+        {
+          text: "x",
+          blocks: [{ type: "section", text: { type: "mrkdwn", text: "<https://evil.example|a>" } }],
+        },
+        links.host,
+      ),
     ).toEqual(["<https://evil.example|a>"]);
   });
 
@@ -131,8 +144,16 @@ describe("buildAlertDetail", () => {
     const json = JSON.stringify(detail.blocks);
     expect(json).toContain("▁▃▅▆█");
     expect(json).toContain("<!date^");
-    const actions = detail.blocks.find((b) => b.type === "actions") as { elements: Array<{ text: { text: string } }> };
-    expect(actions.elements.map((e) => e.text.text)).toEqual(["Edit", "Snooze…", "Disable", "Delete…", "Open in PostHog"]);
+    const actions = detail.blocks.find((b) => b.type === "actions") as {
+      elements: Array<{ text: { text: string } }>;
+    };
+    expect(actions.elements.map((e) => e.text.text)).toEqual([
+      "Edit",
+      "Snooze…",
+      "Disable",
+      "Delete…",
+      "Open in PostHog",
+    ]);
   });
 
   it("draws a sparkline with gaps and flat lines", () => {
@@ -146,7 +167,20 @@ describe("buildHelp", () => {
   it("explains every subcommand within the limits", () => {
     const help = buildHelp("/alerts");
     expectValidMessage(help);
-    for (const name of ["list", "show", "create", "edit", "delete", "snooze", "unsnooze", "enable", "disable", "watch", "unwatch", "watching"]) {
+    for (const name of [
+      "list",
+      "show",
+      "create",
+      "edit",
+      "delete",
+      "snooze",
+      "unsnooze",
+      "enable",
+      "disable",
+      "watch",
+      "unwatch",
+      "watching",
+    ]) {
       expect(JSON.stringify(help.blocks)).toContain(`/alerts ${name}`);
     }
   });

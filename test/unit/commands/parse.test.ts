@@ -14,7 +14,10 @@ describe("parseCommand", () => {
     ["show Signups dropped", { kind: "show", ref: "Signups dropped" }],
     ['show "Signups  dropped"', { kind: "show", ref: "Signups dropped" }],
     ["create", { kind: "create", insight: null }],
-    ["create https://us.posthog.com/project/1/insights/AaVQ8Ijw", { kind: "create", insight: "https://us.posthog.com/project/1/insights/AaVQ8Ijw" }],
+    [
+      "create https://us.posthog.com/project/1/insights/AaVQ8Ijw",
+      { kind: "create", insight: "https://us.posthog.com/project/1/insights/AaVQ8Ijw" },
+    ],
     ["DISABLE  signups", { kind: "disable", ref: "signups" }],
     ["snooze signups 2h", { kind: "snooze", rest: "signups 2h" }],
     ["watching", { kind: "watching" }],
@@ -65,7 +68,8 @@ describe("nearestSubcommand", () => {
 });
 
 describe("splitSnoozeArgs", () => {
-  const readsAsTime = (when: string) => /^(until .+|\d+[mhdw]|\d+ minutes|1h 30m|for \d+h|tomorrow 9am)$/.test(when);
+  const readsAsTime = (when: string) =>
+    /^(until .+|\d+[mhdw]|\d+ minutes|1h 30m|for \d+h|tomorrow 9am)$/.test(when);
 
   it.each([
     ["signups 2h", { ref: "signups", when: "2h" }],

@@ -1,0 +1,19 @@
+import type { App } from "@slack/bolt";
+import { userMessageFor } from "../alerts/messages.js";
+import { buildHome } from "../blocks/home.js";
+import type { ListenerDeps } from "./deps.js";
+
+export function registerHome(app: App, deps: ListenerDeps): void {
+  app.event("app_home_opened", async ({ event, client }) => {
+    if (event.tab !== "home") return;
+    let view: ReturnType<typeof buildHome>;
+    try {
+      view = buildHome(await deps.alerts.listAll(), null);
+    } catch (error) {
+      view = buildHome(null, userMessageFor(error));
+    }
+    await client.views
+      .publish({ user_id: event.user, view: view as never })
+      .catch((e: Error) => deps.logger.warn({ err: e.message }, "could not publish the Home tab"));
+  });
+}

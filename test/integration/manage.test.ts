@@ -1,0 +1,370 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { alertRefCodec, rowMenuCodec } from "../../src/slack/codecs.js";
+import {
+  ACTION_CONFIRM_DELETE,
+  ACTION_LIST_PAGE,
+  ACTION_ROW_MENU,
+  ACTION_SHOW_DELETE,
+  ACTION_SHOW_TOGGLE,
+  ACTION_SNOOZE_AT,
+  BLOCK_SNOOZE_AT,
+  VIEW_SNOOZE_CUSTOM,
+} from "../../src/slack/ids.js";
+import { expectValidMessage, expectValidView } from "../support/block-kit.js";
+import type { FakeAlert, FakePostHog } from "../support/fake-posthog.js";
+import { type Harness, nextResponse, startHarness, USERS, visibleText } from "../support/harness.js";
+import { unsafeMrkdwn } from "../support/mrkdwn-safety.js";
+
+let h: Harness;
+let signups: FakeAlert;
+let errors: FakeAlert;
+
+function seed(posthog: FakePostHog) {
+  const insight = posthog.addInsight({ name: "Daily signups" });
+  signups = posthog.addAlert({
+    insight: insight.id,
+    name: "Signups dropped",
+    threshold: { configuration: { type: "absolute", bounds: { lower: 100, upper: null } } },
+  });
+  errors = posthog.addAlert({
+    insight: insight.id,
+    name: "Errors spiking",
+    condition: { type: "relative_increase" },
+    threshold: { configuration: { type: "percentage", bounds: { lower: null, upper: 0.2 } } },
+  });
+  posthog.addAlert({ insight: insight.id, name: "Errors spiking (EU)" });
+}
+
+/** Sends a command as a user and returns the reply posted to its response_url. */
+async function command(text: string, userId: string = USERS.ann.id) {
+  const before = h.slack.responses.length;
+  const ack = await h.requester.slashCommand({
+    text,
+    userId,
+    responseUrl: h.slack.responseUrl(),
+    triggerId: h.slack.triggerId({ userId }),
+  });
+  expect(ack.status).toBe(200);
+  expect(ack.ms).toBeLessThan(2_500);
+  const reply = await nextResponse(h, before);
+  expectValidMessage(reply?.body);
+  expect(unsafeMrkdwn(reply?.body, h.posthog.url)).toEqual([]);
+  return reply?.body as { text: string; blocks: unknown[] };
+}
+
+const writes = () => h.posthog.requests.filter((r) => r.method !== "GET");
+
+beforeEach(async () => {
+  h = await startHarness({ seed });
+});
+afterEach(async () => {
+  await h.close();
+});
+
+describe("/alerts show", () => {
+  it("shows the alert with its recent checks and a sparkline", async () => {
+    for (const v of [120, 90, 60]) h.posthog.fire(signups.id, v);
+    const reply = await command("show signups dropped");
+    const text = visibleText(reply);
+    expect(text).toContain("Signups dropped");
+    expect(text).toContain("below 100");
+    expect(text).toMatch(/[▁▂▃▄▅▆▇█]{3}/);
+    expect(text).toContain("Daily signups");
+  });
+
+  it("lists the candidates with ids when the name is ambiguous, and says so when unknown", async () => {
+    const ambiguous = await command("show errors");
+    expect(visibleText(ambiguous)).toContain(errors.id);
+    expect(ambiguous.text).toMatch(/matches 2 alerts/);
+    const exact = await command("show Errors spiking");
+    expect(visibleText(exact)).toContain("up by more than 20%");
+    const unknown = await command("show nothing-like-this");
+    expect(unknown.text).toMatch(/No alert matches/);
+    const byId = await command(`show ${signups.id}`);
+    expect(visibleText(byId)).toContain("Signups dropped");
+  });
+});
+
+describe("writes from commands", () => {
+  it("snoozes for an exact duration and reports PostHog's result as a date token", async () => {
+    const before = Date.now();
+    const reply = await command("snooze Signups dropped 2h");
+    const patch = writes().at(-1);
+    expect(patch?.method).toBe("PATCH");
+    const sent = (patch?.body as { snoozed_until: string } | undefined)?.snoozed_until ?? "";
+    expect(sent).toMatch(/Z$/);
+    const delta = new Date(sent).getTime() - before;
+    expect(delta).toBeGreaterThanOrEqual(2 * 3600_000 - 1000);
+    expect(delta).toBeLessThan(2 * 3600_000 + 5_000);
+    expect(visibleText(reply)).toMatch(/snoozed .*Signups dropped.* until <!date\^\d+\^/);
+    expect(h.posthog.alerts.get(signups.id)?.state).toBe("Snoozed");
+  });
+
+  it("reads 'until' times in the user's own time zone", async () => {
+    await command("snooze Signups dropped until tomorrow 9am", USERS.bob.id);
+    const sent = (writes().at(-1)?.body as { snoozed_until: string } | undefined)?.snoozed_until ?? "";
+    const berlin = new Intl.DateTimeFormat("en-GB", {
+      timeZone: "Europe/Berlin",
+      hour: "2-digit",
+      minute: "2-digit",
+    }).format(new Date(sent));
+    expect(berlin).toBe("09:00");
+  });
+
+  it("refuses times in the past with an explanation, and changes nothing", async () => {
+    const reply = await command("snooze Signups dropped until 2020-01-01 08:00");
+    expect(reply.text).toMatch(/passed/i);
+    expect(writes()).toHaveLength(0);
+  });
+
+  it("unsnoozes, disables and enables", async () => {
+    await command("snooze Signups dropped 1d");
+    const un = await command("unsnooze Signups dropped");
+    expect(un.text).toMatch(/unsnoozed/);
+    expect(h.posthog.alerts.get(signups.id)?.snoozed_until).toBeNull();
+    await command("disable Signups dropped");
+    expect(h.posthog.alerts.get(signups.id)?.enabled).toBe(false);
+    await command("enable Signups dropped");
+    expect(h.posthog.alerts.get(signups.id)?.enabled).toBe(true);
+    expect(writes().map((r) => r.body)).toEqual([
+      expect.objectContaining({ snoozed_until: expect.any(String) }),
+      { snoozed_until: null },
+      { enabled: false },
+      { enabled: true },
+    ]);
+  });
+
+  it("asks before deleting, then deletes and says so", async () => {
+    const ask = await command("delete Signups dropped");
+    const blocks = JSON.stringify(ask.blocks);
+    expect(blocks).toContain('"style":"danger"');
+    expect(blocks).toContain('"confirm"');
+    expect(writes()).toHaveLength(0);
+    const before = h.slack.responses.length;
+    await h.requester.blockAction({
+      userId: USERS.ann.id,
+      actionId: ACTION_CONFIRM_DELETE,
+      value: alertRefCodec.encode({ a: signups.id }),
+      responseUrl: h.slack.responseUrl(),
+    });
+    const done = await nextResponse(h, before);
+    expect(done?.body.text).toMatch(/deleted/);
+    expect(h.posthog.alerts.has(signups.id)).toBe(false);
+  });
+
+  it("tells the user when the alert was deleted meanwhile", async () => {
+    h.posthog.alerts.delete(signups.id);
+    const before = h.slack.responses.length;
+    await h.requester.blockAction({
+      userId: USERS.ann.id,
+      actionId: ACTION_SHOW_TOGGLE,
+      value: alertRefCodec.encode({ a: signups.id }),
+      responseUrl: h.slack.responseUrl(),
+    });
+    const reply = await nextResponse(h, before);
+    expect(reply?.body.text).toMatch(/no longer exists/);
+  });
+
+  it("shows PostHog's validation detail in plain words", async () => {
+    h.posthog.failNext(1, {
+      status: 400,
+      body: {
+        type: "validation_error",
+        code: "invalid_input",
+        detail: "snoozed_until has to be passed in string format",
+        attr: "snoozed_until",
+      },
+    });
+    const reply = await command("disable Signups dropped");
+    expect(reply.text).toContain("snoozed_until has to be passed in string format");
+  });
+
+  it("tells the user when to retry when PostHog rate limits", async () => {
+    h.posthog.failNext(10, {
+      status: 429,
+      headers: { "Retry-After": "37" },
+      body: {
+        type: "throttled_error",
+        code: "throttled",
+        detail: "Request was throttled. Expected available in 37 seconds.",
+        attr: null,
+      },
+    });
+    const reply = await command("enable Signups dropped");
+    expect(reply.text).toMatch(/37 seconds/);
+  });
+});
+
+describe("the permission policy", () => {
+  it("refuses every write from a Slack user who is not a PostHog member, and says whom to ask", async () => {
+    for (const text of [
+      "snooze Signups dropped 2h",
+      "unsnooze Signups dropped",
+      "disable Signups dropped",
+      "enable Signups dropped",
+      "delete Signups dropped",
+    ]) {
+      const reply = await command(text, USERS.eve.id);
+      expect(reply.text).toMatch(/can't change alerts/);
+    }
+    for (const [actionId, value] of [
+      [ACTION_CONFIRM_DELETE, alertRefCodec.encode({ a: signups.id })],
+      [ACTION_SHOW_TOGGLE, alertRefCodec.encode({ a: signups.id })],
+      [ACTION_SHOW_DELETE, alertRefCodec.encode({ a: signups.id })],
+    ] as const) {
+      const before = h.slack.responses.length;
+      await h.requester.blockAction({
+        userId: USERS.eve.id,
+        actionId,
+        value,
+        responseUrl: h.slack.responseUrl(),
+      });
+      const reply = await nextResponse(h, before);
+      expect(reply?.body.text).toMatch(/can't change alerts/);
+    }
+    const before = h.slack.responses.length;
+    await h.requester.blockAction({
+      userId: USERS.eve.id,
+      actionId: ACTION_ROW_MENU,
+      type: "overflow",
+      selectedOption: { value: rowMenuCodec.encode({ v: "disable", a: signups.id }) },
+      responseUrl: h.slack.responseUrl(),
+    });
+    expect((await nextResponse(h, before))?.body.text).toMatch(/can't change alerts/);
+    const trigger = h.slack.triggerId({ userId: USERS.eve.id });
+    const submit = await h.requester.viewSubmission({
+      userId: USERS.eve.id,
+      callbackId: VIEW_SNOOZE_CUSTOM,
+      privateMetadata: JSON.stringify({ a: signups.id }),
+      values: {
+        [BLOCK_SNOOZE_AT]: {
+          [ACTION_SNOOZE_AT]: {
+            type: "datetimepicker",
+            selected_date_time: Math.floor(Date.now() / 1000) + 3600,
+          },
+        },
+      },
+      triggerId: trigger,
+    });
+    expect(submit.status).toBe(200);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(writes()).toHaveLength(0);
+    expect(h.logs.some((l) => l.includes("write refused by WRITE_ACCESS policy"))).toBe(true);
+  });
+
+  it("refuses a tampered button value", async () => {
+    const before = h.slack.responses.length;
+    await h.requester.blockAction({
+      userId: USERS.ann.id,
+      actionId: ACTION_CONFIRM_DELETE,
+      value: JSON.stringify({ a: "../../projects/1/alerts/x" }),
+      responseUrl: h.slack.responseUrl(),
+    });
+    expect((await nextResponse(h, before))?.body.text).toMatch(/no longer valid/);
+    expect(writes()).toHaveLength(0);
+  });
+});
+
+describe("list paging and row menus", () => {
+  it("pages through the list with Previous/Next", async () => {
+    const insight = h.posthog.addInsight({ name: "Many" });
+    for (let i = 0; i < 45; i++) h.posthog.addAlert({ insight: insight.id, name: `Bulk ${i}` });
+    const first = await command("list all bulk");
+    expect(first.text).toMatch(/^45 alerts/);
+    const nav = (
+      first.blocks as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>
+    ).find((b) => b.type === "actions");
+    const next = nav?.elements?.find((e) => e.action_id.startsWith(ACTION_LIST_PAGE));
+    const before = h.slack.responses.length;
+    await h.requester.blockAction({
+      userId: USERS.eve.id,
+      actionId: next?.action_id ?? "",
+      value: next?.value ?? "",
+      responseUrl: h.slack.responseUrl(),
+    });
+    const second = await nextResponse(h, before);
+    expectValidMessage(second?.body);
+    expect(second?.body.replace_original).toBe(true);
+    expect(visibleText(second?.body)).toContain("showing 21–40");
+  });
+
+  it("opens the snooze form from a row menu and snoozes until the picked time", async () => {
+    const triggerId = h.slack.triggerId({ userId: USERS.ann.id });
+    await h.requester.blockAction({
+      userId: USERS.ann.id,
+      actionId: ACTION_ROW_MENU,
+      type: "overflow",
+      selectedOption: { value: rowMenuCodec.encode({ v: "snooze", a: signups.id }) },
+      responseUrl: h.slack.responseUrl(),
+      triggerId,
+    });
+    await h.slack.waitFor(() => h.slack.callsTo("views.open").length > 0);
+    const opened = h.slack.callsTo("views.open")[0];
+    expect(opened?.ok).toBe(true);
+    expectValidView(opened?.args.view);
+    const viewId = [...h.slack.views.keys()][0] as string;
+    const at = Math.floor(Date.now() / 1000) + 3 * 3600;
+    const res = await h.requester.viewSubmission({
+      userId: USERS.ann.id,
+      callbackId: VIEW_SNOOZE_CUSTOM,
+      viewId,
+      privateMetadata: JSON.stringify({ a: signups.id }),
+      values: {
+        [BLOCK_SNOOZE_AT]: { [ACTION_SNOOZE_AT]: { type: "datetimepicker", selected_date_time: at } },
+      },
+    });
+    expect(res.status).toBe(200);
+    expect((res.json as { response_action: string }).response_action).toBe("update");
+    await h.slack.waitFor(() => writes().length > 0);
+    expect(writes()[0]?.body).toEqual({ snoozed_until: new Date(at * 1000).toISOString() });
+  });
+
+  it("refuses a picked time in the past inline, without calling PostHog", async () => {
+    const res = await h.requester.viewSubmission({
+      userId: USERS.ann.id,
+      callbackId: VIEW_SNOOZE_CUSTOM,
+      privateMetadata: JSON.stringify({ a: signups.id }),
+      values: {
+        [BLOCK_SNOOZE_AT]: {
+          [ACTION_SNOOZE_AT]: { type: "datetimepicker", selected_date_time: 1_600_000_000 },
+        },
+      },
+    });
+    expect(res.json).toMatchObject({
+      response_action: "errors",
+      errors: { [BLOCK_SNOOZE_AT]: expect.stringMatching(/passed/) },
+    });
+    expect(writes()).toHaveLength(0);
+  });
+});
+
+describe("answers to everything", () => {
+  it("answers unknown subcommands with the nearest usage", async () => {
+    const reply = await command("snoze Signups 2h");
+    expect(reply.text).toMatch(/Usage: `\/alerts snooze/);
+  });
+
+  it("answers a snooze without a time with the usage and an example", async () => {
+    const reply = await command("snooze Signups dropped");
+    expect(reply.text).toMatch(/snooze/);
+    expect(writes()).toHaveLength(0);
+  });
+
+  it("publishes the Home tab", async () => {
+    const event = {
+      token: "x",
+      team_id: "T0FAKETEAM",
+      api_app_id: "A0FAKEAPP",
+      type: "event_callback",
+      event_id: "Ev01",
+      event_time: Math.floor(Date.now() / 1000),
+      event: { type: "app_home_opened", user: USERS.ann.id, channel: "D0123", tab: "home", event_ts: "1.2" },
+    };
+    const res = await h.requester.send(JSON.stringify(event), "application/json");
+    expect(res.status).toBe(200);
+    await h.slack.waitFor(() => h.slack.callsTo("views.publish").length > 0);
+    const call = h.slack.callsTo("views.publish")[0];
+    expect(call?.ok).toBe(true);
+    expectValidView(call?.args.view);
+  });
+});

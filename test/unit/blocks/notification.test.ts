@@ -1,0 +1,388 @@
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import {
+  alertIdFromBlockId,
+  BLOCK_NOTIFY_CONTROLS_PREFIX,
+  buildDeliveryFailureNotice,
+  buildNotificationMessage,
+  buildRepeatReply,
+  decodeAlertRef,
+  describeThreshold,
+  encodeAlertRef,
+  isSnoozePreset,
+  type NotificationView,
+  postHogLinks,
+  SNOOZE_PRESETS,
+  sparkline,
+} from "../../../src/blocks/notification.js";
+import {
+  ACTION_NOTIFY_DISABLE,
+  ACTION_NOTIFY_ENABLE,
+  ACTION_NOTIFY_OPEN,
+  ACTION_NOTIFY_SNOOZE,
+  ACTION_NOTIFY_UNSNOOZE,
+} from "../../../src/slack/ids.js";
+
+const ALERT_ID = "0192c0de-7a1b-7c3e-9d2f-4b5a6c7d8e9f";
+const links = postHogLinks("https://us.posthog.com/", "123");
+
+function view(overrides: Partial<NotificationView> = {}): NotificationView {
+  return {
+    alertId: ALERT_ID,
+    alertName: "Signups dropped",
+    insightName: "Daily signups",
+    alertUrl: links.alertUrl(ALERT_ID),
+    insightUrl: links.insightUrl("AaVQ8Ijw"),
+    status: "firing",
+    breaches: "The insight value (signed_up) for previous day (42) is less than lower threshold (100)",
+    value: 42,
+    threshold: { type: "absolute", lower: 100, upper: null },
+    condition: "absolute_value",
+    frequency: "daily",
+    lastCheckedAt: "2025-06-02T01:00:12.345678Z",
+    recentValues: [150, 120, 42],
+    repeatCount: 1,
+    snooze: null,
+    disabled: null,
+    ...overrides,
+  };
+}
+
+type Json = Record<string, unknown>;
+const KNOWN_BLOCKS = new Set(["header", "section", "context", "actions", "divider"]);
+
+/** Every text object anywhere in the message, with where it sits. */
+function textsOf(node: unknown, path = "", out: Array<{ path: string; type: string; text: string }> = []) {
+  if (Array.isArray(node)) node.forEach((child, i) => textsOf(child, `${path}/${i}`, out));
+  else if (node && typeof node === "object") {
+    const obj = node as Json;
+    if ((obj.type === "plain_text" || obj.type === "mrkdwn") && typeof obj.text === "string") {
+      out.push({ path, type: obj.type, text: obj.text });
+    }
+    for (const [key, child] of Object.entries(obj)) textsOf(child, `${path}/${key}`, out);
+  }
+  return out;
+}
+
+function elementsOf(blocks: unknown[]): Json[] {
+  return blocks.flatMap((b) => ((b as Json).type === "actions" ? ((b as Json).elements as Json[]) : []));
+}
+
+/** Checks the Block Kit limits a message must respect. */
+function assertSlackLimits(message: { text: string; blocks: unknown[] }) {
+  expect(message.text.length).toBeGreaterThan(0);
+  expect(message.text.length).toBeLessThanOrEqual(4000);
+  expect(message.blocks.length).toBeLessThanOrEqual(50);
+  const ids = message.blocks.map((b) => (b as Json).block_id);
+  expect(new Set(ids).size).toBe(ids.length);
+  for (const block of message.blocks as Json[]) {
+    expect(KNOWN_BLOCKS.has(block.type as string)).toBe(true);
+    expect(String(block.block_id).length).toBeLessThanOrEqual(255);
+    if (block.type === "header") {
+      const text = (block.text as Json).text as string;
+      expect((block.text as Json).type).toBe("plain_text");
+      expect(text.length).toBeLessThanOrEqual(150);
+    }
+    if (block.type === "section") {
+      if (block.text) {
+        const text = (block.text as Json).text as string;
+        expect(text.length).toBeGreaterThan(0);
+        expect(text.length).toBeLessThanOrEqual(3000);
+      }
+      const fields = (block.fields as Json[] | undefined) ?? [];
+      expect(fields.length).toBeLessThanOrEqual(10);
+      for (const f of fields) expect((f.text as string).length).toBeLessThanOrEqual(2000);
+    }
+    if (block.type === "context") expect((block.elements as unknown[]).length).toBeLessThanOrEqual(10);
+    if (block.type === "actions") {
+      const elements = block.elements as Json[];
+      expect(elements.length).toBeLessThanOrEqual(25);
+      const actionIds = elements.map((e) => e.action_id);
+      expect(new Set(actionIds).size).toBe(actionIds.length);
+    }
+  }
+  for (const element of elementsOf(message.blocks)) {
+    if (element.type === "button") {
+      expect(((element.text as Json).text as string).length).toBeLessThanOrEqual(75);
+      if (element.value !== undefined) expect((element.value as string).length).toBeLessThanOrEqual(2000);
+      const confirm = element.confirm as Json | undefined;
+      if (confirm) {
+        expect(((confirm.title as Json).text as string).length).toBeLessThanOrEqual(100);
+        expect(((confirm.text as Json).text as string).length).toBeLessThanOrEqual(300);
+        expect(((confirm.confirm as Json).text as string).length).toBeLessThanOrEqual(30);
+        expect(((confirm.deny as Json).text as string).length).toBeLessThanOrEqual(30);
+      }
+    }
+    if (element.type === "static_select") {
+      const options = element.options as Json[];
+      expect(options.length).toBeLessThanOrEqual(100);
+      for (const o of options) {
+        expect(((o.text as Json).text as string).length).toBeLessThanOrEqual(75);
+        expect((o.value as string).length).toBeLessThanOrEqual(150);
+      }
+    }
+  }
+}
+
+/**
+ * No pings and no links except the ones the builder made itself. Slack reads
+ * mentions and links only in mrkdwn (and the fallback text); plain_text is
+ * shown as typed, so there only the bare "@channel" words are checked.
+ */
+function assertHarmless(message: { text: string; blocks: unknown[] }) {
+  const texts = textsOf(message.blocks);
+  for (const plain of texts.filter((t) => t.type === "plain_text")) {
+    expect(plain.text).not.toMatch(/(^|[^\u2060])@(channel|here|everyone)\b/);
+  }
+  const all = [message.text, ...texts.filter((t) => t.type === "mrkdwn").map((t) => t.text)];
+  for (const text of all) {
+    expect(text).not.toMatch(/<!(channel|here|everyone)/);
+    expect(text).not.toContain("<https://evil.example");
+    expect(text).not.toMatch(/(^|[^\u2060])@(channel|here|everyone)\b/);
+    for (const match of text.matchAll(/<(https?:[^|>]+)/g)) {
+      expect(match[1]?.startsWith("https://us.posthog.com/project/123/")).toBe(true);
+    }
+  }
+}
+
+function actionIds(message: { blocks: unknown[] }): string[] {
+  return elementsOf(message.blocks).map((e) => e.action_id as string);
+}
+
+describe("buildNotificationMessage", () => {
+  it("shows a firing alert with its facts, link, trend and controls", () => {
+    const message = buildNotificationMessage(view({ repeatCount: 3, firstFiredAt: "2025-05-31T01:00:00Z" }));
+    assertSlackLimits(message);
+    const header = message.blocks[0] as Json;
+    expect((header.text as Json).text).toBe("🔴 Signups dropped");
+    const all = JSON.stringify(message.blocks);
+    expect(all).toContain("is less than lower threshold (100)");
+    expect(all).toContain("<https://us.posthog.com/project/123/insights/AaVQ8Ijw|Daily signups>");
+    expect(all).toContain("*Current value*\\n42");
+    expect(all).toContain("value below 100");
+    expect(all).toContain("Daily");
+    expect(all).toMatch(/<!date\^1748826012\^/);
+    expect(all).toContain(sparkline([150, 120, 42]));
+    expect(all).toContain("3 checks in a row");
+    expect(actionIds(message)).toEqual([ACTION_NOTIFY_OPEN, ACTION_NOTIFY_SNOOZE, ACTION_NOTIFY_DISABLE]);
+    const open = elementsOf(message.blocks)[0]!;
+    expect(open.url).toBe("https://us.posthog.com/project/123/alerts/0192c0de-7a1b-7c3e-9d2f-4b5a6c7d8e9f");
+    const disable = elementsOf(message.blocks)[2]!;
+    expect(disable.style).toBe("danger");
+    expect(disable.confirm).toBeDefined();
+    expect(decodeAlertRef(disable.value)).toEqual({ alertId: ALERT_ID });
+    const snooze = elementsOf(message.blocks)[1]!;
+    expect((snooze.options as Json[]).map((o) => o.value)).toEqual([
+      "30m",
+      "1h",
+      "4h",
+      "1d",
+      "1w",
+      "tomorrow_9",
+      "monday_9",
+      "custom",
+    ]);
+    const controls = message.blocks.at(-1) as Json;
+    expect(alertIdFromBlockId(controls.block_id)).toBe(ALERT_ID);
+    expect(message.text).toContain("Signups dropped");
+    expect(message.text).toContain("less than lower threshold");
+  });
+
+  it("swaps the controls for their undo after a snooze or disable", () => {
+    const snoozed = buildNotificationMessage(view({ snooze: { until: "2025-06-02T15:00:00Z", by: "U0123ABC" } }));
+    assertSlackLimits(snoozed);
+    expect(JSON.stringify(snoozed.blocks)).toContain("🔕 Snoozed until <!date^");
+    expect(JSON.stringify(snoozed.blocks)).toContain("by <@U0123ABC>");
+    expect(actionIds(snoozed)).toEqual([ACTION_NOTIFY_OPEN, ACTION_NOTIFY_UNSNOOZE, ACTION_NOTIFY_DISABLE]);
+    expect(((snoozed.blocks[0] as Json).text as Json).text).toBe("🔕 Signups dropped");
+
+    const disabled = buildNotificationMessage(view({ disabled: { by: "U0123ABC" } }));
+    assertSlackLimits(disabled);
+    expect(JSON.stringify(disabled.blocks)).toContain("⏸ Disabled by <@U0123ABC>");
+    expect(actionIds(disabled)).toEqual([ACTION_NOTIFY_OPEN, ACTION_NOTIFY_ENABLE]);
+
+    const both = buildNotificationMessage(view({ disabled: { by: null }, snooze: { until: "2025-06-02T15:00:00Z", by: null } }));
+    expect(JSON.stringify(both.blocks)).toContain("Disabled in PostHog");
+    expect(actionIds(both)).toEqual([ACTION_NOTIFY_OPEN, ACTION_NOTIFY_UNSNOOZE, ACTION_NOTIFY_ENABLE]);
+  });
+
+  it("never puts a non-user id in a mention", () => {
+    const message = buildNotificationMessage(view({ disabled: { by: "<!channel>" } }));
+    assertHarmless(message);
+    expect(JSON.stringify(message.blocks)).toContain("Disabled in PostHog");
+  });
+
+  it("shows a resolved alert without snooze or disable controls", () => {
+    const message = buildNotificationMessage(
+      view({ status: "resolved", resolvedAt: "2025-06-03T01:00:00Z", resolvedNote: "the alert no longer exists in PostHog" }),
+    );
+    assertSlackLimits(message);
+    expect(((message.blocks[0] as Json).text as Json).text).toBe("✅ Signups dropped");
+    expect(JSON.stringify(message.blocks)).toContain("✅ *Resolved*");
+    expect(JSON.stringify(message.blocks)).toContain("no longer exists");
+    expect(actionIds(message)).toEqual([ACTION_NOTIFY_OPEN]);
+    expect(message.text).toMatch(/^✅ Resolved/);
+  });
+
+  it("marks test deliveries and leaves out the controls", () => {
+    const message = buildNotificationMessage(view({ isTest: true }));
+    assertSlackLimits(message);
+    expect(message.text).toMatch(/^🧪 Test notification/);
+    expect(actionIds(message)).toEqual([ACTION_NOTIFY_OPEN]);
+  });
+
+  it("copes with a bare view (no insight, value, threshold or history)", () => {
+    const message = buildNotificationMessage(
+      view({
+        alertName: "",
+        insightName: null,
+        insightUrl: null,
+        breaches: null,
+        value: null,
+        threshold: null,
+        condition: null,
+        frequency: null,
+        lastCheckedAt: null,
+        recentValues: [],
+      }),
+    );
+    assertSlackLimits(message);
+    expect(((message.blocks[0] as Json).text as Json).text).toBe("🔴 Untitled alert");
+  });
+
+  it("renders hostile PostHog text harmless and within limits", () => {
+    const hostile = [
+      "<!channel> <!here> @everyone",
+      "<https://evil.example|click me>",
+      "*bold* _it_ ~x~ `code` &amp; <@U999>",
+      "x".repeat(10_000),
+      `${"\u202e".repeat(5)}${"<!channel>".repeat(900)}`,
+    ].join("\n");
+    const message = buildNotificationMessage(
+      view({ alertName: hostile, insightName: hostile, breaches: hostile, frequency: hostile }),
+    );
+    assertSlackLimits(message);
+    assertHarmless(message);
+    const mrkdwn = textsOf(message.blocks).filter((t) => t.type === "mrkdwn");
+    for (const t of mrkdwn) expect(t.text).not.toContain("<@U999>");
+    const header = ((message.blocks[0] as Json).text as Json).text as string;
+    expect(header).not.toContain("\n");
+    expect(message.text).toContain("…");
+  });
+
+  it("keeps every generated message within Slack's limits (property)", () => {
+    const text = fc.oneof(fc.string({ maxLength: 5000 }), fc.constantFrom("<!channel>", "<https://evil.example|x>", "@here"));
+    fc.assert(
+      fc.property(
+        fc.record({
+          name: text,
+          breaches: fc.option(text),
+          insightName: fc.option(text),
+          values: fc.array(fc.double({ noNaN: true }), { maxLength: 40 }),
+          repeat: fc.integer({ min: 1, max: 10_000 }),
+          status: fc.constantFrom("firing" as const, "resolved" as const),
+          snoozed: fc.boolean(),
+          disabled: fc.boolean(),
+          value: fc.option(fc.double()),
+        }),
+        (r) => {
+          const message = buildNotificationMessage(
+            view({
+              alertName: r.name,
+              breaches: r.breaches,
+              insightName: r.insightName,
+              recentValues: r.values,
+              repeatCount: r.repeat,
+              status: r.status,
+              value: r.value,
+              snooze: r.snoozed ? { until: "2025-06-02T15:00:00Z", by: "U0123ABC" } : null,
+              disabled: r.disabled ? { by: "U0123ABC" } : null,
+            }),
+          );
+          assertSlackLimits(message);
+          assertHarmless(message);
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
+
+describe("buildRepeatReply", () => {
+  it("is a short escaped line with the value and check time", () => {
+    const reply = buildRepeatReply(view({ repeatCount: 4, breaches: "<!channel> dropped\nsecond line" }));
+    expect(reply.text).toMatch(/^🔁 Fired again \(check 4 in a row\) · value 42 · checked <!date\^/);
+    expect(reply.text).toContain("&lt;!channel&gt; dropped");
+    expect(reply.text).not.toContain("second line");
+    expect(reply.text.length).toBeLessThanOrEqual(4000);
+  });
+});
+
+describe("buildDeliveryFailureNotice", () => {
+  it("names the channel and the error with a hint", () => {
+    const notice = buildDeliveryFailureNotice({ channel: "C0123ABCDEF", error: "not_in_channel", alertName: "<!here>" });
+    expect(notice.text).toContain("<#C0123ABCDEF>");
+    expect(notice.text).toContain("`not_in_channel`");
+    expect(notice.text).toContain("/invite");
+    expect(notice.text).not.toContain("<!here>");
+  });
+});
+
+describe("alert reference codec", () => {
+  it("round-trips an alert id", () => {
+    const value = encodeAlertRef({ alertId: ALERT_ID });
+    expect(value.length).toBeLessThanOrEqual(2000);
+    expect(decodeAlertRef(value)).toEqual({ alertId: ALERT_ID });
+  });
+
+  it("rejects anything else", () => {
+    for (const bad of [
+      undefined,
+      42,
+      "",
+      "not json",
+      "{}",
+      '{"alertId":""}',
+      '{"alertId":"a b"}',
+      '{"alertId":"x","extra":1}',
+      `{"alertId":"${"a".repeat(2000)}"}`,
+      '["x"]',
+    ]) {
+      expect(decodeAlertRef(bad)).toBeNull();
+    }
+    expect(() => encodeAlertRef({ alertId: "<!channel>" })).toThrow();
+  });
+
+  it("reads the alert id from the controls block id", () => {
+    expect(alertIdFromBlockId(`${BLOCK_NOTIFY_CONTROLS_PREFIX}${ALERT_ID}`)).toBe(ALERT_ID);
+    expect(alertIdFromBlockId("notify_controls:bad id")).toBeNull();
+    expect(alertIdFromBlockId("other")).toBeNull();
+    expect(alertIdFromBlockId(undefined)).toBeNull();
+  });
+});
+
+describe("helpers", () => {
+  it("draws sparklines from lowest to highest", () => {
+    expect(sparkline([])).toBe("");
+    expect(sparkline([1, 2, 3, 4, 5, 6, 7, 8])).toBe("▁▂▃▄▅▆▇█");
+    expect(sparkline([0, 10])).toBe("▁█");
+    expect(sparkline([5, 5, 5])).toBe("▄▄▄");
+    expect(sparkline([1, Number.NaN, 3])).toBe("▁█");
+  });
+
+  it("describes thresholds", () => {
+    expect(describeThreshold({ type: "absolute", lower: 100, upper: 200 }, "absolute_value")).toBe(
+      "value below 100 or above 200",
+    );
+    expect(describeThreshold({ type: "percentage", lower: null, upper: 0.2 }, "relative_increase")).toBe(
+      "increase above 20%",
+    );
+    expect(describeThreshold({ type: "absolute", lower: null, upper: null }, null)).toBeNull();
+  });
+
+  it("knows the snooze presets", () => {
+    expect(SNOOZE_PRESETS).toHaveLength(8);
+    expect(isSnoozePreset("tomorrow_9")).toBe(true);
+    expect(isSnoozePreset("2h")).toBe(false);
+  });
+});
