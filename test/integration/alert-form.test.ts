@@ -1,0 +1,238 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import {
+  ACTION_INSIGHT,
+  BLOCK_INSIGHT,
+  BLOCK_LOWER,
+  BLOCK_NAME,
+  BLOCK_UPPER,
+  VIEW_ALERT_FORM,
+} from "../../src/slack/ids.js";
+import { expectValidView } from "../support/block-kit.js";
+import type { FakeAlert, FakeInsight, FakePostHog } from "../support/fake-posthog.js";
+import { type Harness, startHarness, USERS } from "../support/harness.js";
+import { setField, stateFromView } from "../support/view-state.js";
+
+let h: Harness;
+let insight: FakeInsight;
+let alert: FakeAlert;
+
+function seed(posthog: FakePostHog) {
+  insight = posthog.addInsight({ name: "Daily signups" });
+  posthog.addInsight({
+    name: "Signup funnel",
+    query: {
+      kind: "InsightVizNode",
+      source: { kind: "FunnelsQuery", series: [{ kind: "EventsNode", event: "a" }] },
+    },
+  });
+  alert = posthog.addAlert({
+    insight: insight.id,
+    name: "Signups dropped",
+    threshold: { configuration: { type: "absolute", bounds: { lower: 100, upper: null } } },
+  });
+}
+
+beforeEach(async () => {
+  h = await startHarness({ seed });
+});
+afterEach(async () => {
+  await h.close();
+});
+
+/** Runs a command that opens the form and returns the form once it has loaded. */
+async function openForm(text: string) {
+  const triggerId = h.slack.triggerId({ userId: USERS.ann.id });
+  const ack = await h.requester.slashCommand({
+    text,
+    userId: USERS.ann.id,
+    responseUrl: h.slack.responseUrl(),
+    triggerId,
+  });
+  expect(ack.status).toBe(200);
+  await h.slack.waitFor(() => h.slack.callsTo("views.update").some((c) => c.ok), 5_000);
+  const [viewId, stored] = [...h.slack.views.entries()][0] as [
+    string,
+    { view: Record<string, unknown>; hash: string },
+  ];
+  expect(stored.view.callback_id).toBe(VIEW_ALERT_FORM);
+  expectValidView(stored.view);
+  return {
+    viewId,
+    view: stored.view as { blocks: Array<Record<string, unknown>>; private_metadata: string },
+    hash: stored.hash,
+  };
+}
+
+function submit(form: Awaited<ReturnType<typeof openForm>>, values: ReturnType<typeof stateFromView>) {
+  return h.requester.viewSubmission({
+    userId: USERS.ann.id,
+    callbackId: VIEW_ALERT_FORM,
+    viewId: form.viewId,
+    hash: form.hash,
+    privateMetadata: form.view.private_metadata,
+    values,
+    view: { blocks: form.view.blocks },
+  });
+}
+
+const posts = () => h.posthog.requests.filter((r) => r.method === "POST" || r.method === "PATCH");
+
+describe("the create form", () => {
+  it("opens at once, preselects the insight, creates the alert and links to it", async () => {
+    const form = await openForm(`create ${insight.id}`);
+    const opened = h.slack.callsTo("views.open")[0];
+    expect(opened?.ok).toBe(true);
+    expect(JSON.stringify(form.view)).toContain("Daily signups");
+    let state = stateFromView(form.view);
+    state = setField(state, BLOCK_NAME, { value: "Signups below 50" });
+    state = setField(state, BLOCK_LOWER, { value: "50" });
+    const res = await submit(form, state);
+    expect(res.status).toBe(200);
+    expect(res.ms).toBeLessThan(3_000);
+    expect(res.json).toMatchObject({ response_action: "update" });
+    await h.slack.waitFor(() => h.posthog.alerts.size === 2, 5_000);
+    const created = [...h.posthog.alerts.values()].find((a) => a.name === "Signups below 50");
+    expect(created?.insight).toBe(insight.id);
+    expect(created?.threshold?.configuration).toMatchObject({ type: "absolute", bounds: { lower: 50 } });
+    const post = posts()[0];
+    expect(post?.body).not.toHaveProperty("snoozed_until");
+    await h.slack.waitFor(
+      () => JSON.stringify(h.slack.views.get(form.viewId)?.view ?? {}).includes(created?.id ?? "?"),
+      5_000,
+    );
+    expectValidView(h.slack.views.get(form.viewId)?.view);
+  });
+
+  it("checks locally first: no bound → inline error, nothing sent to PostHog", async () => {
+    const form = await openForm(`create ${insight.id}`);
+    let state = stateFromView(form.view);
+    state = setField(state, BLOCK_NAME, { value: "No bounds" });
+    state = setField(state, BLOCK_LOWER, { value: null });
+    state = setField(state, BLOCK_UPPER, { value: null });
+    const res = await submit(form, state);
+    expect(res.json).toMatchObject({ response_action: "errors" });
+    const errors = (res.json as { errors: Record<string, string> }).errors;
+    expect(Object.keys(errors).some((k) => k === BLOCK_LOWER || k === BLOCK_UPPER)).toBe(true);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(posts()).toHaveLength(0);
+  });
+
+  it("refuses lower above upper and unreadable numbers inline", async () => {
+    const form = await openForm(`create ${insight.id}`);
+    let state = setField(stateFromView(form.view), BLOCK_NAME, { value: "Bad" });
+    state = setField(state, BLOCK_LOWER, { value: "500" });
+    state = setField(state, BLOCK_UPPER, { value: "abc" });
+    const res = await submit(form, state);
+    expect(res.json).toMatchObject({
+      response_action: "errors",
+      errors: { [BLOCK_UPPER]: expect.any(String) },
+    });
+    expect(posts()).toHaveLength(0);
+  });
+
+  it("puts PostHog's 400 under the field its attr names, keeping the input", async () => {
+    const form = await openForm(`create ${insight.id}`);
+    h.posthog.failNext(1, {
+      status: 400,
+      body: {
+        type: "validation_error",
+        code: "invalid_input",
+        detail: "Lower threshold must be less than upper threshold",
+        attr: "threshold__non_field_errors",
+      },
+    });
+    let state = setField(stateFromView(form.view), BLOCK_NAME, { value: "Keep my name" });
+    state = setField(state, BLOCK_LOWER, { value: "5" });
+    await submit(form, state);
+    await h.slack.waitFor(
+      () =>
+        JSON.stringify(h.slack.views.get(form.viewId)?.view ?? {}).includes("Lower threshold must be less"),
+      5_000,
+    );
+    const back = h.slack.views.get(form.viewId)?.view;
+    expect(back.callback_id).toBe(VIEW_ALERT_FORM);
+    expect(JSON.stringify(back)).toContain("Keep my name");
+    expectValidView(back);
+  });
+
+  it("shows PostHog's 400 without attr at the top of the form", async () => {
+    const form = await openForm(`create ${insight.id}`);
+    h.posthog.failNext(1, {
+      status: 400,
+      body: {
+        type: "validation_error",
+        code: "invalid_input",
+        detail: "Your plan is limited to 5 alerts.",
+        attr: null,
+      },
+    });
+    const state = setField(setField(stateFromView(form.view), BLOCK_NAME, { value: "Sixth" }), BLOCK_LOWER, {
+      value: "5",
+    });
+    await submit(form, state);
+    await h.slack.waitFor(
+      () => JSON.stringify(h.slack.views.get(form.viewId)?.view ?? {}).includes("limited to 5 alerts"),
+      5_000,
+    );
+    expect(JSON.stringify(h.slack.views.get(form.viewId)?.view)).toContain("Sixth");
+  });
+
+  it("acknowledges within Slack's window while PostHog is slow, then shows the result", async () => {
+    const form = await openForm(`create ${insight.id}`);
+    h.posthog.setLatency(2_500);
+    const state = setField(setField(stateFromView(form.view), BLOCK_NAME, { value: "Slow" }), BLOCK_LOWER, {
+      value: "1",
+    });
+    const res = await submit(form, state);
+    expect(res.ms).toBeLessThan(3_000);
+    expect(res.json).toMatchObject({ response_action: "update" });
+    await h.slack.waitFor(() => [...h.posthog.alerts.values()].some((a) => a.name === "Slow"), 10_000);
+  });
+
+  it("offers only insights that can carry an alert in the type-ahead", async () => {
+    const res = await h.requester.blockSuggestion({
+      userId: USERS.ann.id,
+      actionId: ACTION_INSIGHT,
+      blockId: BLOCK_INSIGHT,
+      value: "sign",
+    });
+    expect(res.status).toBe(200);
+    const options = (res.json as { options: Array<{ text: { text: string }; value: string }> }).options;
+    const labels = options.map((o) => o.text.text).join("|");
+    expect(labels).toContain("Daily signups");
+    expect(labels).not.toContain("Signup funnel");
+  });
+});
+
+describe("the edit form", () => {
+  it("opens filled with the alert's settings and PATCHes only what changed", async () => {
+    const form = await openForm("edit Signups dropped");
+    const state = stateFromView(form.view);
+    expect(state[BLOCK_NAME]).toMatchObject({
+      [Object.keys(state[BLOCK_NAME] ?? {})[0] ?? ""]: { value: "Signups dropped" },
+    });
+    const res = await submit(form, setField(state, BLOCK_UPPER, { value: "900" }));
+    expect(res.json).toMatchObject({ response_action: "update" });
+    await h.slack.waitFor(() => posts().length > 0, 5_000);
+    const patch = posts()[0];
+    expect(patch?.method).toBe("PATCH");
+    expect(patch?.path).toContain(alert.id);
+    expect(patch?.body).toEqual({
+      threshold: { configuration: { type: "absolute", bounds: { lower: 100, upper: 900 } } },
+    });
+  });
+
+  it("refuses a user the policy refuses, and nothing changes", async () => {
+    const form = await openForm("edit Signups dropped");
+    const res = await h.requester.viewSubmission({
+      userId: USERS.eve.id,
+      callbackId: VIEW_ALERT_FORM,
+      viewId: form.viewId,
+      privateMetadata: form.view.private_metadata,
+      values: setField(stateFromView(form.view), BLOCK_UPPER, { value: "900" }),
+    });
+    expect(JSON.stringify(res.json)).toMatch(/can't change alerts/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(posts()).toHaveLength(0);
+  });
+});
