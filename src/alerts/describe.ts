@@ -77,16 +77,18 @@ export interface PostHogLinks {
   projectId: string;
 }
 
-export function alertUrl(
-  links: PostHogLinks,
-  alert: Pick<Alert, "id" | "insight" | "insight_short_id">,
-): string {
-  const insight = alert.insight_short_id ?? String(alert.insight);
-  return `${links.host}/project/${links.projectId}/insights/${encodeURIComponent(insight)}?alert_id=${encodeURIComponent(alert.id)}`;
+/** The project's root in the PostHog app. */
+function projectBase(links: PostHogLinks): string {
+  return `${links.host.replace(/\/+$/, "")}/project/${encodeURIComponent(links.projectId)}`;
+}
+
+/** PostHog's own page for one alert (the insight's alerts tab, with the alert open). */
+export function alertUrl(links: PostHogLinks, alert: { id: string }): string {
+  return `${projectBase(links)}/insights?tab=alerts&alert_id=${encodeURIComponent(alert.id)}`;
 }
 
 export function insightUrl(links: PostHogLinks, insight: string | number): string {
-  return `${links.host}/project/${links.projectId}/insights/${encodeURIComponent(String(insight))}`;
+  return `${projectBase(links)}/insights/${encodeURIComponent(String(insight))}`;
 }
 
 export function insightLabel(alert: Pick<Alert, "insight" | "insight_name">): string {

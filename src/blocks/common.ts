@@ -72,5 +72,5 @@ export const option = (text: string, value: string, description?: string) => ({
 
 /** A one-sentence ephemeral answer: the text is the whole message. */
 export function notice(text: string): SlackMessage {
-  return { text: text.slice(0, LIMITS.updateText), blocks: [section(text)] };
+  return { text: text.slice(0, LIMITS.fallbackText), blocks: [section(text)] };
 }

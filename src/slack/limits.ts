@@ -20,6 +20,8 @@ export const LIMITS = {
   confirmTitle: 100,
   confirmText: 300,
   confirmButton: 30,
-  /** chat.update refuses fallback text above this. */
-  updateText: 4000,
+  /** One mrkdwn element of a context block. */
+  contextText: 2000,
+  /** chat.update refuses longer fallback text (msg_too_long). */
+  fallbackText: 4000,
 } as const;

@@ -856,7 +856,7 @@ describe("other views", () => {
     expect(view.submit).toBeUndefined();
     expect(view.close?.text).toBe("Done");
     const json = JSON.stringify(view);
-    expect(json).toContain(`https://us.posthog.com/project/12345/insights/4821?alert_id=${ALERT_ID}`);
+    expect(json).toContain(`https://us.posthog.com/project/12345/insights?tab=alerts&alert_id=${ALERT_ID}`);
     expect(json).not.toContain("<!channel>");
     expect(json).toContain("Created");
     const same = buildSuccessView({ mode: "edit", alert, links: LINKS, changed: false });

@@ -1,20 +1,17 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { alertUrl, insightUrl, type PostHogLinks } from "../../../src/alerts/describe.js";
 import {
   alertIdFromBlockId,
   BLOCK_NOTIFY_CONTROLS_PREFIX,
   buildDeliveryFailureNotice,
   buildNotificationMessage,
   buildRepeatReply,
-  decodeAlertRef,
-  describeThreshold,
-  encodeAlertRef,
-  isSnoozePreset,
+  controlsBlockId,
   type NotificationView,
-  postHogLinks,
-  SNOOZE_PRESETS,
-  sparkline,
 } from "../../../src/blocks/notification.js";
+import { SNOOZE_CUSTOM, SNOOZE_PRESETS } from "../../../src/blocks/snooze-modal.js";
+import { alertRefCodec } from "../../../src/slack/codecs.js";
 import {
   ACTION_NOTIFY_DISABLE,
   ACTION_NOTIFY_ENABLE,
@@ -24,15 +21,15 @@ import {
 } from "../../../src/slack/ids.js";
 
 const ALERT_ID = "0192c0de-7a1b-7c3e-9d2f-4b5a6c7d8e9f";
-const links = postHogLinks("https://us.posthog.com/", "123");
+const links: PostHogLinks = { host: "https://us.posthog.com", projectId: "123" };
 
 function view(overrides: Partial<NotificationView> = {}): NotificationView {
   return {
     alertId: ALERT_ID,
     alertName: "Signups dropped",
     insightName: "Daily signups",
-    alertUrl: links.alertUrl(ALERT_ID),
-    insightUrl: links.insightUrl("AaVQ8Ijw"),
+    alertUrl: alertUrl(links, { id: ALERT_ID }),
+    insightUrl: insightUrl(links, "AaVQ8Ijw"),
     status: "firing",
     breaches: "The insight value (signed_up) for previous day (42) is less than lower threshold (100)",
     value: 42,
@@ -53,8 +50,11 @@ const KNOWN_BLOCKS = new Set(["header", "section", "context", "actions", "divide
 
 /** Every text object anywhere in the message, with where it sits. */
 function textsOf(node: unknown, path = "", out: Array<{ path: string; type: string; text: string }> = []) {
-  if (Array.isArray(node)) node.forEach((child, i) => textsOf(child, `${path}/${i}`, out));
-  else if (node && typeof node === "object") {
+  if (Array.isArray(node)) {
+    node.forEach((child, i) => {
+      textsOf(child, `${path}/${i}`, out);
+    });
+  } else if (node && typeof node === "object") {
     const obj = node as Json;
     if ((obj.type === "plain_text" || obj.type === "mrkdwn") && typeof obj.text === "string") {
       out.push({ path, type: obj.type, text: obj.text });
@@ -159,19 +159,39 @@ describe("buildNotificationMessage", () => {
     expect(all).toContain("is less than lower threshold (100)");
     expect(all).toContain("<https://us.posthog.com/project/123/insights/AaVQ8Ijw|Daily signups>");
     expect(all).toContain("*Current value*\\n42");
-    expect(all).toContain("value below 100");
-    expect(all).toContain("Daily");
+    expect(all).toContain("*Fires when*\\nbelow 100");
+    expect(all).toContain("*Checked*\\nDaily");
     expect(all).toMatch(/<!date\^1748826012\^/);
-    expect(all).toContain(sparkline([150, 120, 42]));
+    expect(all).toContain("Last 3 checks: █▆▁");
     expect(all).toContain("3 checks in a row");
     expect(actionIds(message)).toEqual([ACTION_NOTIFY_OPEN, ACTION_NOTIFY_SNOOZE, ACTION_NOTIFY_DISABLE]);
     const open = elementsOf(message.blocks)[0]!;
-    expect(open.url).toBe("https://us.posthog.com/project/123/alerts/0192c0de-7a1b-7c3e-9d2f-4b5a6c7d8e9f");
+    expect(open.url).toBe(
+      "https://us.posthog.com/project/123/insights?tab=alerts&alert_id=0192c0de-7a1b-7c3e-9d2f-4b5a6c7d8e9f",
+    );
+    expect(open.value).toBe(`{"a":"${ALERT_ID}"}`);
     const disable = elementsOf(message.blocks)[2]!;
     expect(disable.style).toBe("danger");
     expect(disable.confirm).toBeDefined();
-    expect(decodeAlertRef(disable.value)).toEqual({ alertId: ALERT_ID });
+    expect(alertRefCodec.decode(disable.value as string)).toEqual({ a: ALERT_ID });
+    expect(disable.confirm).toMatchObject({
+      title: { type: "plain_text", text: "Disable this alert?" },
+      text: {
+        type: "plain_text",
+        text: 'PostHog will stop checking "Signups dropped" until someone enables it again.',
+      },
+      confirm: { type: "plain_text", text: "Disable" },
+      deny: { type: "plain_text", text: "Cancel" },
+      style: "danger",
+    });
     const snooze = elementsOf(message.blocks)[1]!;
+    expect(snooze.options).toEqual([
+      ...SNOOZE_PRESETS.map((p) => ({
+        text: { type: "plain_text", text: p.label, emoji: true },
+        value: p.value,
+      })),
+      { text: { type: "plain_text", text: "Custom…", emoji: true }, value: SNOOZE_CUSTOM },
+    ]);
     expect((snooze.options as Json[]).map((o) => o.value)).toEqual([
       "30m",
       "1h",
@@ -189,7 +209,9 @@ describe("buildNotificationMessage", () => {
   });
 
   it("swaps the controls for their undo after a snooze or disable", () => {
-    const snoozed = buildNotificationMessage(view({ snooze: { until: "2025-06-02T15:00:00Z", by: "U0123ABC" } }));
+    const snoozed = buildNotificationMessage(
+      view({ snooze: { until: "2025-06-02T15:00:00Z", by: "U0123ABC" } }),
+    );
     assertSlackLimits(snoozed);
     expect(JSON.stringify(snoozed.blocks)).toContain("🔕 Snoozed until <!date^");
     expect(JSON.stringify(snoozed.blocks)).toContain("by <@U0123ABC>");
@@ -201,7 +223,9 @@ describe("buildNotificationMessage", () => {
     expect(JSON.stringify(disabled.blocks)).toContain("⏸ Disabled by <@U0123ABC>");
     expect(actionIds(disabled)).toEqual([ACTION_NOTIFY_OPEN, ACTION_NOTIFY_ENABLE]);
 
-    const both = buildNotificationMessage(view({ disabled: { by: null }, snooze: { until: "2025-06-02T15:00:00Z", by: null } }));
+    const both = buildNotificationMessage(
+      view({ disabled: { by: null }, snooze: { until: "2025-06-02T15:00:00Z", by: null } }),
+    );
     expect(JSON.stringify(both.blocks)).toContain("Disabled in PostHog");
     expect(actionIds(both)).toEqual([ACTION_NOTIFY_OPEN, ACTION_NOTIFY_UNSNOOZE, ACTION_NOTIFY_ENABLE]);
   });
@@ -214,7 +238,11 @@ describe("buildNotificationMessage", () => {
 
   it("shows a resolved alert without snooze or disable controls", () => {
     const message = buildNotificationMessage(
-      view({ status: "resolved", resolvedAt: "2025-06-03T01:00:00Z", resolvedNote: "the alert no longer exists in PostHog" }),
+      view({
+        status: "resolved",
+        resolvedAt: "2025-06-03T01:00:00Z",
+        resolvedNote: "the alert no longer exists in PostHog",
+      }),
     );
     assertSlackLimits(message);
     expect(((message.blocks[0] as Json).text as Json).text).toBe("✅ Signups dropped");
@@ -271,7 +299,10 @@ describe("buildNotificationMessage", () => {
   });
 
   it("keeps every generated message within Slack's limits (property)", () => {
-    const text = fc.oneof(fc.string({ maxLength: 5000 }), fc.constantFrom("<!channel>", "<https://evil.example|x>", "@here"));
+    const text = fc.oneof(
+      fc.string({ maxLength: 5000 }),
+      fc.constantFrom("<!channel>", "<https://evil.example|x>", "@here"),
+    );
     fc.assert(
       fc.property(
         fc.record({
@@ -320,7 +351,11 @@ describe("buildRepeatReply", () => {
 
 describe("buildDeliveryFailureNotice", () => {
   it("names the channel and the error with a hint", () => {
-    const notice = buildDeliveryFailureNotice({ channel: "C0123ABCDEF", error: "not_in_channel", alertName: "<!here>" });
+    const notice = buildDeliveryFailureNotice({
+      channel: "C0123ABCDEF",
+      error: "not_in_channel",
+      alertName: "<!here>",
+    });
     expect(notice.text).toContain("<#C0123ABCDEF>");
     expect(notice.text).toContain("`not_in_channel`");
     expect(notice.text).toContain("/invite");
@@ -328,61 +363,66 @@ describe("buildDeliveryFailureNotice", () => {
   });
 });
 
-describe("alert reference codec", () => {
-  it("round-trips an alert id", () => {
-    const value = encodeAlertRef({ alertId: ALERT_ID });
-    expect(value.length).toBeLessThanOrEqual(2000);
-    expect(decodeAlertRef(value)).toEqual({ alertId: ALERT_ID });
+describe("controls block id", () => {
+  it("carries the alert id for the snooze menu, whose options carry only the preset", () => {
+    expect(controlsBlockId(ALERT_ID)).toBe(`${BLOCK_NOTIFY_CONTROLS_PREFIX}${ALERT_ID}`);
+    expect(alertIdFromBlockId(controlsBlockId(ALERT_ID))).toBe(ALERT_ID);
   });
 
-  it("rejects anything else", () => {
+  it("refuses anything but a PostHog alert id", () => {
+    expect(controlsBlockId("../../alerts/x")).toBe(`${BLOCK_NOTIFY_CONTROLS_PREFIX}unknown`);
     for (const bad of [
+      `${BLOCK_NOTIFY_CONTROLS_PREFIX}unknown`,
+      `${BLOCK_NOTIFY_CONTROLS_PREFIX}bad id`,
+      `${BLOCK_NOTIFY_CONTROLS_PREFIX}alert_123`,
+      `${BLOCK_NOTIFY_CONTROLS_PREFIX}${ALERT_ID}x`,
+      `${BLOCK_NOTIFY_CONTROLS_PREFIX}`,
+      `other:${ALERT_ID}`,
+      "other",
       undefined,
       42,
-      "",
-      "not json",
-      "{}",
-      '{"alertId":""}',
-      '{"alertId":"a b"}',
-      '{"alertId":"x","extra":1}',
-      `{"alertId":"${"a".repeat(2000)}"}`,
-      '["x"]',
     ]) {
-      expect(decodeAlertRef(bad)).toBeNull();
+      expect(alertIdFromBlockId(bad)).toBeNull();
     }
-    expect(() => encodeAlertRef({ alertId: "<!channel>" })).toThrow();
   });
 
-  it("reads the alert id from the controls block id", () => {
-    expect(alertIdFromBlockId(`${BLOCK_NOTIFY_CONTROLS_PREFIX}${ALERT_ID}`)).toBe(ALERT_ID);
-    expect(alertIdFromBlockId("notify_controls:bad id")).toBeNull();
-    expect(alertIdFromBlockId("other")).toBeNull();
-    expect(alertIdFromBlockId(undefined)).toBeNull();
+  it("gives an alert id PostHog would not issue a link and no write controls", () => {
+    const message = buildNotificationMessage(view({ alertId: "not-a-uuid" }));
+    assertSlackLimits(message);
+    expect(actionIds(message)).toEqual([ACTION_NOTIFY_OPEN]);
+    const [open] = elementsOf(message.blocks);
+    expect(open?.value).toBeUndefined();
+    expect((message.blocks.at(-1) as Json).block_id).toBe(`${BLOCK_NOTIFY_CONTROLS_PREFIX}unknown`);
   });
 });
 
-describe("helpers", () => {
-  it("draws sparklines from lowest to highest", () => {
-    expect(sparkline([])).toBe("");
-    expect(sparkline([1, 2, 3, 4, 5, 6, 7, 8])).toBe("▁▂▃▄▅▆▇█");
-    expect(sparkline([0, 10])).toBe("▁█");
-    expect(sparkline([5, 5, 5])).toBe("▄▄▄");
-    expect(sparkline([1, Number.NaN, 3])).toBe("▁█");
+describe("shared wording", () => {
+  it("describes the condition and frequency as /alerts list does", () => {
+    const facts = (overrides: Partial<NotificationView>) =>
+      JSON.stringify(buildNotificationMessage(view(overrides)).blocks);
+    expect(facts({ threshold: { type: "absolute", lower: 100, upper: 200 } })).toContain(
+      "*Fires when*\\nabove 200 or below 100",
+    );
+    expect(
+      facts({
+        threshold: { type: "percentage", lower: null, upper: 0.2 },
+        condition: "relative_increase",
+        value: 0.25,
+      }),
+    ).toMatch(/\*Current value\*\\n25%.*\*Fires when\*\\nup by more than 20%/);
+    expect(
+      facts({ threshold: { type: "absolute", lower: null, upper: 50 }, condition: "relative_decrease" }),
+    ).toContain("*Fires when*\\ndown by more than 50");
+    expect(facts({ threshold: { type: "absolute", lower: null, upper: null } })).not.toContain("Fires when");
+    expect(facts({ frequency: "every_15_minutes" })).toContain("*Checked*\\nEvery 15 minutes");
+    expect(facts({ frequency: "some_new_interval" })).toContain("*Checked*\\nSome new interval");
+    expect(facts({ value: 1234.5 })).toContain("*Current value*\\n1,234.5");
   });
 
-  it("describes thresholds", () => {
-    expect(describeThreshold({ type: "absolute", lower: 100, upper: 200 }, "absolute_value")).toBe(
-      "value below 100 or above 200",
-    );
-    expect(describeThreshold({ type: "percentage", lower: null, upper: 0.2 }, "relative_increase")).toBe(
-      "increase above 20%",
-    );
-    expect(describeThreshold({ type: "absolute", lower: null, upper: null }, null)).toBeNull();
-  });
-
-  it("knows the snooze presets", () => {
-    expect(SNOOZE_PRESETS).toHaveLength(8);
-    expect(isSnoozePreset("tomorrow_9")).toBe(true);
-    expect(isSnoozePreset("2h")).toBe(false);
+  it("keeps gaps in the trend where a check had no value", () => {
+    const message = buildNotificationMessage(view({ recentValues: [1, Number.NaN, 3] }));
+    expect(JSON.stringify(message.blocks)).toContain("Last 3 checks: ▁ █");
+    const flat = buildNotificationMessage(view({ recentValues: [Number.NaN, 5] }));
+    expect(JSON.stringify(flat.blocks)).not.toContain("checks:");
   });
 });

@@ -1,5 +1,6 @@
-import { type Alert, alertSchema } from "../../../src/posthog/schemas.js";
+import { createHash } from "node:crypto";
 import type { AlertSource, Logger, SetTimer } from "../../../src/notifications/ports.js";
+import { type Alert, alertSchema } from "../../../src/posthog/schemas.js";
 import type { PostArgs, PostResult, SlackPoster, UpdateArgs } from "../../../src/slack/poster.js";
 
 /** Virtual time: timers fire in due order, one per macrotask, moving the clock forward as they do. */
@@ -123,6 +124,12 @@ export class FakeSource implements AlertSource {
 }
 
 export const ALERT_ID = "0192c0de-7a1b-7c3e-9d2f-4b5a6c7d8e9f";
+
+/** A stable alert id (a UUID, as PostHog issues) for a test's own label, e.g. `alertIdFor("slow-0")`. */
+export function alertIdFor(label: string): string {
+  const hex = createHash("sha256").update(label).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
 
 /** An alert as PostHog's API returns it, parsed by the real schema. */
 export function makeAlert(overrides: Record<string, unknown> = {}): Alert {

@@ -16,7 +16,12 @@ const snapshot: EpisodeSnapshot = {
   breaches: "below 100",
   latestValue: 42,
   latestCheckedAt: "2025-06-02T01:00:12.345678Z",
-  details: { threshold: { type: "absolute", lower: 100, upper: null }, condition: null, frequency: "daily", recentValues: [1, 2] },
+  details: {
+    threshold: { type: "absolute", lower: 100, upper: null },
+    condition: null,
+    frequency: "daily",
+    recentValues: [1, 2],
+  },
   snoozedUntil: null,
   enabled: true,
 };
@@ -67,7 +72,10 @@ describe("openStore and migrations", () => {
     first.close();
     const second = openStore(path);
     expect(second.getNotification(id)?.eventUuid).toBe("u1");
-    expect(second.enqueueFiring({ source: "webhook", eventUuid: "u1", alertId: ALERT })).toEqual({ id, duplicate: true });
+    expect(second.enqueueFiring({ source: "webhook", eventUuid: "u1", alertId: ALERT })).toEqual({
+      id,
+      duplicate: true,
+    });
     second.close();
   });
 
@@ -88,7 +96,9 @@ describe("openStore and migrations", () => {
     expect(() => openStore(path)).toThrow();
     const check = new Database(path);
     expect(check.pragma("user_version", { simple: true })).toBe(0);
-    expect(check.prepare("SELECT name FROM sqlite_master WHERE name = 'notifications'").get()).toBeUndefined();
+    expect(
+      check.prepare("SELECT name FROM sqlite_master WHERE name = 'notifications'").get(),
+    ).toBeUndefined();
     check.close();
   });
 
@@ -110,8 +120,18 @@ describe("Store", () => {
 
   describe("enqueueFiring", () => {
     it("deduplicates by event uuid", () => {
-      const a = store.enqueueFiring({ source: "webhook", eventUuid: "u1", alertId: ALERT, lastCheckedAt: "2025-06-02T01:00:00Z" });
-      const b = store.enqueueFiring({ source: "webhook", eventUuid: "u1", alertId: ALERT, lastCheckedAt: "2025-06-03T01:00:00Z" });
+      const a = store.enqueueFiring({
+        source: "webhook",
+        eventUuid: "u1",
+        alertId: ALERT,
+        lastCheckedAt: "2025-06-02T01:00:00Z",
+      });
+      const b = store.enqueueFiring({
+        source: "webhook",
+        eventUuid: "u1",
+        alertId: ALERT,
+        lastCheckedAt: "2025-06-03T01:00:00Z",
+      });
       expect(a.duplicate).toBe(false);
       expect(b).toEqual({ id: a.id, duplicate: true });
     });
@@ -124,16 +144,33 @@ describe("Store", () => {
         lastCheckedAt: "2025-06-02T01:00:12.345678+00:00",
         breaches: "below 100",
       });
-      const poll = store.enqueueFiring({ source: "poll", alertId: ALERT, lastCheckedAt: "2025-06-02T01:00:12.345678Z" });
+      const poll = store.enqueueFiring({
+        source: "poll",
+        alertId: ALERT,
+        lastCheckedAt: "2025-06-02T01:00:12.345678Z",
+      });
       expect(poll).toEqual({ id: webhook.id, duplicate: true });
-      const other = store.enqueueFiring({ source: "poll", alertId: ALERT, lastCheckedAt: "2025-06-02T02:00:00Z" });
+      const other = store.enqueueFiring({
+        source: "poll",
+        alertId: ALERT,
+        lastCheckedAt: "2025-06-02T02:00:00Z",
+      });
       expect(other.duplicate).toBe(false);
-      const otherAlert = store.enqueueFiring({ source: "poll", alertId: "other", lastCheckedAt: "2025-06-02T01:00:12.345Z" });
+      const otherAlert = store.enqueueFiring({
+        source: "poll",
+        alertId: "other",
+        lastCheckedAt: "2025-06-02T01:00:12.345Z",
+      });
       expect(otherAlert.duplicate).toBe(false);
     });
 
     it("keeps test events apart from real checks and stores the payload", () => {
-      const real = store.enqueueFiring({ source: "webhook", eventUuid: "u1", alertId: ALERT, lastCheckedAt: "2025-06-02T01:00:00Z" });
+      const real = store.enqueueFiring({
+        source: "webhook",
+        eventUuid: "u1",
+        alertId: ALERT,
+        lastCheckedAt: "2025-06-02T01:00:00Z",
+      });
       const test = store.enqueueFiring({
         source: "webhook",
         eventUuid: "u2",
@@ -146,7 +183,12 @@ describe("Store", () => {
       expect(test.duplicate).toBe(false);
       expect(test.id).not.toBe(real.id);
       const stored = store.getNotification(test.id);
-      expect(stored).toMatchObject({ kind: "firing", isTest: true, channelHint: "C0123ABCDEF", receivedAt: t });
+      expect(stored).toMatchObject({
+        kind: "firing",
+        isTest: true,
+        channelHint: "C0123ABCDEF",
+        receivedAt: t,
+      });
       expect(stored?.payload.alertName).toBe("Signups");
     });
 
@@ -159,15 +201,35 @@ describe("Store", () => {
 
   describe("resolved and refresh", () => {
     it("queues one resolve per clear check, and merges while one is waiting", () => {
-      const a = store.enqueueResolved({ alertId: ALERT, source: "poll", lastCheckedAt: "2025-06-02T03:00:00Z" });
-      const b = store.enqueueResolved({ alertId: ALERT, source: "poll", lastCheckedAt: "2025-06-02T03:00:00.000+00:00" });
+      const a = store.enqueueResolved({
+        alertId: ALERT,
+        source: "poll",
+        lastCheckedAt: "2025-06-02T03:00:00Z",
+      });
+      const b = store.enqueueResolved({
+        alertId: ALERT,
+        source: "poll",
+        lastCheckedAt: "2025-06-02T03:00:00.000+00:00",
+      });
       expect(b).toEqual({ id: a.id, duplicate: true });
-      const c = store.enqueueResolved({ alertId: ALERT, source: "poll", lastCheckedAt: "2025-06-02T04:00:00Z" });
+      const c = store.enqueueResolved({
+        alertId: ALERT,
+        source: "poll",
+        lastCheckedAt: "2025-06-02T04:00:00Z",
+      });
       expect(c).toEqual({ id: a.id, duplicate: true }); // still waiting to be routed
       store.routeNotification(a.id, []);
-      const d = store.enqueueResolved({ alertId: ALERT, source: "poll", lastCheckedAt: "2025-06-02T03:00:00Z" });
+      const d = store.enqueueResolved({
+        alertId: ALERT,
+        source: "poll",
+        lastCheckedAt: "2025-06-02T03:00:00Z",
+      });
       expect(d).toEqual({ id: a.id, duplicate: true }); // same check as one already handled
-      const e = store.enqueueResolved({ alertId: ALERT, source: "poll", lastCheckedAt: "2025-06-02T05:00:00Z" });
+      const e = store.enqueueResolved({
+        alertId: ALERT,
+        source: "poll",
+        lastCheckedAt: "2025-06-02T05:00:00Z",
+      });
       expect(e.duplicate).toBe(false);
     });
 
@@ -250,13 +312,24 @@ describe("Store", () => {
       const n = store.enqueueFiring({ source: "webhook", eventUuid: `e-${channel}`, alertId: ALERT });
       store.routeNotification(n.id, [channel]);
       const job = store.claimDelivery(store.deliveriesFor(n.id)[0]!.id)!;
-      return store.completeOpened(job.delivery.id, { alertId: ALERT, channel, ts: `ts-${channel}`, snapshot });
+      return store.completeOpened(job.delivery.id, {
+        alertId: ALERT,
+        channel,
+        ts: `ts-${channel}`,
+        snapshot,
+      });
     }
 
     it("opens an episode with the delivery, finds it by message, and closes it on resolve", () => {
       const id = openOne();
       const episode = store.openEpisodeByMessage("C1", "ts-C1");
-      expect(episode).toMatchObject({ id, alertId: ALERT, repeatCount: 1, latestValue: 42, status: "firing" });
+      expect(episode).toMatchObject({
+        id,
+        alertId: ALERT,
+        repeatCount: 1,
+        latestValue: 42,
+        status: "firing",
+      });
       expect(episode?.details.threshold).toEqual({ type: "absolute", lower: 100, upper: null });
       expect(store.openEpisode(ALERT, "C1")?.id).toBe(id);
       expect(store.activeChannelsForAlert(ALERT)).toEqual(["C1"]);
@@ -276,7 +349,12 @@ describe("Store", () => {
         { alertId: ALERT, state: "Firing", enabled: true, snoozedUntilMs: null, lastCheckedAtMs: null },
       ]);
       const until = "2025-06-02T13:00:00.000Z";
-      const snoozed = store.recordAction({ alertId: ALERT, action: "snooze", by: "U123", snoozedUntil: until });
+      const snoozed = store.recordAction({
+        alertId: ALERT,
+        action: "snooze",
+        by: "U123",
+        snoozedUntil: until,
+      });
       expect(snoozed.map((e) => [e.channel, e.snoozedUntil, e.snoozedBy])).toEqual([
         ["C1", until, "U123"],
         ["C2", until, "U123"],
@@ -287,7 +365,12 @@ describe("Store", () => {
       expect(store.pollState().get(ALERT)?.enabled).toBe(false);
       store.recordAction({ alertId: ALERT, action: "unsnooze", by: "U123" });
       const enabled = store.recordAction({ alertId: ALERT, action: "enable", by: "U456" });
-      expect(enabled[0]).toMatchObject({ enabled: true, disabledBy: null, snoozedUntil: null, snoozedBy: null });
+      expect(enabled[0]).toMatchObject({
+        enabled: true,
+        disabledBy: null,
+        snoozedUntil: null,
+        snoozedBy: null,
+      });
     });
 
     it("keeps who acted when PostHog agrees, and forgets it when PostHog changed", () => {
@@ -356,7 +439,9 @@ describe("Store", () => {
       expect(store.hasPollBaseline()).toBe(false);
       store.savePollState([]);
       expect(store.hasPollBaseline()).toBe(true);
-      store.savePollState([{ alertId: ALERT, state: "Firing", enabled: true, snoozedUntilMs: null, lastCheckedAtMs: 5 }]);
+      store.savePollState([
+        { alertId: ALERT, state: "Firing", enabled: true, snoozedUntilMs: null, lastCheckedAtMs: 5 },
+      ]);
       expect(store.pollState().get(ALERT)).toEqual({
         alertId: ALERT,
         state: "Firing",

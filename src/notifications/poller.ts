@@ -1,0 +1,192 @@
+import type { Alert } from "../posthog/schemas.js";
+import type { PollStateRecord, Store } from "../store/store.js";
+import { toEpochMs } from "../store/time.js";
+import { type AlertSource, describeError, type Logger, realTimer, type SetTimer } from "./ports.js";
+
+/**
+ * Polls PostHog's alert list and turns changes into notifications. It covers
+ * what the webhook cannot: PostHog sends nothing when an alert stops firing,
+ * nothing when it is snoozed or disabled in PostHog's UI, and webhook calls
+ * can be lost. Firings it finds are deduplicated against the webhook's by
+ * (alert, checked-at).
+ *
+ * - Not firing → Firing, or Firing with a newer check and no open message:
+ *   a firing.
+ * - An open message, and the alert is now enabled, unsnoozed and not firing
+ *   after a check the message does not show: resolved. Deleted alerts with
+ *   an open message are resolved too.
+ * - Snooze or enabled changed in PostHog: a refresh of the open messages.
+ *
+ * The first poll only records what it sees, so starting the bot does not
+ * announce every alert that is already firing.
+ */
+
+export interface PollerOptions {
+  source: Pick<AlertSource, "listAllAlerts">;
+  store: Store;
+  intervalMs: number;
+  logger: Logger;
+  now?: () => number;
+  setTimer?: SetTimer;
+  /** Called after a poll queued something: wake the delivery worker. */
+  onEnqueued?: () => void;
+}
+
+export interface PollResult {
+  requests?: number;
+  alerts: number;
+  fired: number;
+  resolved: number;
+  refreshed: number;
+  /** True for the first poll, which only records a baseline. */
+  baseline?: boolean;
+}
+
+export interface Poller {
+  pollOnce(): Promise<PollResult>;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+function recordOf(alert: Alert): PollStateRecord {
+  return {
+    alertId: alert.id,
+    state: alert.state,
+    enabled: alert.enabled,
+    snoozedUntilMs: toEpochMs(alert.snoozed_until),
+    lastCheckedAtMs: toEpochMs(alert.last_checked_at),
+  };
+}
+
+export function createPoller(options: PollerOptions): Poller {
+  const { source, store, logger } = options;
+  const now = options.now ?? Date.now;
+  const setTimer = options.setTimer ?? realTimer;
+  let running = false;
+  let cancelTimer: (() => void) | null = null;
+  let current: Promise<unknown> | null = null;
+
+  async function pollOnce(): Promise<PollResult> {
+    const alerts = await source.listAllAlerts();
+    const records = alerts.map(recordOf);
+    const result: PollResult = { alerts: alerts.length, fired: 0, resolved: 0, refreshed: 0 };
+
+    if (!store.hasPollBaseline()) {
+      store.savePollState(records);
+      const firing = alerts.filter((a) => a.state === "Firing").length;
+      logger.info(
+        { alerts: alerts.length, firing },
+        `First look at PostHog: ${alerts.length} alerts, ${firing} firing now. ` +
+          "Alerts already firing are not announced; changes from now on are.",
+      );
+      return { ...result, baseline: true };
+    }
+
+    const previous = store.pollState();
+    const t = now();
+    for (const [index, alert] of alerts.entries()) {
+      const cur = records[index] as PollStateRecord;
+      const prev = previous.get(alert.id);
+      const open = store.openEpisodesForAlert(alert.id);
+
+      if (alert.state === "Firing") {
+        const became = prev?.state !== "Firing";
+        const newerCheck =
+          cur.lastCheckedAtMs !== null &&
+          (prev?.lastCheckedAtMs == null || cur.lastCheckedAtMs > prev.lastCheckedAtMs);
+        if (became || (newerCheck && open.length === 0)) {
+          const queued = store.enqueueFiring({
+            source: "poll",
+            alertId: alert.id,
+            alertName: alert.name,
+            insightName: alert.insight_name,
+            insightShortId: alert.insight_short_id,
+            lastCheckedAt: alert.last_checked_at,
+            value: alert.last_value,
+            state: alert.state,
+          });
+          if (!queued.duplicate) result.fired++;
+        }
+        continue;
+      }
+
+      if (open.length === 0) continue;
+      const actionChanged =
+        prev !== undefined && (prev.enabled !== cur.enabled || prev.snoozedUntilMs !== cur.snoozedUntilMs);
+      if (actionChanged) {
+        if (
+          !store.enqueueRefresh({ alertId: alert.id, source: "poll", reason: "changed_in_posthog" }).duplicate
+        ) {
+          result.refreshed++;
+        }
+        continue;
+      }
+      const snoozed = alert.state === "Snoozed" || (cur.snoozedUntilMs !== null && cur.snoozedUntilMs > t);
+      if (snoozed || !alert.enabled) continue;
+      const shown = Math.max(...open.map((e) => e.latestCheckedMs ?? Number.NEGATIVE_INFINITY));
+      const cleared =
+        prev?.state === "Firing" || (cur.lastCheckedAtMs !== null && cur.lastCheckedAtMs > shown);
+      if (cleared) {
+        const queued = store.enqueueResolved({
+          alertId: alert.id,
+          source: "poll",
+          lastCheckedAt: alert.last_checked_at,
+          state: alert.state,
+          reason: alert.state === "Errored" ? "errored" : "cleared",
+        });
+        if (!queued.duplicate) result.resolved++;
+      }
+    }
+
+    const listed = new Set(alerts.map((a) => a.id));
+    for (const alertId of previous.keys()) {
+      if (listed.has(alertId) || store.openEpisodesForAlert(alertId).length === 0) continue;
+      const queued = store.enqueueResolved({ alertId, source: "poll", reason: "deleted" });
+      if (!queued.duplicate) result.resolved++;
+    }
+
+    store.savePollState(records);
+    if (result.fired + result.resolved + result.refreshed > 0) {
+      logger.info({ ...result }, "Poll found alert changes");
+      try {
+        options.onEnqueued?.();
+      } catch (error) {
+        logger.error({ error: describeError(error) }, "Waking the notification worker failed");
+      }
+    } else {
+      logger.debug({ alerts: result.alerts }, "Poll found no alert changes");
+    }
+    return result;
+  }
+
+  function tick(): void {
+    if (!running) return;
+    cancelTimer = null;
+    current = pollOnce()
+      .catch((error) => {
+        logger.warn(
+          { error: describeError(error) },
+          "Polling PostHog alerts failed; trying again next interval",
+        );
+      })
+      .finally(() => {
+        current = null;
+        if (running) cancelTimer = setTimer(tick, options.intervalMs);
+      });
+  }
+
+  return {
+    pollOnce,
+    start() {
+      if (running) return;
+      running = true;
+      tick();
+    },
+    async stop() {
+      running = false;
+      cancelTimer?.();
+      cancelTimer = null;
+      await current;
+    },
+  };
+}

@@ -1,0 +1,155 @@
+import { alertUrl, insightUrl, type PostHogLinks } from "../alerts/describe.js";
+import type { NotificationView } from "../blocks/notification.js";
+import type { Alert } from "../posthog/schemas.js";
+import type { EpisodeRecord, EpisodeSnapshot, NotificationPayload } from "../store/store.js";
+import { toEpochMs } from "../store/time.js";
+
+/**
+ * Turning stored facts (an event's payload, PostHog's alert, an open
+ * episode) into the view model the message builder draws.
+ */
+
+/** Why a message says "Resolved", by the reason code the poller queued. */
+const RESOLVED_NOTES: Record<string, string> = {
+  deleted: "the alert no longer exists in PostHog",
+  errored: "PostHog could not check the alert (Errored)",
+};
+
+export function resolvedNote(reason: string | null): string | null {
+  return reason ? (RESOLVED_NOTES[reason] ?? null) : null;
+}
+
+function finite(value: number | null | undefined): number | null {
+  return typeof value === "number" && Number.isFinite(value) ? value : null;
+}
+
+/**
+ * Merges what an event carried with what PostHog says now (when it could be
+ * fetched) and what the open message already showed. The event wins for the
+ * check it reports; PostHog fills in threshold, frequency and history.
+ */
+export function snapshotOf(
+  payload: NotificationPayload,
+  alert: Alert | null,
+  episode: EpisodeRecord | null,
+): EpisodeSnapshot {
+  const checkValues = (alert?.checks ?? [])
+    .map((c) => finite(c.calculated_value))
+    .filter((v): v is number => v !== null)
+    .reverse();
+  const threshold = alert?.threshold
+    ? {
+        type: alert.threshold.configuration.type,
+        lower: finite(alert.threshold.configuration.bounds.lower),
+        upper: finite(alert.threshold.configuration.bounds.upper),
+      }
+    : (episode?.details.threshold ?? null);
+  const latestValue =
+    finite(payload.value) ??
+    finite(alert?.last_value) ??
+    (checkValues.length > 0 ? (checkValues[checkValues.length - 1] ?? null) : null) ??
+    null;
+  return {
+    alertName: payload.alertName || alert?.name || episode?.alertName || "",
+    insightName: payload.insightName ?? alert?.insight_name ?? episode?.insightName ?? null,
+    insightShortId: payload.insightShortId ?? alert?.insight_short_id ?? episode?.insightShortId ?? null,
+    breaches: payload.breaches ?? episode?.breaches ?? null,
+    latestValue,
+    latestCheckedAt: payload.lastCheckedAt ?? alert?.last_checked_at ?? null,
+    details: {
+      threshold,
+      condition: alert?.condition?.type ?? episode?.details.condition ?? null,
+      frequency: alert?.calculation_interval ?? episode?.details.frequency ?? null,
+      recentValues: alert ? checkValues.slice(-20) : (episode?.details.recentValues ?? []),
+    },
+    snoozedUntil: alert ? alert.snoozed_until : (episode?.snoozedUntil ?? null),
+    enabled: alert ? alert.enabled : (episode?.enabled ?? true),
+  };
+}
+
+export interface ViewExtras {
+  status: "firing" | "resolved";
+  repeatCount: number;
+  firstFiredAt?: string | null;
+  snoozedBy?: string | null;
+  disabledBy?: string | null;
+  isTest?: boolean;
+  resolvedAt?: string | null;
+  resolvedNote?: string | null;
+}
+
+export function viewOf(
+  alertId: string,
+  snapshot: EpisodeSnapshot,
+  extras: ViewExtras,
+  links: PostHogLinks,
+  now: number,
+): NotificationView {
+  const untilMs = toEpochMs(snapshot.snoozedUntil);
+  return {
+    alertId,
+    alertName: snapshot.alertName,
+    insightName: snapshot.insightName,
+    alertUrl: alertUrl(links, { id: alertId }),
+    insightUrl: snapshot.insightShortId ? insightUrl(links, snapshot.insightShortId) : null,
+    status: extras.status,
+    isTest: extras.isTest ?? false,
+    breaches: snapshot.breaches,
+    value: snapshot.latestValue,
+    threshold: snapshot.details.threshold,
+    condition: snapshot.details.condition,
+    frequency: snapshot.details.frequency,
+    lastCheckedAt: snapshot.latestCheckedAt,
+    recentValues: snapshot.details.recentValues,
+    repeatCount: extras.repeatCount,
+    firstFiredAt: extras.firstFiredAt ?? null,
+    snooze:
+      untilMs !== null && untilMs > now && snapshot.snoozedUntil
+        ? { until: new Date(untilMs).toISOString(), by: extras.snoozedBy ?? null }
+        : null,
+    disabled: snapshot.enabled ? null : { by: extras.disabledBy ?? null },
+    resolvedAt: extras.resolvedAt ?? null,
+    resolvedNote: extras.resolvedNote ?? null,
+  };
+}
+
+export function snapshotOfEpisode(episode: EpisodeRecord): EpisodeSnapshot {
+  return {
+    alertName: episode.alertName,
+    insightName: episode.insightName,
+    insightShortId: episode.insightShortId,
+    breaches: episode.breaches,
+    latestValue: episode.latestValue,
+    latestCheckedAt: episode.latestCheckedAt,
+    details: episode.details,
+    snoozedUntil: episode.snoozedUntil,
+    enabled: episode.enabled,
+  };
+}
+
+/**
+ * The view of an episode's message as stored: what an action handler
+ * re-renders after a snooze or disable, and what "resolved" is drawn from.
+ */
+export function viewFromEpisode(
+  episode: EpisodeRecord,
+  links: PostHogLinks,
+  now: number,
+  overrides: Partial<Pick<ViewExtras, "status" | "resolvedAt" | "resolvedNote">> = {},
+): NotificationView {
+  return viewOf(
+    episode.alertId,
+    snapshotOfEpisode(episode),
+    {
+      status: overrides.status ?? (episode.status === "resolved" ? "resolved" : "firing"),
+      repeatCount: episode.repeatCount,
+      firstFiredAt: episode.firstCheckedAt,
+      snoozedBy: episode.snoozedBy,
+      disabledBy: episode.disabledBy,
+      resolvedAt: overrides.resolvedAt ?? null,
+      resolvedNote: overrides.resolvedNote ?? episode.resolvedNote,
+    },
+    links,
+    now,
+  );
+}

@@ -1,0 +1,511 @@
+import type { PostHogLinks } from "../alerts/describe.js";
+import type { SlackMessage } from "../blocks/common.js";
+import {
+  buildDeliveryFailureNotice,
+  buildNotificationMessage,
+  buildRepeatReply,
+  type NotificationView,
+} from "../blocks/notification.js";
+import type { Alert } from "../posthog/schemas.js";
+import { MESSAGE_GONE_ERRORS, type PostResult, type SlackPoster } from "../slack/poster.js";
+import type { DeliveryJob, NotificationRecord, Store } from "../store/store.js";
+import { type AlertSource, describeError, type Logger, realTimer, type SetTimer } from "./ports.js";
+import { resolvedNote, snapshotOf, viewFromEpisode, viewOf } from "./render.js";
+
+/**
+ * Delivers queued notifications to Slack.
+ *
+ * - Routing: a firing goes to the channels watching its alert
+ *   (`/alerts watch`), else to the channel named in the webhook URL, else to
+ *   the default channel; with none of those it is kept as `unrouted` until a
+ *   route is added. Resolves and refreshes go where the alert's message is.
+ * - Ordering: each channel is a first-in first-out queue, worked one
+ *   delivery at a time, so a message's update never overtakes its post.
+ *   Channels are independent: a slow or rate-limited one holds up no other.
+ * - Pacing: at most one delivery per `channelIntervalMs` (1.05 s) per channel,
+ *   counted from the moment the Slack call starts (not from the PostHog
+ *   lookup before it), with a 5% margin for network jitter.
+ *   A delivery makes at most one chat.postMessage (a repeat firing is a
+ *   chat.update of the parent plus one thread reply), which keeps within
+ *   Slack's one message per second per channel. A 429 pauses that channel
+ *   for its Retry-After.
+ * - Retries: network and 5xx errors back off exponentially (1 s doubling
+ *   to 5 min) and are retried until they succeed. Permanent Slack errors
+ *   are recorded and not retried; the default channel hears about it once
+ *   per failure streak of another channel.
+ * - Exactly once: a delivery is marked `sending` before the Slack call and
+ *   `sent` (with the message ts) right after, in the same transaction as the
+ *   episode change. A crash between Slack accepting a call and that commit
+ *   (a few milliseconds) leaves the row `sending`; on start those rows are
+ *   sent again (at-least-once), so that window can produce one duplicate but
+ *   never a lost notification.
+ */
+
+export interface DeliveryWorkerOptions {
+  store: Store;
+  poster: SlackPoster;
+  source: AlertSource;
+  links: PostHogLinks;
+  /** Builds a message from a view; defaults to the standard notification message. */
+  render?: (view: NotificationView) => SlackMessage;
+  /** ALERTS_CHANNEL: where alerts with no route go, and where delivery problems are reported. */
+  defaultChannel?: string | undefined;
+  logger: Logger;
+  now?: () => number;
+  setTimer?: SetTimer;
+  channelIntervalMs?: number;
+  backoffBaseMs?: number;
+  backoffMaxMs?: number;
+  /** How long a fetched alert is reused across the channels of one firing. */
+  alertCacheMs?: number;
+}
+
+export interface DeliveryWorker {
+  /** Something was queued: look at the queue now (when started). */
+  kick(): void;
+  /** Re-queues deliveries interrupted by a crash, then works the queue in the background. */
+  start(): void;
+  /** Stops taking new work and waits for the calls in flight to finish and be recorded. */
+  stop(): Promise<void>;
+  /** Works the queue until nothing is waiting (tests; uses the injected timer to wait for due times). */
+  drain(): Promise<void>;
+  /** Puts deliveries left `sending` by a previous process back in the queue; returns how many. */
+  recover(): number;
+}
+
+/** How often an idle worker looks at the queue anyway. */
+const IDLE_RECHECK_MS = 30_000;
+/** Finished history kept for the record. */
+const RETENTION_MS = 30 * 24 * 60 * 60 * 1000;
+
+type Outcome = { ok: true; called: boolean } | Exclude<PostResult, { ok: true }>;
+
+export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
+  const { store, source, links, logger } = options;
+  /** When the latest Slack call for each channel started: pacing counts from there. */
+  const callStarted = new Map<string, number>();
+  const poster: SlackPoster = {
+    post: (args) => {
+      callStarted.set(args.channel, now());
+      return options.poster.post(args);
+    },
+    update: (args) => {
+      callStarted.set(args.channel, now());
+      return options.poster.update(args);
+    },
+  };
+  const render = options.render ?? buildNotificationMessage;
+  const now = options.now ?? Date.now;
+  const setTimer = options.setTimer ?? realTimer;
+  const gapMs = options.channelIntervalMs ?? 1050;
+  const backoffBaseMs = options.backoffBaseMs ?? 1000;
+  const backoffMaxMs = options.backoffMaxMs ?? 5 * 60 * 1000;
+  const alertCacheMs = options.alertCacheMs ?? 10_000;
+  const defaultChannel = options.defaultChannel || undefined;
+
+  const busy = new Set<string>();
+  const inFlight = new Set<Promise<void>>();
+  /** Per channel: no delivery starts before this time (pacing and Retry-After). */
+  const notBefore = new Map<string, number>();
+  const alertCache = new Map<string, { at: number; alert: Alert | null }>();
+  let running = false;
+  let cancelTimer: (() => void) | null = null;
+
+  // ---- routing ------------------------------------------------------------
+
+  function channelsFor(n: NotificationRecord): string[] | null {
+    switch (n.kind) {
+      case "notice":
+        return n.channelHint ? [n.channelHint] : [];
+      case "resolved":
+      case "refresh":
+        return store.activeChannelsForAlert(n.alertId);
+      case "firing": {
+        const watching = store.routesForAlert(n.alertId);
+        if (watching.length > 0) return watching;
+        if (n.channelHint) return [n.channelHint];
+        if (defaultChannel) return [defaultChannel];
+        logger.warn(
+          { alertId: n.alertId, alertName: n.payload.alertName, notificationId: n.id },
+          `Alert "${n.payload.alertName ?? n.alertId}" fired but no Slack channel is set up for it: ` +
+            "run /alerts watch in a channel, add ?channel=C… to the webhook URL, or set ALERTS_CHANNEL. " +
+            "The notification is kept and will be delivered once a channel watches this alert.",
+        );
+        return null;
+      }
+    }
+  }
+
+  function routeNew(): void {
+    for (;;) {
+      const batch = store.unroutedNotifications(100);
+      for (const n of batch) store.routeNotification(n.id, channelsFor(n));
+      if (batch.length < 100) return;
+    }
+  }
+
+  // ---- the queue ----------------------------------------------------------
+
+  /** Routes new work and starts every channel whose head is due. Returns the next due time, if any. */
+  function pump(): number | null {
+    routeNew();
+    const t = now();
+    let next: number | null = null;
+    for (const head of store.channelHeads()) {
+      if (busy.has(head.channel)) continue;
+      const due = Math.max(head.nextAttemptAt, notBefore.get(head.channel) ?? 0);
+      if (due <= t) launch(head.channel, head.deliveryId);
+      else next = next === null ? due : Math.min(next, due);
+    }
+    return next;
+  }
+
+  function launch(channel: string, deliveryId: number): void {
+    busy.add(channel);
+    const task: Promise<void> = processDelivery(channel, deliveryId)
+      .catch((error) => {
+        logger.error({ channel, deliveryId, error: describeError(error) }, "Notification delivery crashed");
+        // Do not leave the channel's queue stuck behind a row marked `sending`.
+        try {
+          if (store.getDelivery(deliveryId)?.status === "sending") {
+            store.reschedule(deliveryId, now() + backoffMaxMs, "internal_error");
+          }
+        } catch {
+          // The store itself is failing; the row is re-queued on the next start.
+        }
+      })
+      .finally(() => {
+        busy.delete(channel);
+        inFlight.delete(task);
+        if (running) schedule();
+      });
+    inFlight.add(task);
+  }
+
+  function schedule(): void {
+    if (!running) return;
+    cancelTimer?.();
+    cancelTimer = null;
+    let next: number | null;
+    try {
+      next = pump();
+    } catch (error) {
+      logger.error(
+        { error: describeError(error) },
+        "Could not read the notification queue; trying again shortly",
+      );
+      next = now() + 5000;
+    }
+    const wait = next === null ? IDLE_RECHECK_MS : Math.min(IDLE_RECHECK_MS, Math.max(0, next - now()));
+    cancelTimer = setTimer(schedule, wait);
+  }
+
+  function pace(channel: string, until: number): void {
+    notBefore.set(channel, Math.max(notBefore.get(channel) ?? 0, until));
+  }
+
+  async function processDelivery(channel: string, deliveryId: number): Promise<void> {
+    const job = store.claimDelivery(deliveryId);
+    if (!job) return;
+    callStarted.delete(channel);
+    let outcome: Outcome;
+    try {
+      outcome = await deliver(job);
+    } catch (error) {
+      outcome = {
+        ok: false,
+        kind: "transient",
+        error: `internal_error: ${describeError(error)}`.slice(0, 300),
+      };
+    }
+    const started = callStarted.get(channel);
+    if (started !== undefined) pace(channel, started + gapMs);
+    if (outcome.ok) return;
+    settleFailure(job, outcome);
+  }
+
+  function settleFailure(job: DeliveryJob, outcome: Exclude<PostResult, { ok: true }>): void {
+    const { delivery, notification } = job;
+    const context = {
+      deliveryId: delivery.id,
+      notificationId: notification.id,
+      kind: notification.kind,
+      alertId: notification.alertId || undefined,
+      channel: delivery.channel,
+      attempt: delivery.attempts,
+    };
+    if (outcome.kind === "rate_limited") {
+      const until = now() + outcome.retryAfterMs;
+      pace(delivery.channel, until);
+      store.reschedule(
+        delivery.id,
+        until,
+        `ratelimited: retry after ${Math.ceil(outcome.retryAfterMs / 1000)} s`,
+      );
+      logger.warn(
+        { ...context, retryAfterMs: outcome.retryAfterMs },
+        "Slack rate-limited this channel; waiting",
+      );
+      return;
+    }
+    if (outcome.kind === "transient") {
+      const delay = Math.min(backoffBaseMs * 2 ** Math.max(0, delivery.attempts - 1), backoffMaxMs);
+      store.reschedule(delivery.id, now() + delay, outcome.error);
+      logger.warn({ ...context, error: outcome.error, retryInMs: delay }, "Slack call failed; will retry");
+      return;
+    }
+    store.markFailed(delivery.id, outcome.error);
+    const { firstOfStreak } = store.recordChannelFailure(delivery.channel, outcome.error);
+    logger.error(
+      { ...context, error: outcome.error },
+      `Slack refused a notification for channel ${delivery.channel} (${outcome.error}); not retrying it`,
+    );
+    if (
+      firstOfStreak &&
+      defaultChannel &&
+      delivery.channel !== defaultChannel &&
+      notification.kind !== "notice"
+    ) {
+      const notice = buildDeliveryFailureNotice({
+        channel: delivery.channel,
+        error: outcome.error,
+        alertName: notification.payload.alertName,
+      });
+      store.enqueueNotice(defaultChannel, notice.text, notification.alertId);
+    }
+  }
+
+  // ---- deliveries ---------------------------------------------------------
+
+  async function fetchAlert(alertId: string, fresh: boolean): Promise<Alert | null> {
+    const cached = alertCache.get(alertId);
+    if (!fresh && cached && now() - cached.at < alertCacheMs) return cached.alert;
+    let alert: Alert | null = null;
+    try {
+      alert = await source.getAlert(alertId, { checksLimit: 20 });
+    } catch (error) {
+      logger.warn(
+        { alertId, error: describeError(error) },
+        "Could not fetch the alert from PostHog; posting what the notification carried",
+      );
+    }
+    alertCache.set(alertId, { at: now(), alert });
+    if (alertCache.size > 500) {
+      for (const [key, entry] of alertCache) if (now() - entry.at >= alertCacheMs) alertCache.delete(key);
+    }
+    return alert;
+  }
+
+  async function deliver(job: DeliveryJob): Promise<Outcome> {
+    switch (job.notification.kind) {
+      case "firing":
+        return job.notification.isTest ? deliverTest(job) : deliverFiring(job);
+      case "resolved":
+        return deliverResolved(job);
+      case "refresh":
+        return deliverRefresh(job);
+      case "notice":
+        return deliverNotice(job);
+    }
+  }
+
+  async function deliverNotice(job: DeliveryJob): Promise<Outcome> {
+    const text = job.notification.payload.text ?? "";
+    const result = await poster.post({ channel: job.delivery.channel, text });
+    if (!result.ok) return result;
+    store.markSent(job.delivery.id, result.ts);
+    return { ok: true, called: true };
+  }
+
+  async function deliverTest(job: DeliveryJob): Promise<Outcome> {
+    const n = job.notification;
+    const snapshot = snapshotOf(n.payload, null, null);
+    const view = viewOf(
+      n.alertId,
+      snapshot,
+      { status: "firing", repeatCount: 1, isTest: true },
+      links,
+      now(),
+    );
+    const result = await poster.post({ channel: job.delivery.channel, ...render(view) });
+    if (!result.ok) return result;
+    store.markSent(job.delivery.id, result.ts);
+    return { ok: true, called: true };
+  }
+
+  async function deliverFiring(job: DeliveryJob): Promise<Outcome> {
+    const n = job.notification;
+    const channel = job.delivery.channel;
+    const alert = await fetchAlert(n.alertId, false);
+    if (alert)
+      store.syncEpisodeState(n.alertId, { snoozedUntil: alert.snoozed_until, enabled: alert.enabled });
+    let episode = store.openEpisode(n.alertId, channel);
+    if (
+      episode &&
+      n.checkedAtMs !== null &&
+      episode.latestCheckedMs !== null &&
+      n.checkedAtMs <= episode.latestCheckedMs
+    ) {
+      store.markSent(job.delivery.id, null, "skipped: the message already shows this check");
+      return { ok: true, called: false };
+    }
+    if (episode) {
+      const snapshot = snapshotOf(n.payload, alert, episode);
+      const repeatCount = episode.repeatCount + 1;
+      const view = viewOf(
+        n.alertId,
+        snapshot,
+        {
+          status: "firing",
+          repeatCount,
+          firstFiredAt: episode.firstCheckedAt,
+          snoozedBy: episode.snoozedBy,
+          disabledBy: episode.disabledBy,
+        },
+        links,
+        now(),
+      );
+      const message = render(view);
+      const updated = await poster.update({ channel, ts: episode.messageTs, ...message });
+      if (!updated.ok && updated.kind === "permanent" && MESSAGE_GONE_ERRORS.has(updated.error)) {
+        logger.info(
+          { alertId: n.alertId, channel, error: updated.error },
+          "The alert's Slack message can no longer be updated; posting a new one",
+        );
+        store.retireEpisode(episode.id);
+        episode = null;
+      } else if (!updated.ok) {
+        return updated;
+      } else {
+        // Updating again on a retry is harmless; the reply is posted once the update is done.
+        const reply = await poster.post({
+          channel,
+          thread_ts: episode.messageTs,
+          reply_broadcast: false,
+          text: buildRepeatReply(view).text,
+        });
+        if (!reply.ok) return reply;
+        store.completeRepeated(job.delivery.id, {
+          episodeId: episode.id,
+          repeatCount,
+          replyTs: reply.ts,
+          snapshot,
+        });
+        return { ok: true, called: true };
+      }
+    }
+    const snapshot = snapshotOf(n.payload, alert, null);
+    const view = viewOf(
+      n.alertId,
+      snapshot,
+      { status: "firing", repeatCount: 1, firstFiredAt: snapshot.latestCheckedAt },
+      links,
+      now(),
+    );
+    const posted = await poster.post({ channel, ...render(view) });
+    if (!posted.ok) return posted;
+    store.completeOpened(job.delivery.id, { alertId: n.alertId, channel, ts: posted.ts, snapshot });
+    return { ok: true, called: true };
+  }
+
+  async function deliverResolved(job: DeliveryJob): Promise<Outcome> {
+    const n = job.notification;
+    const channel = job.delivery.channel;
+    const episode = store.openEpisode(n.alertId, channel);
+    if (!episode) {
+      store.markSent(job.delivery.id, null, "skipped: no open message for this alert here");
+      return { ok: true, called: false };
+    }
+    const note = resolvedNote(n.payload.reason);
+    const view = viewFromEpisode(episode, links, now(), {
+      status: "resolved",
+      resolvedAt: n.payload.lastCheckedAt ?? new Date(now()).toISOString(),
+      resolvedNote: note,
+    });
+    const result = await poster.update({ channel, ts: episode.messageTs, ...render(view) });
+    if (!result.ok && !(result.kind === "permanent" && MESSAGE_GONE_ERRORS.has(result.error))) return result;
+    store.completeResolved(job.delivery.id, episode.id, note);
+    return { ok: true, called: true };
+  }
+
+  async function deliverRefresh(job: DeliveryJob): Promise<Outcome> {
+    const n = job.notification;
+    const channel = job.delivery.channel;
+    const alert = await fetchAlert(n.alertId, true);
+    if (alert)
+      store.syncEpisodeState(n.alertId, { snoozedUntil: alert.snoozed_until, enabled: alert.enabled });
+    const episode = store.openEpisode(n.alertId, channel);
+    if (!episode) {
+      store.markSent(job.delivery.id, null, "skipped: no open message for this alert here");
+      return { ok: true, called: false };
+    }
+    const result = await poster.update({
+      channel,
+      ts: episode.messageTs,
+      ...render(viewFromEpisode(episode, links, now())),
+    });
+    if (!result.ok && result.kind === "permanent" && MESSAGE_GONE_ERRORS.has(result.error)) {
+      store.retireEpisode(episode.id);
+      store.markSent(job.delivery.id, null, `skipped: ${result.error}`);
+      return { ok: true, called: true };
+    }
+    if (!result.ok) return result;
+    store.markSent(job.delivery.id, episode.messageTs);
+    return { ok: true, called: true };
+  }
+
+  // ---- lifecycle ----------------------------------------------------------
+
+  function recover(): number {
+    const count = store.requeueInterrupted();
+    if (count > 0) {
+      logger.warn(
+        { count },
+        `${count} notification deliver${count === 1 ? "y was" : "ies were"} interrupted by the last shutdown; ` +
+          "sending again (Slack may show a duplicate if it had already accepted one)",
+      );
+    }
+    return count;
+  }
+
+  return {
+    kick() {
+      if (running) schedule();
+    },
+    start() {
+      if (running) return;
+      recover();
+      try {
+        store.prune(now() - RETENTION_MS);
+      } catch (error) {
+        logger.warn({ error: describeError(error) }, "Could not prune old notification history");
+      }
+      running = true;
+      schedule();
+    },
+    async stop() {
+      running = false;
+      cancelTimer?.();
+      cancelTimer = null;
+      await Promise.all([...inFlight]);
+    },
+    async drain() {
+      for (;;) {
+        const next = pump();
+        const waits: Array<Promise<unknown>> = [...inFlight];
+        let cancel: (() => void) | undefined;
+        if (next !== null) {
+          waits.push(
+            new Promise<void>((resolve) => {
+              cancel = setTimer(resolve, Math.max(0, next - now()));
+            }),
+          );
+        }
+        if (waits.length === 0) return;
+        await Promise.race(waits);
+        cancel?.();
+      }
+    },
+    recover,
+  };
+}

@@ -1,0 +1,1139 @@
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import Database from "better-sqlite3";
+import { z } from "zod";
+import { MIGRATIONS } from "./migrations.js";
+import { toEpochMs } from "./time.js";
+
+/**
+ * The bot's durable state: accepted notifications, their per-channel
+ * deliveries, the Slack message (episode) each firing streak lives in,
+ * channel routes from `/alerts watch`, and what the poller saw last.
+ *
+ * better-sqlite3 is synchronous, so every method here is too. Each method is
+ * one transaction: when it returns, the change is committed.
+ */
+
+export type NotificationKind = "firing" | "resolved" | "refresh" | "notice";
+export type NotificationSource = "webhook" | "poll" | "action" | "bot";
+export type DeliveryStatus = "pending" | "sending" | "sent" | "failed" | "unrouted";
+export type EpisodeStatus = "firing" | "resolved" | "replaced";
+export type AlertAction = "snooze" | "unsnooze" | "disable" | "enable";
+
+/** What an event said about the alert, kept with the notification as JSON. */
+export interface NotificationPayload {
+  alertName: string | null;
+  insightName: string | null;
+  insightShortId: string | null;
+  breaches: string | null;
+  lastCheckedAt: string | null;
+  value: number | null;
+  /** PostHog's alert state when the event was made. */
+  state: string | null;
+  /** Why a resolve or refresh was queued. */
+  reason: string | null;
+  /** The text of a notice. */
+  text: string | null;
+}
+
+export interface NotificationRecord {
+  id: number;
+  kind: NotificationKind;
+  source: string;
+  eventUuid: string | null;
+  alertId: string;
+  checkedAtMs: number | null;
+  channelHint: string | null;
+  isTest: boolean;
+  payload: NotificationPayload;
+  receivedAt: number;
+}
+
+export interface DeliveryRecord {
+  id: number;
+  notificationId: number;
+  channel: string | null;
+  status: DeliveryStatus;
+  attempts: number;
+  nextAttemptAt: number;
+  lastError: string | null;
+  messageTs: string | null;
+}
+
+/** The next delivery to make in a channel, with its notification. */
+export interface DeliveryJob {
+  delivery: DeliveryRecord & { channel: string };
+  notification: NotificationRecord;
+}
+
+export interface ThresholdDetails {
+  type: string;
+  lower: number | null;
+  upper: number | null;
+}
+
+/** Alert facts that only the PostHog API knows, kept so a message can be re-rendered without it. */
+export interface EpisodeDetails {
+  threshold: ThresholdDetails | null;
+  condition: string | null;
+  frequency: string | null;
+  /** Recent check values, oldest first. */
+  recentValues: number[];
+}
+
+export interface EpisodeRecord {
+  id: number;
+  alertId: string;
+  channel: string;
+  messageTs: string;
+  status: EpisodeStatus;
+  openedAt: number;
+  closedAt: number | null;
+  repeatCount: number;
+  firstCheckedAt: string | null;
+  latestCheckedAt: string | null;
+  latestCheckedMs: number | null;
+  latestValue: number | null;
+  breaches: string | null;
+  alertName: string;
+  insightName: string | null;
+  insightShortId: string | null;
+  details: EpisodeDetails;
+  snoozedUntil: string | null;
+  snoozedBy: string | null;
+  enabled: boolean;
+  disabledBy: string | null;
+  actionAt: number | null;
+  resolvedNote: string | null;
+}
+
+/** What a delivered firing wrote into its episode. */
+export interface EpisodeSnapshot {
+  alertName: string;
+  insightName: string | null;
+  insightShortId: string | null;
+  breaches: string | null;
+  latestValue: number | null;
+  latestCheckedAt: string | null;
+  details: EpisodeDetails;
+  snoozedUntil: string | null;
+  enabled: boolean;
+}
+
+export interface FiringInput {
+  source: "webhook" | "poll";
+  /** PostHog's event uuid (webhook); a redelivery of the same uuid is a duplicate. */
+  eventUuid?: string | null;
+  alertId: string;
+  alertName?: string | null;
+  insightName?: string | null;
+  insightShortId?: string | null;
+  breaches?: string | null;
+  /** The check that fired; two reports of the same check are one notification. */
+  lastCheckedAt?: string | null;
+  value?: number | null;
+  state?: string | null;
+  /** A channel named by the webhook URL (`?channel=C…`). */
+  channelHint?: string | null;
+  /** PostHog's "test destination" deliveries. */
+  isTest?: boolean;
+}
+
+export interface ResolveInput {
+  alertId: string;
+  source: NotificationSource;
+  /** The check that came back clear, when known: used to report it once. */
+  lastCheckedAt?: string | null;
+  state?: string | null;
+  reason?: string | null;
+}
+
+export interface RefreshInput {
+  alertId: string;
+  source: NotificationSource;
+  reason?: string | null;
+}
+
+export interface EnqueueResult {
+  id: number;
+  duplicate: boolean;
+}
+
+export interface RouteRecord {
+  alertId: string;
+  channel: string;
+  createdBy: string | null;
+  createdAt: number;
+}
+
+export interface PollStateRecord {
+  alertId: string;
+  state: string;
+  enabled: boolean;
+  snoozedUntilMs: number | null;
+  lastCheckedAtMs: number | null;
+}
+
+export interface ActionInput {
+  alertId: string;
+  action: AlertAction;
+  /** Slack user id of the person who acted. */
+  by: string;
+  /** For `snooze`: the absolute instant PostHog was told. */
+  snoozedUntil?: string | null;
+}
+
+export interface FailureSummary {
+  /** Deliveries that hit a permanent Slack error. */
+  failed: number;
+  /** Deliveries with no channel to go to (no route, no hint, no default channel). */
+  unrouted: number;
+  /** Deliveries waiting to be made, plus notifications not yet routed. */
+  pending: number;
+  /** Channels whose latest delivery failed permanently, with the error. */
+  failingChannels: Array<{
+    channel: string;
+    lastError: string | null;
+    lastErrorAt: number | null;
+    failures: number;
+  }>;
+}
+
+export interface StoreOptions {
+  now?: () => number;
+  /** How long a write waits for another connection's lock before failing. */
+  busyTimeoutMs?: number;
+}
+
+const detailsSchema = z.object({
+  threshold: z
+    .object({ type: z.string(), lower: z.number().nullable(), upper: z.number().nullable() })
+    .nullable()
+    .catch(null),
+  condition: z.string().nullable().catch(null),
+  frequency: z.string().nullable().catch(null),
+  recentValues: z.array(z.number()).catch([]),
+});
+
+const EMPTY_DETAILS: EpisodeDetails = { threshold: null, condition: null, frequency: null, recentValues: [] };
+
+function parseDetails(json: string): EpisodeDetails {
+  try {
+    const parsed = detailsSchema.safeParse(JSON.parse(json));
+    return parsed.success ? parsed.data : EMPTY_DETAILS;
+  } catch {
+    return EMPTY_DETAILS;
+  }
+}
+
+const payloadSchema = z.object({
+  alertName: z.string().nullable().catch(null),
+  insightName: z.string().nullable().catch(null),
+  insightShortId: z.string().nullable().catch(null),
+  breaches: z.string().nullable().catch(null),
+  lastCheckedAt: z.string().nullable().catch(null),
+  value: z.number().nullable().catch(null),
+  state: z.string().nullable().catch(null),
+  reason: z.string().nullable().catch(null),
+  text: z.string().nullable().catch(null),
+});
+
+function parsePayload(json: string): NotificationPayload {
+  let raw: unknown = {};
+  try {
+    raw = JSON.parse(json);
+  } catch {
+    // fall through to an empty payload
+  }
+  const parsed = payloadSchema.safeParse(raw ?? {});
+  return parsed.success
+    ? parsed.data
+    : {
+        alertName: null,
+        insightName: null,
+        insightShortId: null,
+        breaches: null,
+        lastCheckedAt: null,
+        value: null,
+        state: null,
+        reason: null,
+        text: null,
+      };
+}
+
+function payloadOf(p: Partial<NotificationPayload>): string {
+  const full: NotificationPayload = {
+    alertName: p.alertName ?? null,
+    insightName: p.insightName ?? null,
+    insightShortId: p.insightShortId ?? null,
+    breaches: p.breaches ?? null,
+    lastCheckedAt: p.lastCheckedAt ?? null,
+    value: typeof p.value === "number" && Number.isFinite(p.value) ? p.value : null,
+    state: p.state ?? null,
+    reason: p.reason ?? null,
+    text: p.text ?? null,
+  };
+  return JSON.stringify(full);
+}
+
+interface NotificationRow {
+  id: number;
+  kind: NotificationKind;
+  source: string;
+  event_uuid: string | null;
+  alert_id: string;
+  checked_at_ms: number | null;
+  channel_hint: string | null;
+  is_test: number;
+  payload: string;
+  received_at: number;
+}
+
+interface DeliveryRow {
+  id: number;
+  notification_id: number;
+  channel: string | null;
+  status: DeliveryStatus;
+  attempts: number;
+  next_attempt_at: number;
+  last_error: string | null;
+  message_ts: string | null;
+}
+
+interface EpisodeRow {
+  id: number;
+  alert_id: string;
+  channel: string;
+  message_ts: string;
+  status: EpisodeStatus;
+  opened_at: number;
+  closed_at: number | null;
+  repeat_count: number;
+  first_checked_at: string | null;
+  latest_checked_at: string | null;
+  latest_checked_ms: number | null;
+  latest_value: number | null;
+  breaches: string | null;
+  alert_name: string;
+  insight_name: string | null;
+  insight_short_id: string | null;
+  details: string;
+  snoozed_until: string | null;
+  snoozed_by: string | null;
+  enabled: number;
+  disabled_by: string | null;
+  action_at: number | null;
+  resolved_note: string | null;
+}
+
+function toNotification(row: NotificationRow): NotificationRecord {
+  return {
+    id: row.id,
+    kind: row.kind,
+    source: row.source,
+    eventUuid: row.event_uuid,
+    alertId: row.alert_id,
+    checkedAtMs: row.checked_at_ms,
+    channelHint: row.channel_hint,
+    isTest: row.is_test === 1,
+    payload: parsePayload(row.payload),
+    receivedAt: row.received_at,
+  };
+}
+
+function toDelivery(row: DeliveryRow): DeliveryRecord {
+  return {
+    id: row.id,
+    notificationId: row.notification_id,
+    channel: row.channel,
+    status: row.status,
+    attempts: row.attempts,
+    nextAttemptAt: row.next_attempt_at,
+    lastError: row.last_error,
+    messageTs: row.message_ts,
+  };
+}
+
+function toEpisode(row: EpisodeRow): EpisodeRecord {
+  return {
+    id: row.id,
+    alertId: row.alert_id,
+    channel: row.channel,
+    messageTs: row.message_ts,
+    status: row.status,
+    openedAt: row.opened_at,
+    closedAt: row.closed_at,
+    repeatCount: row.repeat_count,
+    firstCheckedAt: row.first_checked_at,
+    latestCheckedAt: row.latest_checked_at,
+    latestCheckedMs: row.latest_checked_ms,
+    latestValue: row.latest_value,
+    breaches: row.breaches,
+    alertName: row.alert_name,
+    insightName: row.insight_name,
+    insightShortId: row.insight_short_id,
+    details: parseDetails(row.details),
+    snoozedUntil: row.snoozed_until,
+    snoozedBy: row.snoozed_by,
+    enabled: row.enabled === 1,
+    disabledBy: row.disabled_by,
+    actionAt: row.action_at,
+    resolvedNote: row.resolved_note,
+  };
+}
+
+/** Brings the schema up to date inside one transaction. Refuses a database written by a newer version. */
+export function migrate(db: Database.Database): { from: number; to: number } {
+  const from = db.pragma("user_version", { simple: true }) as number;
+  const to = MIGRATIONS.length;
+  if (from > to) {
+    throw new Error(
+      `The database was created by a newer version of the bot (schema ${from}, this version knows ${to}). ` +
+        "Upgrade the bot or point DATABASE_PATH at another file.",
+    );
+  }
+  if (from === to) return { from, to };
+  db.transaction(() => {
+    for (let version = from; version < to; version++) {
+      db.exec(MIGRATIONS[version] as string);
+      db.pragma(`user_version = ${version + 1}`);
+    }
+  }).immediate();
+  return { from, to };
+}
+
+/**
+ * Opens (creating if needed) the database at `path`; `":memory:"` gives a
+ * private in-memory database for tests.
+ */
+export function openStore(path: string, options: StoreOptions = {}): Store {
+  if (path !== ":memory:" && !path.startsWith("file:")) {
+    mkdirSync(dirname(resolve(path)), { recursive: true });
+  }
+  const db = new Database(path);
+  try {
+    // WAL lets readers and the single writer proceed together. With
+    // synchronous = NORMAL a commit is appended to the WAL file before the
+    // call returns, but fsync waits for the next checkpoint. The written
+    // pages already sit in the operating system's cache, so killing the
+    // process (crash, SIGKILL, OOM) loses nothing that was acknowledged; only
+    // a power cut or kernel crash can roll back the last few commits, and
+    // even then the database stays consistent.
+    db.pragma("journal_mode = WAL");
+    db.pragma("synchronous = NORMAL");
+    db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
+    db.pragma("foreign_keys = ON");
+    migrate(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return new Store(db, options.now ?? Date.now);
+}
+
+export class Store {
+  constructor(
+    readonly db: Database.Database,
+    private readonly now: () => number,
+  ) {}
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  // ---- intake -------------------------------------------------------------
+
+  /**
+   * Records a firing. A repeat of the same event uuid, or a second report of
+   * the same check (same alert and `last_checked_at`, whatever its format),
+   * is a duplicate and returns the first one's id.
+   */
+  enqueueFiring(input: FiringInput): EnqueueResult {
+    if (!input.alertId) throw new Error("enqueueFiring needs an alert id");
+    const checkedAtMs = toEpochMs(input.lastCheckedAt ?? null);
+    const isTest = input.isTest === true;
+    const uuid = input.eventUuid || null;
+    return this.db
+      .transaction((): EnqueueResult => {
+        const info = this.db
+          .prepare(
+            `INSERT INTO notifications
+               (kind, source, event_uuid, alert_id, checked_at_ms, channel_hint, is_test, payload, received_at)
+             VALUES ('firing', ?, ?, ?, ?, ?, ?, ?, ?)
+             ON CONFLICT DO NOTHING`,
+          )
+          .run(
+            input.source,
+            uuid,
+            input.alertId,
+            checkedAtMs,
+            input.channelHint ?? null,
+            isTest ? 1 : 0,
+            payloadOf({
+              alertName: input.alertName ?? null,
+              insightName: input.insightName ?? null,
+              insightShortId: input.insightShortId ?? null,
+              breaches: input.breaches ?? null,
+              lastCheckedAt: input.lastCheckedAt ?? null,
+              value: input.value ?? null,
+              state: input.state ?? null,
+            }),
+            this.now(),
+          );
+        if (info.changes === 1) return { id: Number(info.lastInsertRowid), duplicate: false };
+        const existing =
+          (uuid
+            ? (this.db.prepare("SELECT id FROM notifications WHERE event_uuid = ?").get(uuid) as
+                | { id: number }
+                | undefined)
+            : undefined) ??
+          (this.db
+            .prepare(
+              `SELECT id FROM notifications
+               WHERE kind = 'firing' AND alert_id = ? AND checked_at_ms = ? AND is_test = 0`,
+            )
+            .get(input.alertId, checkedAtMs) as { id: number } | undefined);
+        if (!existing) throw new Error("notification insert was ignored but no duplicate was found");
+        return { id: existing.id, duplicate: true };
+      })
+      .immediate();
+  }
+
+  /** Queues "this alert stopped firing" for its open episodes; once per clear check. */
+  enqueueResolved(input: ResolveInput): EnqueueResult {
+    const checkedAtMs = toEpochMs(input.lastCheckedAt ?? null);
+    return this.enqueueCoalesced("resolved", input.alertId, input.source, checkedAtMs, {
+      lastCheckedAt: input.lastCheckedAt ?? null,
+      state: input.state ?? null,
+      reason: input.reason ?? null,
+    });
+  }
+
+  /** Queues a re-render of the alert's open messages; merged with one already waiting. */
+  enqueueRefresh(input: RefreshInput): EnqueueResult {
+    return this.enqueueCoalesced("refresh", input.alertId, input.source, null, {
+      reason: input.reason ?? null,
+    });
+  }
+
+  /** Queues a short message from the bot to a channel (e.g. "deliveries to #x are failing"). */
+  enqueueNotice(channel: string, text: string, alertId = ""): EnqueueResult {
+    const info = this.db
+      .prepare(
+        `INSERT INTO notifications (kind, source, alert_id, channel_hint, payload, received_at)
+         VALUES ('notice', 'bot', ?, ?, ?, ?)`,
+      )
+      .run(alertId, channel, payloadOf({ text }), this.now());
+    return { id: Number(info.lastInsertRowid), duplicate: false };
+  }
+
+  private enqueueCoalesced(
+    kind: "resolved" | "refresh",
+    alertId: string,
+    source: string,
+    checkedAtMs: number | null,
+    payload: Partial<NotificationPayload>,
+  ): EnqueueResult {
+    if (!alertId) throw new Error(`enqueue ${kind} needs an alert id`);
+    return this.db
+      .transaction((): EnqueueResult => {
+        const waiting = this.db
+          .prepare(
+            `SELECT n.id FROM notifications n
+             WHERE n.alert_id = ? AND n.kind = ?
+               AND (n.routed = 0 OR EXISTS
+                 (SELECT 1 FROM deliveries d WHERE d.notification_id = n.id AND d.status = 'pending'))
+             ORDER BY n.id DESC LIMIT 1`,
+          )
+          .get(alertId, kind) as { id: number } | undefined;
+        if (waiting) return { id: waiting.id, duplicate: true };
+        const info = this.db
+          .prepare(
+            `INSERT INTO notifications (kind, source, alert_id, checked_at_ms, payload, received_at)
+             VALUES (?, ?, ?, ?, ?, ?)
+             ON CONFLICT DO NOTHING`,
+          )
+          .run(kind, source, alertId, checkedAtMs, payloadOf(payload), this.now());
+        if (info.changes === 1) return { id: Number(info.lastInsertRowid), duplicate: false };
+        const existing = this.db
+          .prepare("SELECT id FROM notifications WHERE kind = ? AND alert_id = ? AND checked_at_ms = ?")
+          .get(kind, alertId, checkedAtMs) as { id: number };
+        return { id: existing.id, duplicate: true };
+      })
+      .immediate();
+  }
+
+  getNotification(id: number): NotificationRecord | null {
+    const row = this.db.prepare("SELECT * FROM notifications WHERE id = ?").get(id) as
+      | NotificationRow
+      | undefined;
+    return row ? toNotification(row) : null;
+  }
+
+  // ---- routing ------------------------------------------------------------
+
+  /** Notifications accepted but not yet given deliveries, oldest first. */
+  unroutedNotifications(limit = 100): NotificationRecord[] {
+    const rows = this.db
+      .prepare("SELECT * FROM notifications WHERE routed = 0 ORDER BY id LIMIT ?")
+      .all(limit) as NotificationRow[];
+    return rows.map(toNotification);
+  }
+
+  /**
+   * Gives a notification its deliveries: one pending delivery per channel,
+   * or (with `null`) a single `unrouted` one that `addRoute` can revive.
+   * An empty list means "nothing to do" (e.g. resolving an alert with no
+   * open message).
+   */
+  routeNotification(notificationId: number, channels: string[] | null): void {
+    const now = this.now();
+    this.db
+      .transaction(() => {
+        if (channels === null) {
+          this.db
+            .prepare(
+              `INSERT INTO deliveries (notification_id, channel, status, created_at, updated_at)
+               VALUES (?, NULL, 'unrouted', ?, ?)`,
+            )
+            .run(notificationId, now, now);
+        } else {
+          const insert = this.db.prepare(
+            `INSERT INTO deliveries (notification_id, channel, status, created_at, updated_at)
+             VALUES (?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`,
+          );
+          for (const channel of new Set(channels)) insert.run(notificationId, channel, now, now);
+        }
+        this.db.prepare("UPDATE notifications SET routed = 1 WHERE id = ?").run(notificationId);
+      })
+      .immediate();
+  }
+
+  /** Channels that hold (or are about to hold) a firing message for the alert. */
+  activeChannelsForAlert(alertId: string): string[] {
+    const rows = this.db
+      .prepare(
+        `SELECT channel FROM episodes WHERE alert_id = ? AND status = 'firing'
+         UNION
+         SELECT d.channel FROM deliveries d JOIN notifications n ON n.id = d.notification_id
+         WHERE n.alert_id = ? AND n.kind = 'firing' AND n.is_test = 0
+           AND d.status IN ('pending', 'sending') AND d.channel IS NOT NULL`,
+      )
+      .all(alertId, alertId) as Array<{ channel: string }>;
+    return rows.map((r) => r.channel);
+  }
+
+  /**
+   * Sends an alert's notifications to a channel. Deliveries of this alert
+   * that found no channel earlier go back to the queue, addressed here.
+   */
+  addRoute(
+    alertId: string,
+    channel: string,
+    createdBy: string | null = null,
+  ): { added: boolean; rerouted: number } {
+    const now = this.now();
+    return this.db
+      .transaction(() => {
+        const added = this.db
+          .prepare(
+            `INSERT INTO routes (alert_id, channel, created_by, created_at) VALUES (?, ?, ?, ?)
+             ON CONFLICT DO NOTHING`,
+          )
+          .run(alertId, channel, createdBy, now).changes;
+        const rerouted = this.db
+          .prepare(
+            `UPDATE deliveries SET status = 'pending', channel = ?, next_attempt_at = 0, last_error = NULL,
+               updated_at = ?
+             WHERE status = 'unrouted'
+               AND notification_id IN (SELECT id FROM notifications WHERE alert_id = ?)`,
+          )
+          .run(channel, now, alertId).changes;
+        return { added: added === 1, rerouted };
+      })
+      .immediate();
+  }
+
+  removeRoute(alertId: string, channel: string): boolean {
+    return (
+      this.db.prepare("DELETE FROM routes WHERE alert_id = ? AND channel = ?").run(alertId, channel)
+        .changes === 1
+    );
+  }
+
+  routesForChannel(channel: string): RouteRecord[] {
+    const rows = this.db
+      .prepare(
+        `SELECT alert_id AS alertId, channel, created_by AS createdBy, created_at AS createdAt
+         FROM routes WHERE channel = ? ORDER BY created_at, alert_id`,
+      )
+      .all(channel) as RouteRecord[];
+    return rows;
+  }
+
+  /** Channels watching the alert, in the order they were added. */
+  routesForAlert(alertId: string): string[] {
+    const rows = this.db
+      .prepare("SELECT channel FROM routes WHERE alert_id = ? ORDER BY created_at, channel")
+      .all(alertId) as Array<{ channel: string }>;
+    return rows.map((r) => r.channel);
+  }
+
+  // ---- delivery queue -----------------------------------------------------
+
+  /**
+   * Each channel's queue is first-in first-out, so a firing's update and its
+   * resolve reach the message in order. Returns, per channel, the head
+   * delivery when it is waiting (a head that is `sending` means the channel
+   * is busy and is left out).
+   */
+  channelHeads(): Array<{ channel: string; deliveryId: number; nextAttemptAt: number }> {
+    return this.db
+      .prepare(
+        `SELECT d.channel AS channel, d.id AS deliveryId, d.next_attempt_at AS nextAttemptAt
+         FROM deliveries d
+         WHERE d.status = 'pending' AND d.id IN
+           (SELECT MIN(id) FROM deliveries
+            WHERE status IN ('pending', 'sending') AND channel IS NOT NULL GROUP BY channel)
+         ORDER BY d.next_attempt_at, d.id`,
+      )
+      .all() as Array<{ channel: string; deliveryId: number; nextAttemptAt: number }>;
+  }
+
+  getDelivery(id: number): DeliveryRecord | null {
+    const row = this.db.prepare("SELECT * FROM deliveries WHERE id = ?").get(id) as DeliveryRow | undefined;
+    return row ? toDelivery(row) : null;
+  }
+
+  deliveriesFor(notificationId: number): DeliveryRecord[] {
+    const rows = this.db
+      .prepare("SELECT * FROM deliveries WHERE notification_id = ? ORDER BY id")
+      .all(notificationId) as DeliveryRow[];
+    return rows.map(toDelivery);
+  }
+
+  deliveriesByStatus(status: DeliveryStatus): DeliveryRecord[] {
+    const rows = this.db
+      .prepare("SELECT * FROM deliveries WHERE status = ? ORDER BY id")
+      .all(status) as DeliveryRow[];
+    return rows.map(toDelivery);
+  }
+
+  /**
+   * Claims a pending delivery (pending → sending, one more attempt) and
+   * returns it with its notification; null if it is no longer pending.
+   */
+  claimDelivery(id: number): DeliveryJob | null {
+    const now = this.now();
+    return this.db
+      .transaction((): DeliveryJob | null => {
+        const claimed = this.db
+          .prepare(
+            `UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?
+             WHERE id = ? AND status = 'pending' AND channel IS NOT NULL`,
+          )
+          .run(now, id).changes;
+        if (claimed !== 1) return null;
+        const delivery = toDelivery(
+          this.db.prepare("SELECT * FROM deliveries WHERE id = ?").get(id) as DeliveryRow,
+        );
+        const notification = this.getNotification(delivery.notificationId);
+        if (!notification || delivery.channel === null) return null;
+        return { delivery: { ...delivery, channel: delivery.channel }, notification };
+      })
+      .immediate();
+  }
+
+  markSent(deliveryId: number, messageTs: string | null, note: string | null = null): void {
+    this.db
+      .transaction(() => {
+        this.finishSent(deliveryId, messageTs, note);
+      })
+      .immediate();
+  }
+
+  /** Back to the queue, to be tried again at `nextAttemptAt`. */
+  reschedule(deliveryId: number, nextAttemptAt: number, error: string): void {
+    this.db
+      .prepare(
+        `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, last_error = ?, updated_at = ?
+         WHERE id = ?`,
+      )
+      .run(nextAttemptAt, error, this.now(), deliveryId);
+  }
+
+  /** A permanent failure: kept for the record, not retried. */
+  markFailed(deliveryId: number, error: string): void {
+    this.db
+      .prepare("UPDATE deliveries SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?")
+      .run(error, this.now(), deliveryId);
+  }
+
+  /**
+   * Deliveries left `sending` by a process that stopped mid-call go back to
+   * `pending`. Slack may or may not have received that call, so this errs
+   * towards posting twice rather than never.
+   */
+  requeueInterrupted(): number {
+    return this.db
+      .prepare("UPDATE deliveries SET status = 'pending', updated_at = ? WHERE status = 'sending'")
+      .run(this.now()).changes;
+  }
+
+  /** Deliveries still to be made (including ones in flight) plus notifications not yet routed. */
+  pendingCount(): number {
+    const row = this.db
+      .prepare(
+        `SELECT (SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'sending'))
+              + (SELECT COUNT(*) FROM notifications WHERE routed = 0) AS n`,
+      )
+      .get() as { n: number };
+    return row.n;
+  }
+
+  private finishSent(deliveryId: number, messageTs: string | null, note: string | null): void {
+    const now = this.now();
+    this.db
+      .prepare(
+        `UPDATE deliveries SET status = 'sent', message_ts = ?, last_error = ?, updated_at = ?
+         WHERE id = ?`,
+      )
+      .run(messageTs, note, now, deliveryId);
+    const channel = this.db.prepare("SELECT channel FROM deliveries WHERE id = ?").get(deliveryId) as
+      | { channel: string | null }
+      | undefined;
+    if (channel?.channel) this.channelSucceeded(channel.channel);
+  }
+
+  // ---- episodes -----------------------------------------------------------
+
+  openEpisode(alertId: string, channel: string): EpisodeRecord | null {
+    const row = this.db
+      .prepare("SELECT * FROM episodes WHERE alert_id = ? AND channel = ? AND status = 'firing'")
+      .get(alertId, channel) as EpisodeRow | undefined;
+    return row ? toEpisode(row) : null;
+  }
+
+  openEpisodesForAlert(alertId: string): EpisodeRecord[] {
+    const rows = this.db
+      .prepare("SELECT * FROM episodes WHERE alert_id = ? AND status = 'firing' ORDER BY id")
+      .all(alertId) as EpisodeRow[];
+    return rows.map(toEpisode);
+  }
+
+  /** The still-firing episode whose Slack message is (channel, ts): how a button click finds its alert. */
+  openEpisodeByMessage(channel: string, ts: string): EpisodeRecord | null {
+    const episode = this.episodeByMessage(channel, ts);
+    return episode && episode.status === "firing" ? episode : null;
+  }
+
+  episodeByMessage(channel: string, ts: string): EpisodeRecord | null {
+    const row = this.db
+      .prepare("SELECT * FROM episodes WHERE channel = ? AND message_ts = ?")
+      .get(channel, ts) as EpisodeRow | undefined;
+    return row ? toEpisode(row) : null;
+  }
+
+  getEpisode(id: number): EpisodeRecord | null {
+    const row = this.db.prepare("SELECT * FROM episodes WHERE id = ?").get(id) as EpisodeRow | undefined;
+    return row ? toEpisode(row) : null;
+  }
+
+  /** A firing was posted as a new message: open its episode and mark the delivery sent, together. */
+  completeOpened(
+    deliveryId: number,
+    input: { alertId: string; channel: string; ts: string; snapshot: EpisodeSnapshot },
+  ): number {
+    const now = this.now();
+    const s = input.snapshot;
+    return this.db
+      .transaction(() => {
+        this.db
+          .prepare(
+            `UPDATE episodes SET status = 'replaced', closed_at = ?
+             WHERE alert_id = ? AND channel = ? AND status = 'firing'`,
+          )
+          .run(now, input.alertId, input.channel);
+        const info = this.db
+          .prepare(
+            `INSERT INTO episodes (alert_id, channel, message_ts, status, opened_at, repeat_count,
+               first_checked_at, latest_checked_at, latest_checked_ms, latest_value, breaches, alert_name,
+               insight_name, insight_short_id, details, snoozed_until, enabled)
+             VALUES (?, ?, ?, 'firing', ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          )
+          .run(
+            input.alertId,
+            input.channel,
+            input.ts,
+            now,
+            s.latestCheckedAt,
+            s.latestCheckedAt,
+            toEpochMs(s.latestCheckedAt),
+            s.latestValue,
+            s.breaches,
+            s.alertName,
+            s.insightName,
+            s.insightShortId,
+            JSON.stringify(s.details),
+            s.snoozedUntil,
+            s.enabled ? 1 : 0,
+          );
+        this.finishSent(deliveryId, input.ts, null);
+        return Number(info.lastInsertRowid);
+      })
+      .immediate();
+  }
+
+  /** A repeat firing updated the message and replied in its thread. */
+  completeRepeated(
+    deliveryId: number,
+    input: { episodeId: number; repeatCount: number; replyTs: string; snapshot: EpisodeSnapshot },
+  ): void {
+    const s = input.snapshot;
+    this.db
+      .transaction(() => {
+        this.db
+          .prepare(
+            `UPDATE episodes SET repeat_count = ?, latest_checked_at = ?, latest_checked_ms = ?, latest_value = ?,
+               breaches = ?, alert_name = ?, insight_name = ?, insight_short_id = ?, details = ?
+             WHERE id = ?`,
+          )
+          .run(
+            input.repeatCount,
+            s.latestCheckedAt,
+            toEpochMs(s.latestCheckedAt),
+            s.latestValue,
+            s.breaches,
+            s.alertName,
+            s.insightName,
+            s.insightShortId,
+            JSON.stringify(s.details),
+            input.episodeId,
+          );
+        this.finishSent(deliveryId, input.replyTs, null);
+      })
+      .immediate();
+  }
+
+  /** The message now says resolved: close the episode and mark the delivery sent. */
+  completeResolved(deliveryId: number, episodeId: number, note: string | null): void {
+    const now = this.now();
+    this.db
+      .transaction(() => {
+        this.db
+          .prepare(
+            `UPDATE episodes SET status = 'resolved', closed_at = ?, resolved_note = ?
+             WHERE id = ? AND status = 'firing'`,
+          )
+          .run(now, note, episodeId);
+        const ts = (
+          this.db.prepare("SELECT message_ts FROM episodes WHERE id = ?").get(episodeId) as
+            | { message_ts: string }
+            | undefined
+        )?.message_ts;
+        this.finishSent(deliveryId, ts ?? null, null);
+      })
+      .immediate();
+  }
+
+  /** The episode's message is gone (deleted, or too old to edit); the next firing starts a new one. */
+  retireEpisode(episodeId: number): void {
+    this.db
+      .prepare("UPDATE episodes SET status = 'replaced', closed_at = ? WHERE id = ? AND status = 'firing'")
+      .run(this.now(), episodeId);
+  }
+
+  /**
+   * Brings open episodes in line with PostHog's snooze and enabled state.
+   * A value that changed outside Slack loses its "by <@user>".
+   */
+  syncEpisodeState(alertId: string, state: { snoozedUntil: string | null; enabled: boolean }): void {
+    const untilMs = toEpochMs(state.snoozedUntil);
+    this.db
+      .transaction(() => {
+        for (const episode of this.openEpisodesForAlert(alertId)) {
+          if (toEpochMs(episode.snoozedUntil) !== untilMs) {
+            this.db
+              .prepare("UPDATE episodes SET snoozed_until = ?, snoozed_by = NULL WHERE id = ?")
+              .run(state.snoozedUntil, episode.id);
+          }
+          if (episode.enabled !== state.enabled) {
+            this.db
+              .prepare("UPDATE episodes SET enabled = ?, disabled_by = NULL WHERE id = ?")
+              .run(state.enabled ? 1 : 0, episode.id);
+          }
+        }
+      })
+      .immediate();
+  }
+
+  /**
+   * Records a snooze/unsnooze/disable/enable done from Slack on every open
+   * message of the alert, and in the poller's memory so the poller does not
+   * mistake it for a change made in PostHog. Returns the updated episodes;
+   * queue a refresh (or update the message directly) to show it.
+   */
+  recordAction(input: ActionInput): EpisodeRecord[] {
+    const now = this.now();
+    return this.db
+      .transaction(() => {
+        const episodeSql: Record<AlertAction, string> = {
+          snooze: "UPDATE episodes SET snoozed_until = ?, snoozed_by = ?, action_at = ?",
+          unsnooze: "UPDATE episodes SET snoozed_until = NULL, snoozed_by = NULL, action_at = ?",
+          disable: "UPDATE episodes SET enabled = 0, disabled_by = ?, action_at = ?",
+          enable: "UPDATE episodes SET enabled = 1, disabled_by = NULL, action_at = ?",
+        };
+        const args: Record<AlertAction, unknown[]> = {
+          snooze: [input.snoozedUntil ?? null, input.by, now],
+          unsnooze: [now],
+          disable: [input.by, now],
+          enable: [now],
+        };
+        this.db
+          .prepare(`${episodeSql[input.action]} WHERE alert_id = ? AND status = 'firing'`)
+          .run(...args[input.action], input.alertId);
+        const pollSql: Record<AlertAction, [string, unknown[]]> = {
+          snooze: ["snoozed_until_ms = ?", [toEpochMs(input.snoozedUntil ?? null)]],
+          unsnooze: ["snoozed_until_ms = NULL", []],
+          disable: ["enabled = 0", []],
+          enable: ["enabled = 1", []],
+        };
+        const [set, pollArgs] = pollSql[input.action];
+        this.db.prepare(`UPDATE poll_state SET ${set} WHERE alert_id = ?`).run(...pollArgs, input.alertId);
+        return this.openEpisodesForAlert(input.alertId);
+      })
+      .immediate();
+  }
+
+  // ---- channel health -----------------------------------------------------
+
+  /**
+   * Records a permanent failure in a channel. `firstOfStreak` is true only
+   * for the first failure since the channel last worked, so a notice about
+   * it goes out once, not once per message.
+   */
+  recordChannelFailure(channel: string, error: string): { firstOfStreak: boolean } {
+    const now = this.now();
+    return this.db
+      .transaction(() => {
+        const before = this.db
+          .prepare("SELECT notice_sent FROM channel_health WHERE channel = ?")
+          .get(channel) as { notice_sent: number } | undefined;
+        this.db
+          .prepare(
+            `INSERT INTO channel_health (channel, failing, failures, last_error, last_error_at, notice_sent)
+             VALUES (?, 1, 1, ?, ?, 1)
+             ON CONFLICT (channel) DO UPDATE SET failing = 1, failures = failures + 1, last_error = excluded.last_error,
+               last_error_at = excluded.last_error_at, notice_sent = 1`,
+          )
+          .run(channel, error, now);
+        return { firstOfStreak: !before || before.notice_sent === 0 };
+      })
+      .immediate();
+  }
+
+  private channelSucceeded(channel: string): void {
+    this.db
+      .prepare("UPDATE channel_health SET failing = 0, notice_sent = 0 WHERE channel = ? AND failing = 1")
+      .run(channel);
+  }
+
+  /** For /healthz: what is stuck or broken, without any message content. */
+  failureSummary(): FailureSummary {
+    const counts = this.db
+      .prepare(
+        `SELECT
+           (SELECT COUNT(*) FROM deliveries WHERE status = 'failed') AS failed,
+           (SELECT COUNT(*) FROM deliveries WHERE status = 'unrouted') AS unrouted`,
+      )
+      .get() as { failed: number; unrouted: number };
+    const failingChannels = this.db
+      .prepare(
+        `SELECT channel, last_error AS lastError, last_error_at AS lastErrorAt, failures
+         FROM channel_health WHERE failing = 1 ORDER BY last_error_at DESC`,
+      )
+      .all() as FailureSummary["failingChannels"];
+    return {
+      failed: counts.failed,
+      unrouted: counts.unrouted,
+      pending: this.pendingCount(),
+      failingChannels,
+    };
+  }
+
+  // ---- poller memory ------------------------------------------------------
+
+  pollState(): Map<string, PollStateRecord> {
+    const rows = this.db.prepare("SELECT * FROM poll_state").all() as Array<{
+      alert_id: string;
+      state: string;
+      enabled: number;
+      snoozed_until_ms: number | null;
+      last_checked_at_ms: number | null;
+    }>;
+    return new Map(
+      rows.map((r) => [
+        r.alert_id,
+        {
+          alertId: r.alert_id,
+          state: r.state,
+          enabled: r.enabled === 1,
+          snoozedUntilMs: r.snoozed_until_ms,
+          lastCheckedAtMs: r.last_checked_at_ms,
+        },
+      ]),
+    );
+  }
+
+  /** Replaces the poller's memory with what it saw now (alerts not listed are forgotten). */
+  savePollState(records: PollStateRecord[]): void {
+    const now = this.now();
+    this.db
+      .transaction(() => {
+        this.db.prepare("DELETE FROM poll_state").run();
+        const insert = this.db.prepare(
+          `INSERT INTO poll_state (alert_id, state, enabled, snoozed_until_ms, last_checked_at_ms, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?)`,
+        );
+        for (const r of records) {
+          insert.run(r.alertId, r.state, r.enabled ? 1 : 0, r.snoozedUntilMs, r.lastCheckedAtMs, now);
+        }
+        this.db
+          .prepare(
+            "INSERT INTO meta (key, value) VALUES ('poll_baseline_at', ?) ON CONFLICT (key) DO NOTHING",
+          )
+          .run(String(now));
+      })
+      .immediate();
+  }
+
+  /** Whether the poller has recorded a first look at PostHog (so it knows what "changed" means). */
+  hasPollBaseline(): boolean {
+    return this.db.prepare("SELECT 1 FROM meta WHERE key = 'poll_baseline_at'").get() !== undefined;
+  }
+
+  // ---- housekeeping -------------------------------------------------------
+
+  /**
+   * Deletes finished history older than `before` (epoch ms): notifications
+   * whose deliveries are all sent or failed, and closed episodes. Waiting
+   * and unrouted work is never deleted.
+   */
+  prune(before: number): { notifications: number; episodes: number } {
+    return this.db
+      .transaction(() => {
+        const done = `SELECT id FROM notifications WHERE received_at < ? AND routed = 1 AND NOT EXISTS
+          (SELECT 1 FROM deliveries d WHERE d.notification_id = notifications.id
+             AND d.status IN ('pending', 'sending', 'unrouted'))`;
+        this.db.prepare(`DELETE FROM deliveries WHERE notification_id IN (${done})`).run(before);
+        const notifications = this.db
+          .prepare(`DELETE FROM notifications WHERE id IN (${done})`)
+          .run(before).changes;
+        const episodes = this.db
+          .prepare("DELETE FROM episodes WHERE status != 'firing' AND closed_at < ?")
+          .run(before).changes;
+        return { notifications, episodes };
+      })
+      .immediate();
+  }
+}

@@ -1,0 +1,228 @@
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { createPoller } from "../../../src/notifications/poller.js";
+import { openStore, type Store } from "../../../src/store/store.js";
+import { ALERT_ID, FakeClock, FakeSource, makeAlert, memoryLogger, waitFor } from "./support.js";
+
+const OTHER_ID = "0192c0de-0000-7000-8000-000000000002";
+
+describe("poller", () => {
+  let store: Store;
+  let source: FakeSource;
+  let clock: FakeClock;
+  let logger: ReturnType<typeof memoryLogger>;
+  let woken: number;
+
+  beforeEach(() => {
+    clock = new FakeClock();
+    store = openStore(":memory:", { now: clock.now });
+    source = new FakeSource();
+    logger = memoryLogger();
+    woken = 0;
+  });
+  afterEach(() => store.close());
+
+  function poller(intervalMs = 60_000) {
+    return createPoller({
+      source,
+      store,
+      intervalMs,
+      logger,
+      now: clock.now,
+      setTimer: clock.setTimer,
+      onEnqueued: () => {
+        woken++;
+      },
+    });
+  }
+
+  /** Simulates the worker having posted a message for the alert in a channel. */
+  function openEpisode(alertId: string, channel: string, checkedAt: string) {
+    const n = store.enqueueFiring({
+      source: "webhook",
+      eventUuid: `${alertId}-${channel}-${checkedAt}`,
+      alertId,
+      lastCheckedAt: checkedAt,
+    });
+    store.routeNotification(n.id, [channel]);
+    const job = store.claimDelivery(store.deliveriesFor(n.id)[0]!.id)!;
+    store.completeOpened(job.delivery.id, {
+      alertId,
+      channel,
+      ts: `ts-${channel}`,
+      snapshot: {
+        alertName: "x",
+        insightName: null,
+        insightShortId: null,
+        breaches: null,
+        latestValue: null,
+        latestCheckedAt: checkedAt,
+        details: { threshold: null, condition: null, frequency: null, recentValues: [] },
+        snoozedUntil: null,
+        enabled: true,
+      },
+    });
+  }
+
+  function queued(kind: string) {
+    return store.unroutedNotifications().filter((n) => n.kind === kind);
+  }
+
+  it("records a baseline on the first poll without notifying", async () => {
+    source.set(makeAlert({ state: "Firing" }), makeAlert({ id: OTHER_ID }));
+    const result = await poller().pollOnce();
+    expect(result).toEqual({ alerts: 2, fired: 0, resolved: 0, refreshed: 0, baseline: true });
+    expect(store.pendingCount()).toBe(0);
+    expect(store.pollState().get(ALERT_ID)?.state).toBe("Firing");
+    expect(logger.entries.some((e) => e.level === "info" && e.details.firing === 1)).toBe(true);
+    expect(woken).toBe(0);
+  });
+
+  it("treats an empty first poll as the baseline too", async () => {
+    const p = poller();
+    await p.pollOnce();
+    source.set(makeAlert({ state: "Firing" }));
+    expect((await p.pollOnce()).fired).toBe(1);
+  });
+
+  it("queues a firing when an alert starts firing, once", async () => {
+    source.set(makeAlert({ state: "Not firing", last_checked_at: "2025-06-01T01:00:00Z" }));
+    const p = poller();
+    await p.pollOnce();
+    source.set(
+      makeAlert({ state: "Firing", last_checked_at: "2025-06-02T01:00:12.345678Z", last_value: 42 }),
+    );
+    expect(await p.pollOnce()).toMatchObject({ fired: 1, resolved: 0, refreshed: 0 });
+    const [firing] = queued("firing");
+    expect(firing).toMatchObject({
+      source: "poll",
+      alertId: ALERT_ID,
+      checkedAtMs: Date.UTC(2025, 5, 2, 1, 0, 12, 345),
+    });
+    expect(firing?.payload).toMatchObject({
+      alertName: "Signups dropped",
+      insightShortId: "AaVQ8Ijw",
+      value: 42,
+    });
+    expect(woken).toBe(1);
+    expect(await p.pollOnce()).toMatchObject({ fired: 0 });
+    expect(queued("firing")).toHaveLength(1);
+  });
+
+  it("does not repeat a firing the webhook already delivered for the same check", async () => {
+    source.set(makeAlert({ state: "Not firing" }));
+    const p = poller();
+    await p.pollOnce();
+    store.enqueueFiring({
+      source: "webhook",
+      eventUuid: "u1",
+      alertId: ALERT_ID,
+      lastCheckedAt: "2025-06-02T01:00:12.345678+00:00",
+    });
+    source.set(makeAlert({ state: "Firing", last_checked_at: "2025-06-02T01:00:12.345678Z" }));
+    expect((await p.pollOnce()).fired).toBe(0);
+    expect(queued("firing")).toHaveLength(1);
+  });
+
+  it("catches a missed firing (newer check, no open message) but leaves repeats to the webhook", async () => {
+    source.set(makeAlert({ state: "Firing", last_checked_at: "2025-06-02T01:00:00Z" }));
+    const p = poller();
+    await p.pollOnce(); // baseline: already firing, not announced
+    source.set(makeAlert({ state: "Firing", last_checked_at: "2025-06-03T01:00:00Z" }));
+    expect((await p.pollOnce()).fired).toBe(1);
+
+    openEpisode(ALERT_ID, "C1", "2025-06-03T01:00:00Z");
+    source.set(makeAlert({ state: "Firing", last_checked_at: "2025-06-04T01:00:00Z" }));
+    expect((await p.pollOnce()).fired).toBe(0);
+  });
+
+  it("resolves open messages when the alert stops firing, once", async () => {
+    source.set(makeAlert({ state: "Firing", last_checked_at: "2025-06-02T01:00:00Z" }));
+    const p = poller();
+    await p.pollOnce();
+    openEpisode(ALERT_ID, "C1", "2025-06-02T01:00:00Z");
+    source.set(makeAlert({ state: "Not firing", last_checked_at: "2025-06-03T01:00:00Z" }));
+    expect(await p.pollOnce()).toMatchObject({ resolved: 1, fired: 0, refreshed: 0 });
+    const [resolved] = queued("resolved");
+    expect(resolved?.payload).toMatchObject({ reason: "cleared", state: "Not firing" });
+    // Still waiting to be delivered: the next poll does not queue another.
+    expect((await p.pollOnce()).resolved).toBe(0);
+    expect(queued("resolved")).toHaveLength(1);
+  });
+
+  it("resolves a message the poller never saw firing once a newer clear check appears", async () => {
+    source.set(makeAlert({ state: "Not firing", last_checked_at: "2025-06-01T01:00:00Z" }));
+    const p = poller();
+    await p.pollOnce();
+    openEpisode(ALERT_ID, "C1", "2025-06-02T01:00:00Z"); // fired and cleared between polls (webhook only)
+    source.set(makeAlert({ state: "Not firing", last_checked_at: "2025-06-01T01:00:00Z" }));
+    expect((await p.pollOnce()).resolved).toBe(0);
+    source.set(makeAlert({ state: "Not firing", last_checked_at: "2025-06-03T01:00:00Z" }));
+    expect((await p.pollOnce()).resolved).toBe(1);
+  });
+
+  it("refreshes open messages when snooze or enabled changes in PostHog, without resolving", async () => {
+    source.set(makeAlert({ state: "Firing" }));
+    const p = poller();
+    await p.pollOnce();
+    openEpisode(ALERT_ID, "C1", "2025-06-02T01:00:12.345678Z");
+    source.set(makeAlert({ state: "Snoozed", snoozed_until: "2025-06-05T00:00:00Z" }));
+    expect(await p.pollOnce()).toMatchObject({ refreshed: 1, resolved: 0 });
+    expect(await p.pollOnce()).toMatchObject({ refreshed: 0, resolved: 0 });
+    source.set(makeAlert({ state: "Not firing", snoozed_until: "2025-06-05T00:00:00Z", enabled: false }));
+    expect(await p.pollOnce()).toMatchObject({ refreshed: 0, resolved: 0 }); // merged with the waiting refresh
+    expect(queued("refresh")).toHaveLength(1);
+  });
+
+  it("does not mistake a snooze made from Slack for a change in PostHog", async () => {
+    source.set(makeAlert({ state: "Firing" }));
+    const p = poller();
+    await p.pollOnce();
+    openEpisode(ALERT_ID, "C1", "2025-06-02T01:00:12.345678Z");
+    store.recordAction({
+      alertId: ALERT_ID,
+      action: "snooze",
+      by: "U1",
+      snoozedUntil: "2025-06-05T00:00:00.000Z",
+    });
+    source.set(makeAlert({ state: "Snoozed", snoozed_until: "2025-06-05T00:00:00Z" }));
+    expect(await p.pollOnce()).toMatchObject({ refreshed: 0, resolved: 0, fired: 0 });
+  });
+
+  it("resolves open messages of an alert deleted in PostHog", async () => {
+    source.set(makeAlert({ state: "Firing" }), makeAlert({ id: OTHER_ID }));
+    const p = poller();
+    await p.pollOnce();
+    openEpisode(ALERT_ID, "C1", "2025-06-02T01:00:12.345678Z");
+    source.alerts.delete(ALERT_ID);
+    expect((await p.pollOnce()).resolved).toBe(1);
+    expect(queued("resolved")[0]?.payload.reason).toBe("deleted");
+    expect((await p.pollOnce()).resolved).toBe(0);
+  });
+
+  it("keeps polling after errors and never overlaps polls", async () => {
+    const p = poller(60_000);
+    source.listError = new Error("PostHog is down");
+    p.start();
+    await waitFor(() => logger.entries.some((e) => e.level === "warn"));
+    const failedAt = clock.now();
+    source.listError = null;
+    let release: () => void = () => {};
+    source.listGate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    await waitFor(() => source.listCalls === 2);
+    expect(clock.now() - failedAt).toBeGreaterThanOrEqual(60_000);
+    // The second poll hangs: no timer is armed, so no third poll can start.
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(source.listCalls).toBe(2);
+    expect(clock.pendingTimers).toBe(0);
+    release();
+    source.listGate = null;
+    await waitFor(() => store.hasPollBaseline());
+    await waitFor(() => source.listCalls === 3);
+    await p.stop();
+    const calls = source.listCalls;
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(source.listCalls).toBe(calls);
+  });
+});
