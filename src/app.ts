@@ -7,12 +7,14 @@ import { AlertService, type AlertsApi } from "./alerts/service.js";
 import { WritePolicy } from "./auth/policy.js";
 import type { Config } from "./config.js";
 import { Health } from "./http/health.js";
-import type { ListenerDeps, NotificationsPort, RoutesPort } from "./listeners/deps.js";
+import type { ListenerDeps } from "./listeners/deps.js";
 import { registerListeners } from "./listeners/index.js";
 import { boltLogger } from "./log.js";
+import { createNotifications, type Notifications } from "./notifications/service.js";
 import { PostHogClient } from "./posthog/client.js";
 import { createSlackDirectory } from "./slack/directory.js";
-import { ROUTE_HEALTH, ROUTE_SLACK_EVENTS } from "./slack/ids.js";
+import { ROUTE_HEALTH, ROUTE_POSTHOG_WEBHOOK, ROUTE_SLACK_EVENTS } from "./slack/ids.js";
+import { openStore, type Store } from "./store/store.js";
 
 /** Slack allows five minutes of clock skew either way; Bolt checks only the past, we check both. */
 const MAX_SKEW_SECONDS = 5 * 60;
@@ -29,8 +31,8 @@ export interface BotDeps {
   slackClientOptions?: Partial<WebClientOptions>;
   /** Extra HTTP routes, e.g. the PostHog webhook, keyed by path. */
   routes?: Record<string, RouteHandler>;
-  routesPort?: RoutesPort;
-  notifications?: NotificationsPort;
+  /** The notification store; by default opened at DATABASE_PATH. */
+  store?: Store;
   health?: Health;
 }
 
@@ -40,6 +42,8 @@ export interface Bot {
   health: Health;
   deps: ListenerDeps;
   posthog: AlertsApi;
+  store: Store;
+  notifications: Notifications;
   start(): Promise<{ port: number }>;
   stop(): Promise<void>;
 }
@@ -107,6 +111,18 @@ export async function createBot(input: BotDeps): Promise<Bot> {
   };
   const client = new WebClient(config.slack.botToken, clientOptions);
 
+  const store = input.store ?? openStore(config.databasePath);
+  const notifications = createNotifications({
+    config,
+    logger,
+    store,
+    source: posthog,
+    ...(input.slackClientOptions?.timeout
+      ? { clientOptions: { timeout: input.slackClientOptions.timeout } }
+      : {}),
+  });
+  health.register("delivery", () => notifications.health());
+
   const alerts = new AlertService(posthog, () => now().getTime());
   const directory = createSlackDirectory(client, () => now().getTime());
   const policy = new WritePolicy(
@@ -122,8 +138,8 @@ export async function createBot(input: BotDeps): Promise<Bot> {
     links: { host: config.posthog.host, projectId: config.posthog.projectId },
     logger,
     now,
-    ...(input.routesPort ? { routes: input.routesPort } : {}),
-    ...(input.notifications ? { notifications: input.notifications } : {}),
+    routes: notifications.routes,
+    notifications: notifications.port,
   };
 
   const receiver = config.slack.socketMode
@@ -151,7 +167,11 @@ export async function createBot(input: BotDeps): Promise<Bot> {
   });
   registerListeners(app, deps);
 
-  const routes: Record<string, RouteHandler> = { [ROUTE_HEALTH]: health.handle, ...input.routes };
+  const routes: Record<string, RouteHandler> = {
+    [ROUTE_HEALTH]: health.handle,
+    [ROUTE_POSTHOG_WEBHOOK]: notifications.webhook,
+    ...input.routes,
+  };
   const server: Server = createServer((req, res) => {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (receiver && path === ROUTE_SLACK_EVENTS) {
@@ -187,6 +207,8 @@ export async function createBot(input: BotDeps): Promise<Bot> {
     health,
     deps,
     posthog,
+    store,
+    notifications,
     async start() {
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
@@ -202,6 +224,7 @@ export async function createBot(input: BotDeps): Promise<Bot> {
       botId = auth.bot_id;
       logger.info({ team: auth.team, botUserId, botId }, "connected to Slack");
       if (config.slack.socketMode) await app.start();
+      notifications.start();
       health.markReady();
       return { port };
     },
@@ -212,6 +235,8 @@ export async function createBot(input: BotDeps): Promise<Bot> {
         server.close(() => resolve());
         server.closeIdleConnections();
       });
+      await notifications.stop();
+      store.close();
     },
   };
 }

@@ -8,6 +8,7 @@ import type {
 import { MESSAGES, userMessageFor } from "../alerts/messages.js";
 import { performWrite, type WriteVerb } from "../alerts/writes.js";
 import { notice, type SlackMessage } from "../blocks/common.js";
+import { alertIdFromBlockId } from "../blocks/notification.js";
 import {
   buildSnoozeModal,
   SNOOZE_CUSTOM,
@@ -222,11 +223,14 @@ export function registerActions(app: App, deps: ListenerDeps): void {
     app.action<BlockAction>(
       actionId,
       guarded(deps, async (args) => {
-        const ref = alertRefCodec.decode(actionValue(args.action));
-        if (!ref) return void (await replier(args, false)(notice(MESSAGES.tampered)));
+        // Buttons carry the alert id in their value; the snooze menu's options carry only the
+        // preset, so its alert id comes from the controls block's id.
+        const alertId =
+          alertRefCodec.decode(actionValue(args.action))?.a ?? alertIdFromBlockId(args.action.block_id);
+        if (!alertId) return void (await replier(args, false)(notice(MESSAGES.tampered)));
         const channel = args.body.channel?.id;
         const ts = args.body.message?.ts;
-        await body(args, ref.a, channel && ts ? { channel, ts } : undefined);
+        await body(args, alertId, channel && ts ? { channel, ts } : undefined);
       }),
     );
   const notifyWrite = async (

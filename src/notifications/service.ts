@@ -1,0 +1,147 @@
+import { WebClient, type WebClientOptions } from "@slack/web-api";
+import type { Logger } from "pino";
+import type { Config } from "../config.js";
+import type { NotificationsPort, RoutesPort } from "../listeners/deps.js";
+import type { Alert } from "../posthog/schemas.js";
+import { createWebPoster } from "../slack/poster.js";
+import type { AlertAction, Store } from "../store/store.js";
+import { createPoller, type Poller } from "./poller.js";
+import type { AlertSource } from "./ports.js";
+import { createWebhookHandler, type WebhookHandler } from "./webhook.js";
+import { createDeliveryWorker, type DeliveryWorker } from "./worker.js";
+
+export interface Notifications {
+  routes: RoutesPort;
+  port: NotificationsPort;
+  webhook: WebhookHandler;
+  worker: DeliveryWorker;
+  poller: Poller | null;
+  /** Health: failing channels and undelivered notifications. */
+  health(): { warning: string | null; details: unknown };
+  start(): void;
+  stop(): Promise<void>;
+}
+
+const ACTIONS: Record<string, AlertAction | undefined> = {
+  snooze: "snooze",
+  unsnooze: "unsnooze",
+  disable: "disable",
+  enable: "enable",
+};
+
+/**
+ * The notification side, assembled: webhook intake and the poller feed the
+ * store; the delivery worker posts and updates messages through its own
+ * Web API client, which never retries by itself (the worker paces, honours
+ * Retry-After and backs off, so nothing is sent twice by a library retry).
+ */
+export function createNotifications(input: {
+  config: Config;
+  logger: Logger;
+  store: Store;
+  source: AlertSource;
+  clientOptions?: Partial<WebClientOptions>;
+}): Notifications {
+  const { config, store, source } = input;
+  const logger = input.logger.child({ component: "notifications" });
+  const client = new WebClient(config.slack.botToken, {
+    slackApiUrl: config.slack.apiUrl,
+    timeout: 10_000,
+    ...input.clientOptions,
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 0 },
+  });
+  const worker = createDeliveryWorker({
+    store,
+    poster: createWebPoster(client),
+    source,
+    links: { host: config.posthog.host, projectId: config.posthog.projectId },
+    defaultChannel: config.alertsChannel,
+    logger,
+  });
+  const webhook = createWebhookHandler({
+    store,
+    secret: config.webhookSecret,
+    logger,
+    onAccepted: () => worker.kick(),
+  });
+  const poller =
+    config.pollIntervalSeconds > 0
+      ? createPoller({
+          source,
+          store,
+          intervalMs: config.pollIntervalSeconds * 1000,
+          logger,
+          onEnqueued: () => worker.kick(),
+        })
+      : null;
+
+  const routes: RoutesPort = {
+    add(alertId, channel, userId) {
+      const result = store.addRoute(alertId, channel, userId);
+      worker.kick();
+      return result.added;
+    },
+    remove: (alertId, channel) => store.removeRoute(alertId, channel),
+    forChannel: (channel) => store.routesForChannel(channel).map((r) => r.alertId),
+  };
+
+  const port: NotificationsPort = {
+    async alertChanged(alert: Alert | null, action) {
+      const verb = ACTIONS[action.verb];
+      if (verb) {
+        store.recordAction({
+          alertId: action.alertId,
+          action: verb,
+          by: action.userId,
+          ...(verb === "snooze" ? { snoozedUntil: alert?.snoozed_until ?? null } : {}),
+        });
+      }
+      if (store.openEpisodesForAlert(action.alertId).length > 0) {
+        store.enqueueRefresh({ alertId: action.alertId, source: "action", reason: action.verb });
+        worker.kick();
+      }
+    },
+  };
+
+  return {
+    routes,
+    port,
+    webhook,
+    worker,
+    poller,
+    health() {
+      const summary = store.failureSummary();
+      const failing = summary.failingChannels.map(
+        (c) => `<#${c.channel}>: ${c.lastError ?? "unknown error"}`,
+      );
+      const warning =
+        failing.length > 0
+          ? `Slack refused notifications for ${failing.length} channel${failing.length === 1 ? "" : "s"}`
+          : summary.unrouted > 0
+            ? `${summary.unrouted} notification${summary.unrouted === 1 ? "" : "s"} have no channel (set ALERTS_CHANNEL or use /alerts watch)`
+            : null;
+      return {
+        warning,
+        details: {
+          pending: summary.pending,
+          failed: summary.failed,
+          unrouted: summary.unrouted,
+          failingChannels: summary.failingChannels.map((c) => ({
+            channel: c.channel,
+            error: c.lastError,
+            failures: c.failures,
+          })),
+        },
+      };
+    },
+    start() {
+      worker.start();
+      poller?.start();
+    },
+    async stop() {
+      await poller?.stop();
+      await worker.stop();
+    },
+  };
+}
