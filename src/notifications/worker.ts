@@ -277,7 +277,17 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
 
   // ---- deliveries ---------------------------------------------------------
 
+  /**
+   * The alert as PostHog has it now (or null when PostHog cannot say), with
+   * its snooze and enabled state copied onto the open messages' records.
+   */
   async function fetchAlert(alertId: string, fresh: boolean): Promise<Alert | null> {
+    const alert = await readAlert(alertId, fresh);
+    if (alert) store.syncEpisodeState(alertId, { snoozedUntil: alert.snoozed_until, enabled: alert.enabled });
+    return alert;
+  }
+
+  async function readAlert(alertId: string, fresh: boolean): Promise<Alert | null> {
     const cached = alertCache.get(alertId);
     if (!fresh && cached && now() - cached.at < alertCacheMs) return cached.alert;
     let alert: Alert | null = null;
@@ -337,8 +347,6 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     const n = job.notification;
     const channel = job.delivery.channel;
     const alert = await fetchAlert(n.alertId, false);
-    if (alert)
-      store.syncEpisodeState(n.alertId, { snoozedUntil: alert.snoozed_until, enabled: alert.enabled });
     let episode = store.openEpisode(n.alertId, channel);
     if (
       episode &&
@@ -431,9 +439,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   async function deliverRefresh(job: DeliveryJob): Promise<Outcome> {
     const n = job.notification;
     const channel = job.delivery.channel;
-    const alert = await fetchAlert(n.alertId, true);
-    if (alert)
-      store.syncEpisodeState(n.alertId, { snoozedUntil: alert.snoozed_until, enabled: alert.enabled });
+    await fetchAlert(n.alertId, true);
     const episode = store.openEpisode(n.alertId, channel);
     if (!episode) {
       store.markSent(job.delivery.id, null, "skipped: no open message for this alert here");
