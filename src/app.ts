@@ -151,14 +151,18 @@ export async function createBot(input: BotDeps): Promise<Bot> {
         processBeforeResponse: false,
       });
 
-  let botUserId: string | undefined;
-  let botId: string | undefined;
+  // Who the bot is, asked once. Bolt is given the answer: without both ids it would call
+  // auth.test again before every single request, in front of every ack.
+  const auth = await client.auth.test();
+  if (!auth.user_id || !auth.bot_id) throw new Error("Slack's auth.test did not say who the bot is");
+  logger.info({ team: auth.team, botUserId: auth.user_id, botId: auth.bot_id }, "connected to Slack");
 
   const app = new App({
     token: config.slack.botToken,
+    botId: auth.bot_id,
+    botUserId: auth.user_id,
     logger: boltLogger(logger),
     clientOptions,
-    // Identity is checked once at start (below), not on every request.
     tokenVerificationEnabled: false,
     ...(receiver ? { receiver } : { socketMode: true, appToken: config.slack.appToken as string }),
   });
@@ -219,10 +223,6 @@ export async function createBot(input: BotDeps): Promise<Bot> {
       });
       const port = (server.address() as AddressInfo).port;
       logger.info({ port, mode: config.slack.socketMode ? "socket" : "http" }, "listening");
-      const auth = await client.auth.test();
-      botUserId = auth.user_id;
-      botId = auth.bot_id;
-      logger.info({ team: auth.team, botUserId, botId }, "connected to Slack");
       if (config.slack.socketMode) await app.start();
       notifications.start();
       health.markReady();

@@ -32,16 +32,18 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel, secrets: secretsOf(config) });
-  const bot = await createBot({ config, logger });
+  let bot: Awaited<ReturnType<typeof createBot>> | undefined;
   try {
+    bot = await createBot({ config, logger });
     const { port } = await bot.start();
     logger.info({ port }, "bot is ready");
   } catch (error) {
     logger.fatal({ problem: startupProblem(error) }, "start-up failed");
     process.stderr.write(`${startupProblem(error)}\n`);
-    await bot.stop().catch(() => undefined);
+    await bot?.stop().catch(() => undefined);
     process.exit(1);
   }
+  const running = bot;
 
   let stopping = false;
   const shutdown = (signal: string) => {
@@ -50,7 +52,7 @@ async function main(): Promise<void> {
     logger.info({ signal }, "shutting down");
     const force = setTimeout(() => process.exit(1), 10_000);
     force.unref();
-    bot
+    running
       .stop()
       .then(() => process.exit(0))
       .catch(() => process.exit(1));

@@ -114,6 +114,10 @@ export class AlertService {
         throw error;
       }
     }
+    // The cached list serves most lookups; a name it does not know may be an alert created
+    // since, so only a miss reads the list again.
+    const cached = matchAlert(wanted, await this.listAll());
+    if (cached.ok || cached.reason === "ambiguous") return cached;
     return matchAlert(wanted, await this.listAll({ fresh: true }));
   }
 

@@ -145,7 +145,7 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
       return void (await ctx.reply(buildUsage(ctx.command, parsed.line, parsed.problem)));
     case "list": {
       const query = { filter: parsed.filter, words: parsed.words, offset: 0 };
-      return void (await ctx.reply(await listMessage(deps, query, ctx.command, true)));
+      return void (await ctx.reply(await listMessage(deps, query, ctx.command, false)));
     }
     case "show":
       return withAlert(
