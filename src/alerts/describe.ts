@@ -34,10 +34,13 @@ export function frequencyWords(interval: string): string {
 }
 
 /** Numbers as people write them: 1234.5 → "1,234.5", 0.1 + 0.2 → "0.3". */
+// One formatter for the process: toLocaleString builds a new one on every call, which was the
+// single largest cost of rendering an alert list.
+const NUMBER_FORMAT = new Intl.NumberFormat("en-US", { maximumFractionDigits: 6 });
+
 export function formatNumber(value: number): string {
   if (!Number.isFinite(value)) return String(value);
-  const rounded = Number(value.toPrecision(12));
-  return rounded.toLocaleString("en-US", { maximumFractionDigits: 6 });
+  return NUMBER_FORMAT.format(Number(value.toPrecision(12)));
 }
 
 function formatBound(value: number, percentage: boolean): string {

@@ -73,6 +73,8 @@ export interface DeliveryWorker {
   recover(): number;
 }
 
+/** The least time between Slack answering one call and the next call to the same channel. */
+const ANSWER_GAP_MS = 1000;
 /** How often an idle worker looks at the queue anyway. */
 const IDLE_RECHECK_MS = 30_000;
 /** Finished history kept for the record. */
@@ -82,18 +84,22 @@ type Outcome = { ok: true; called: boolean } | Exclude<PostResult, { ok: true }>
 
 export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWorker {
   const { store, source, links, logger } = options;
-  /** When the latest Slack call for each channel started: pacing counts from there. */
+  /**
+   * When the latest Slack call for each channel started and was answered. Slack counts
+   * arrivals; a busy event loop can send one call late and the next on time, so the next
+   * call waits for both a full gap after the start and a second after the answer.
+   */
   const callStarted = new Map<string, number>();
-  const poster: SlackPoster = {
-    post: (args) => {
-      callStarted.set(args.channel, now());
-      return options.poster.post(args);
-    },
-    update: (args) => {
-      callStarted.set(args.channel, now());
-      return options.poster.update(args);
-    },
+  const callAnswered = new Map<string, number>();
+  const timed = (channel: string, call: () => Promise<PostResult>) => {
+    callStarted.set(channel, now());
+    return call().finally(() => callAnswered.set(channel, now()));
   };
+  const poster: SlackPoster = {
+    post: (args) => timed(args.channel, () => options.poster.post(args)),
+    update: (args) => timed(args.channel, () => options.poster.update(args)),
+  };
+  let kickQueued = false;
   const render = options.render ?? buildNotificationMessage;
   const now = options.now ?? Date.now;
   const setTimer = options.setTimer ?? realTimer;
@@ -139,7 +145,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   function routeNew(): void {
     for (;;) {
       const batch = store.unroutedNotifications(100);
-      for (const n of batch) store.routeNotification(n.id, channelsFor(n));
+      if (batch.length > 0)
+        store.routeNotifications(batch.map((n) => ({ id: n.id, channels: channelsFor(n) })));
       if (batch.length < 100) return;
     }
   }
@@ -208,6 +215,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     const job = store.claimDelivery(deliveryId);
     if (!job) return;
     callStarted.delete(channel);
+    callAnswered.delete(channel);
     let outcome: Outcome;
     try {
       outcome = await deliver(job);
@@ -219,7 +227,12 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       };
     }
     const started = callStarted.get(channel);
-    if (started !== undefined) pace(channel, started + gapMs);
+    if (started !== undefined) {
+      pace(
+        channel,
+        Math.max(started + gapMs, (callAnswered.get(channel) ?? started) + Math.min(ANSWER_GAP_MS, gapMs)),
+      );
+    }
     if (outcome.ok) return;
     settleFailure(job, outcome);
   }
@@ -476,7 +489,13 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
 
   return {
     kick() {
-      if (running) schedule();
+      // A burst of webhooks is one look at the queue per event-loop turn, not one each.
+      if (!running || kickQueued) return;
+      kickQueued = true;
+      setImmediate(() => {
+        kickQueued = false;
+        schedule();
+      });
     },
     start() {
       if (running) return;

@@ -432,10 +432,22 @@ export function openStore(path: string, options: StoreOptions = {}): Store {
 }
 
 export class Store {
+  /** Prepared statements by SQL text: preparing costs more than running most of them. */
+  private readonly statements = new Map<string, Database.Statement>();
+
   constructor(
     readonly db: Database.Database,
     private readonly now: () => number,
   ) {}
+
+  private stmt(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
 
   close(): void {
     if (this.db.open) this.db.close();
@@ -455,44 +467,40 @@ export class Store {
     const uuid = input.eventUuid || null;
     return this.db
       .transaction((): EnqueueResult => {
-        const info = this.db
-          .prepare(
-            `INSERT INTO notifications
+        const info = this.stmt(
+          `INSERT INTO notifications
                (kind, source, event_uuid, alert_id, checked_at_ms, channel_hint, is_test, payload, received_at)
              VALUES ('firing', ?, ?, ?, ?, ?, ?, ?, ?)
              ON CONFLICT DO NOTHING`,
-          )
-          .run(
-            input.source,
-            uuid,
-            input.alertId,
-            checkedAtMs,
-            input.channelHint ?? null,
-            isTest ? 1 : 0,
-            payloadOf({
-              alertName: input.alertName ?? null,
-              insightName: input.insightName ?? null,
-              insightShortId: input.insightShortId ?? null,
-              breaches: input.breaches ?? null,
-              lastCheckedAt: input.lastCheckedAt ?? null,
-              value: input.value ?? null,
-              state: input.state ?? null,
-            }),
-            this.now(),
-          );
+        ).run(
+          input.source,
+          uuid,
+          input.alertId,
+          checkedAtMs,
+          input.channelHint ?? null,
+          isTest ? 1 : 0,
+          payloadOf({
+            alertName: input.alertName ?? null,
+            insightName: input.insightName ?? null,
+            insightShortId: input.insightShortId ?? null,
+            breaches: input.breaches ?? null,
+            lastCheckedAt: input.lastCheckedAt ?? null,
+            value: input.value ?? null,
+            state: input.state ?? null,
+          }),
+          this.now(),
+        );
         if (info.changes === 1) return { id: Number(info.lastInsertRowid), duplicate: false };
         const existing =
           (uuid
-            ? (this.db.prepare("SELECT id FROM notifications WHERE event_uuid = ?").get(uuid) as
+            ? (this.stmt("SELECT id FROM notifications WHERE event_uuid = ?").get(uuid) as
                 | { id: number }
                 | undefined)
             : undefined) ??
-          (this.db
-            .prepare(
-              `SELECT id FROM notifications
+          (this.stmt(
+            `SELECT id FROM notifications
                WHERE kind = 'firing' AND alert_id = ? AND checked_at_ms = ? AND is_test = 0`,
-            )
-            .get(input.alertId, checkedAtMs) as { id: number } | undefined);
+          ).get(input.alertId, checkedAtMs) as { id: number } | undefined);
         if (!existing) throw new Error("notification insert was ignored but no duplicate was found");
         return { id: existing.id, duplicate: true };
       })
@@ -518,12 +526,10 @@ export class Store {
 
   /** Queues a short message from the bot to a channel (e.g. "deliveries to #x are failing"). */
   enqueueNotice(channel: string, text: string, alertId = ""): EnqueueResult {
-    const info = this.db
-      .prepare(
-        `INSERT INTO notifications (kind, source, alert_id, channel_hint, payload, received_at)
+    const info = this.stmt(
+      `INSERT INTO notifications (kind, source, alert_id, channel_hint, payload, received_at)
          VALUES ('notice', 'bot', ?, ?, ?, ?)`,
-      )
-      .run(alertId, channel, payloadOf({ text }), this.now());
+    ).run(alertId, channel, payloadOf({ text }), this.now());
     return { id: Number(info.lastInsertRowid), duplicate: false };
   }
 
@@ -537,36 +543,30 @@ export class Store {
     if (!alertId) throw new Error(`enqueue ${kind} needs an alert id`);
     return this.db
       .transaction((): EnqueueResult => {
-        const waiting = this.db
-          .prepare(
-            `SELECT n.id FROM notifications n
+        const waiting = this.stmt(
+          `SELECT n.id FROM notifications n
              WHERE n.alert_id = ? AND n.kind = ?
                AND (n.routed = 0 OR EXISTS
                  (SELECT 1 FROM deliveries d WHERE d.notification_id = n.id AND d.status = 'pending'))
              ORDER BY n.id DESC LIMIT 1`,
-          )
-          .get(alertId, kind) as { id: number } | undefined;
+        ).get(alertId, kind) as { id: number } | undefined;
         if (waiting) return { id: waiting.id, duplicate: true };
-        const info = this.db
-          .prepare(
-            `INSERT INTO notifications (kind, source, alert_id, checked_at_ms, payload, received_at)
+        const info = this.stmt(
+          `INSERT INTO notifications (kind, source, alert_id, checked_at_ms, payload, received_at)
              VALUES (?, ?, ?, ?, ?, ?)
              ON CONFLICT DO NOTHING`,
-          )
-          .run(kind, source, alertId, checkedAtMs, payloadOf(payload), this.now());
+        ).run(kind, source, alertId, checkedAtMs, payloadOf(payload), this.now());
         if (info.changes === 1) return { id: Number(info.lastInsertRowid), duplicate: false };
-        const existing = this.db
-          .prepare("SELECT id FROM notifications WHERE kind = ? AND alert_id = ? AND checked_at_ms = ?")
-          .get(kind, alertId, checkedAtMs) as { id: number };
+        const existing = this.stmt(
+          "SELECT id FROM notifications WHERE kind = ? AND alert_id = ? AND checked_at_ms = ?",
+        ).get(kind, alertId, checkedAtMs) as { id: number };
         return { id: existing.id, duplicate: true };
       })
       .immediate();
   }
 
   getNotification(id: number): NotificationRecord | null {
-    const row = this.db.prepare("SELECT * FROM notifications WHERE id = ?").get(id) as
-      | NotificationRow
-      | undefined;
+    const row = this.stmt("SELECT * FROM notifications WHERE id = ?").get(id) as NotificationRow | undefined;
     return row ? toNotification(row) : null;
   }
 
@@ -574,9 +574,9 @@ export class Store {
 
   /** Notifications accepted but not yet given deliveries, oldest first. */
   unroutedNotifications(limit = 100): NotificationRecord[] {
-    const rows = this.db
-      .prepare("SELECT * FROM notifications WHERE routed = 0 ORDER BY id LIMIT ?")
-      .all(limit) as NotificationRow[];
+    const rows = this.stmt("SELECT * FROM notifications WHERE routed = 0 ORDER BY id LIMIT ?").all(
+      limit,
+    ) as NotificationRow[];
     return rows.map(toNotification);
   }
 
@@ -591,35 +591,40 @@ export class Store {
     this.db
       .transaction(() => {
         if (channels === null) {
-          this.db
-            .prepare(
-              `INSERT INTO deliveries (notification_id, channel, status, created_at, updated_at)
+          this.stmt(
+            `INSERT INTO deliveries (notification_id, channel, status, created_at, updated_at)
                VALUES (?, NULL, 'unrouted', ?, ?)`,
-            )
-            .run(notificationId, now, now);
+          ).run(notificationId, now, now);
         } else {
-          const insert = this.db.prepare(
+          const insert = this.stmt(
             `INSERT INTO deliveries (notification_id, channel, status, created_at, updated_at)
              VALUES (?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`,
           );
           for (const channel of new Set(channels)) insert.run(notificationId, channel, now, now);
         }
-        this.db.prepare("UPDATE notifications SET routed = 1 WHERE id = ?").run(notificationId);
+        this.stmt("UPDATE notifications SET routed = 1 WHERE id = ?").run(notificationId);
+      })
+      .immediate();
+  }
+
+  /** Routes a batch of notifications in one transaction (one commit instead of one each). */
+  routeNotifications(batch: Array<{ id: number; channels: string[] | null }>): void {
+    this.db
+      .transaction(() => {
+        for (const item of batch) this.routeNotification(item.id, item.channels);
       })
       .immediate();
   }
 
   /** Channels that hold (or are about to hold) a firing message for the alert. */
   activeChannelsForAlert(alertId: string): string[] {
-    const rows = this.db
-      .prepare(
-        `SELECT channel FROM episodes WHERE alert_id = ? AND status = 'firing'
+    const rows = this.stmt(
+      `SELECT channel FROM episodes WHERE alert_id = ? AND status = 'firing'
          UNION
          SELECT d.channel FROM deliveries d JOIN notifications n ON n.id = d.notification_id
          WHERE n.alert_id = ? AND n.kind = 'firing' AND n.is_test = 0
            AND d.status IN ('pending', 'sending') AND d.channel IS NOT NULL`,
-      )
-      .all(alertId, alertId) as Array<{ channel: string }>;
+    ).all(alertId, alertId) as Array<{ channel: string }>;
     return rows.map((r) => r.channel);
   }
 
@@ -635,20 +640,16 @@ export class Store {
     const now = this.now();
     return this.db
       .transaction(() => {
-        const added = this.db
-          .prepare(
-            `INSERT INTO routes (alert_id, channel, created_by, created_at) VALUES (?, ?, ?, ?)
+        const added = this.stmt(
+          `INSERT INTO routes (alert_id, channel, created_by, created_at) VALUES (?, ?, ?, ?)
              ON CONFLICT DO NOTHING`,
-          )
-          .run(alertId, channel, createdBy, now).changes;
-        const rerouted = this.db
-          .prepare(
-            `UPDATE deliveries SET status = 'pending', channel = ?, next_attempt_at = 0, last_error = NULL,
+        ).run(alertId, channel, createdBy, now).changes;
+        const rerouted = this.stmt(
+          `UPDATE deliveries SET status = 'pending', channel = ?, next_attempt_at = 0, last_error = NULL,
                updated_at = ?
              WHERE status = 'unrouted'
                AND notification_id IN (SELECT id FROM notifications WHERE alert_id = ?)`,
-          )
-          .run(channel, now, alertId).changes;
+        ).run(channel, now, alertId).changes;
         return { added: added === 1, rerouted };
       })
       .immediate();
@@ -656,26 +657,23 @@ export class Store {
 
   removeRoute(alertId: string, channel: string): boolean {
     return (
-      this.db.prepare("DELETE FROM routes WHERE alert_id = ? AND channel = ?").run(alertId, channel)
-        .changes === 1
+      this.stmt("DELETE FROM routes WHERE alert_id = ? AND channel = ?").run(alertId, channel).changes === 1
     );
   }
 
   routesForChannel(channel: string): RouteRecord[] {
-    const rows = this.db
-      .prepare(
-        `SELECT alert_id AS alertId, channel, created_by AS createdBy, created_at AS createdAt
+    const rows = this.stmt(
+      `SELECT alert_id AS alertId, channel, created_by AS createdBy, created_at AS createdAt
          FROM routes WHERE channel = ? ORDER BY created_at, alert_id`,
-      )
-      .all(channel) as RouteRecord[];
+    ).all(channel) as RouteRecord[];
     return rows;
   }
 
   /** Channels watching the alert, in the order they were added. */
   routesForAlert(alertId: string): string[] {
-    const rows = this.db
-      .prepare("SELECT channel FROM routes WHERE alert_id = ? ORDER BY created_at, channel")
-      .all(alertId) as Array<{ channel: string }>;
+    const rows = this.stmt("SELECT channel FROM routes WHERE alert_id = ? ORDER BY created_at, channel").all(
+      alertId,
+    ) as Array<{ channel: string }>;
     return rows.map((r) => r.channel);
   }
 
@@ -688,34 +686,43 @@ export class Store {
    * is busy and is left out).
    */
   channelHeads(): Array<{ channel: string; deliveryId: number; nextAttemptAt: number }> {
-    return this.db
-      .prepare(
-        `SELECT d.channel AS channel, d.id AS deliveryId, d.next_attempt_at AS nextAttemptAt
-         FROM deliveries d
-         WHERE d.status = 'pending' AND d.id IN
-           (SELECT MIN(id) FROM deliveries
-            WHERE status IN ('pending', 'sending') AND channel IS NOT NULL GROUP BY channel)
-         ORDER BY d.next_attempt_at, d.id`,
-      )
-      .all() as Array<{ channel: string; deliveryId: number; nextAttemptAt: number }>;
+    // Steps from channel to channel through the (status, channel, id) index instead of reading
+    // every waiting delivery: this runs after each accepted webhook, with any backlog behind it.
+    return this.stmt(
+      `WITH RECURSIVE waiting(channel) AS (
+         SELECT MIN(channel) FROM deliveries WHERE status = 'pending' AND channel IS NOT NULL
+         UNION ALL
+         SELECT (SELECT MIN(channel) FROM deliveries WHERE status = 'pending' AND channel > waiting.channel)
+         FROM waiting WHERE waiting.channel IS NOT NULL
+       )
+       SELECT d.channel AS channel, d.id AS deliveryId, d.next_attempt_at AS nextAttemptAt
+       FROM waiting
+       JOIN deliveries d ON d.id =
+         (SELECT MIN(id) FROM deliveries WHERE status = 'pending' AND channel = waiting.channel)
+       WHERE waiting.channel IS NOT NULL
+         AND NOT EXISTS (
+           SELECT 1 FROM deliveries s WHERE s.status = 'sending' AND s.channel = waiting.channel AND s.id < d.id
+         )
+       ORDER BY d.next_attempt_at, d.id`,
+    ).all() as Array<{ channel: string; deliveryId: number; nextAttemptAt: number }>;
   }
 
   getDelivery(id: number): DeliveryRecord | null {
-    const row = this.db.prepare("SELECT * FROM deliveries WHERE id = ?").get(id) as DeliveryRow | undefined;
+    const row = this.stmt("SELECT * FROM deliveries WHERE id = ?").get(id) as DeliveryRow | undefined;
     return row ? toDelivery(row) : null;
   }
 
   deliveriesFor(notificationId: number): DeliveryRecord[] {
-    const rows = this.db
-      .prepare("SELECT * FROM deliveries WHERE notification_id = ? ORDER BY id")
-      .all(notificationId) as DeliveryRow[];
+    const rows = this.stmt("SELECT * FROM deliveries WHERE notification_id = ? ORDER BY id").all(
+      notificationId,
+    ) as DeliveryRow[];
     return rows.map(toDelivery);
   }
 
   deliveriesByStatus(status: DeliveryStatus): DeliveryRecord[] {
-    const rows = this.db
-      .prepare("SELECT * FROM deliveries WHERE status = ? ORDER BY id")
-      .all(status) as DeliveryRow[];
+    const rows = this.stmt("SELECT * FROM deliveries WHERE status = ? ORDER BY id").all(
+      status,
+    ) as DeliveryRow[];
     return rows.map(toDelivery);
   }
 
@@ -727,15 +734,13 @@ export class Store {
     const now = this.now();
     return this.db
       .transaction((): DeliveryJob | null => {
-        const claimed = this.db
-          .prepare(
-            `UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?
+        const claimed = this.stmt(
+          `UPDATE deliveries SET status = 'sending', attempts = attempts + 1, updated_at = ?
              WHERE id = ? AND status = 'pending' AND channel IS NOT NULL`,
-          )
-          .run(now, id).changes;
+        ).run(now, id).changes;
         if (claimed !== 1) return null;
         const delivery = toDelivery(
-          this.db.prepare("SELECT * FROM deliveries WHERE id = ?").get(id) as DeliveryRow,
+          this.stmt("SELECT * FROM deliveries WHERE id = ?").get(id) as DeliveryRow,
         );
         const notification = this.getNotification(delivery.notificationId);
         if (!notification || delivery.channel === null) return null;
@@ -754,19 +759,19 @@ export class Store {
 
   /** Back to the queue, to be tried again at `nextAttemptAt`. */
   reschedule(deliveryId: number, nextAttemptAt: number, error: string): void {
-    this.db
-      .prepare(
-        `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, last_error = ?, updated_at = ?
+    this.stmt(
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, last_error = ?, updated_at = ?
          WHERE id = ?`,
-      )
-      .run(nextAttemptAt, error, this.now(), deliveryId);
+    ).run(nextAttemptAt, error, this.now(), deliveryId);
   }
 
   /** A permanent failure: kept for the record, not retried. */
   markFailed(deliveryId: number, error: string): void {
-    this.db
-      .prepare("UPDATE deliveries SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?")
-      .run(error, this.now(), deliveryId);
+    this.stmt("UPDATE deliveries SET status = 'failed', last_error = ?, updated_at = ? WHERE id = ?").run(
+      error,
+      this.now(),
+      deliveryId,
+    );
   }
 
   /**
@@ -775,31 +780,27 @@ export class Store {
    * towards posting twice rather than never.
    */
   requeueInterrupted(): number {
-    return this.db
-      .prepare("UPDATE deliveries SET status = 'pending', updated_at = ? WHERE status = 'sending'")
-      .run(this.now()).changes;
+    return this.stmt("UPDATE deliveries SET status = 'pending', updated_at = ? WHERE status = 'sending'").run(
+      this.now(),
+    ).changes;
   }
 
   /** Deliveries still to be made (including ones in flight) plus notifications not yet routed. */
   pendingCount(): number {
-    const row = this.db
-      .prepare(
-        `SELECT (SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'sending'))
+    const row = this.stmt(
+      `SELECT (SELECT COUNT(*) FROM deliveries WHERE status IN ('pending', 'sending'))
               + (SELECT COUNT(*) FROM notifications WHERE routed = 0) AS n`,
-      )
-      .get() as { n: number };
+    ).get() as { n: number };
     return row.n;
   }
 
   private finishSent(deliveryId: number, messageTs: string | null, note: string | null): void {
     const now = this.now();
-    this.db
-      .prepare(
-        `UPDATE deliveries SET status = 'sent', message_ts = ?, last_error = ?, updated_at = ?
+    this.stmt(
+      `UPDATE deliveries SET status = 'sent', message_ts = ?, last_error = ?, updated_at = ?
          WHERE id = ?`,
-      )
-      .run(messageTs, note, now, deliveryId);
-    const channel = this.db.prepare("SELECT channel FROM deliveries WHERE id = ?").get(deliveryId) as
+    ).run(messageTs, note, now, deliveryId);
+    const channel = this.stmt("SELECT channel FROM deliveries WHERE id = ?").get(deliveryId) as
       | { channel: string | null }
       | undefined;
     if (channel?.channel) this.channelSucceeded(channel.channel);
@@ -808,16 +809,16 @@ export class Store {
   // ---- episodes -----------------------------------------------------------
 
   openEpisode(alertId: string, channel: string): EpisodeRecord | null {
-    const row = this.db
-      .prepare("SELECT * FROM episodes WHERE alert_id = ? AND channel = ? AND status = 'firing'")
-      .get(alertId, channel) as EpisodeRow | undefined;
+    const row = this.stmt(
+      "SELECT * FROM episodes WHERE alert_id = ? AND channel = ? AND status = 'firing'",
+    ).get(alertId, channel) as EpisodeRow | undefined;
     return row ? toEpisode(row) : null;
   }
 
   openEpisodesForAlert(alertId: string): EpisodeRecord[] {
-    const rows = this.db
-      .prepare("SELECT * FROM episodes WHERE alert_id = ? AND status = 'firing' ORDER BY id")
-      .all(alertId) as EpisodeRow[];
+    const rows = this.stmt("SELECT * FROM episodes WHERE alert_id = ? AND status = 'firing' ORDER BY id").all(
+      alertId,
+    ) as EpisodeRow[];
     return rows.map(toEpisode);
   }
 
@@ -828,14 +829,14 @@ export class Store {
   }
 
   episodeByMessage(channel: string, ts: string): EpisodeRecord | null {
-    const row = this.db
-      .prepare("SELECT * FROM episodes WHERE channel = ? AND message_ts = ?")
-      .get(channel, ts) as EpisodeRow | undefined;
+    const row = this.stmt("SELECT * FROM episodes WHERE channel = ? AND message_ts = ?").get(channel, ts) as
+      | EpisodeRow
+      | undefined;
     return row ? toEpisode(row) : null;
   }
 
   getEpisode(id: number): EpisodeRecord | null {
-    const row = this.db.prepare("SELECT * FROM episodes WHERE id = ?").get(id) as EpisodeRow | undefined;
+    const row = this.stmt("SELECT * FROM episodes WHERE id = ?").get(id) as EpisodeRow | undefined;
     return row ? toEpisode(row) : null;
   }
 
@@ -848,36 +849,32 @@ export class Store {
     const s = input.snapshot;
     return this.db
       .transaction(() => {
-        this.db
-          .prepare(
-            `UPDATE episodes SET status = 'replaced', closed_at = ?
+        this.stmt(
+          `UPDATE episodes SET status = 'replaced', closed_at = ?
              WHERE alert_id = ? AND channel = ? AND status = 'firing'`,
-          )
-          .run(now, input.alertId, input.channel);
-        const info = this.db
-          .prepare(
-            `INSERT INTO episodes (alert_id, channel, message_ts, status, opened_at, repeat_count,
+        ).run(now, input.alertId, input.channel);
+        const info = this.stmt(
+          `INSERT INTO episodes (alert_id, channel, message_ts, status, opened_at, repeat_count,
                first_checked_at, latest_checked_at, latest_checked_ms, latest_value, breaches, alert_name,
                insight_name, insight_short_id, details, snoozed_until, enabled)
              VALUES (?, ?, ?, 'firing', ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-          )
-          .run(
-            input.alertId,
-            input.channel,
-            input.ts,
-            now,
-            s.latestCheckedAt,
-            s.latestCheckedAt,
-            toEpochMs(s.latestCheckedAt),
-            s.latestValue,
-            s.breaches,
-            s.alertName,
-            s.insightName,
-            s.insightShortId,
-            JSON.stringify(s.details),
-            s.snoozedUntil,
-            s.enabled ? 1 : 0,
-          );
+        ).run(
+          input.alertId,
+          input.channel,
+          input.ts,
+          now,
+          s.latestCheckedAt,
+          s.latestCheckedAt,
+          toEpochMs(s.latestCheckedAt),
+          s.latestValue,
+          s.breaches,
+          s.alertName,
+          s.insightName,
+          s.insightShortId,
+          JSON.stringify(s.details),
+          s.snoozedUntil,
+          s.enabled ? 1 : 0,
+        );
         this.finishSent(deliveryId, input.ts, null);
         return Number(info.lastInsertRowid);
       })
@@ -892,24 +889,22 @@ export class Store {
     const s = input.snapshot;
     this.db
       .transaction(() => {
-        this.db
-          .prepare(
-            `UPDATE episodes SET repeat_count = ?, latest_checked_at = ?, latest_checked_ms = ?, latest_value = ?,
+        this.stmt(
+          `UPDATE episodes SET repeat_count = ?, latest_checked_at = ?, latest_checked_ms = ?, latest_value = ?,
                breaches = ?, alert_name = ?, insight_name = ?, insight_short_id = ?, details = ?
              WHERE id = ?`,
-          )
-          .run(
-            input.repeatCount,
-            s.latestCheckedAt,
-            toEpochMs(s.latestCheckedAt),
-            s.latestValue,
-            s.breaches,
-            s.alertName,
-            s.insightName,
-            s.insightShortId,
-            JSON.stringify(s.details),
-            input.episodeId,
-          );
+        ).run(
+          input.repeatCount,
+          s.latestCheckedAt,
+          toEpochMs(s.latestCheckedAt),
+          s.latestValue,
+          s.breaches,
+          s.alertName,
+          s.insightName,
+          s.insightShortId,
+          JSON.stringify(s.details),
+          input.episodeId,
+        );
         this.finishSent(deliveryId, input.replyTs, null);
       })
       .immediate();
@@ -920,14 +915,12 @@ export class Store {
     const now = this.now();
     this.db
       .transaction(() => {
-        this.db
-          .prepare(
-            `UPDATE episodes SET status = 'resolved', closed_at = ?, resolved_note = ?
+        this.stmt(
+          `UPDATE episodes SET status = 'resolved', closed_at = ?, resolved_note = ?
              WHERE id = ? AND status = 'firing'`,
-          )
-          .run(now, note, episodeId);
+        ).run(now, note, episodeId);
         const ts = (
-          this.db.prepare("SELECT message_ts FROM episodes WHERE id = ?").get(episodeId) as
+          this.stmt("SELECT message_ts FROM episodes WHERE id = ?").get(episodeId) as
             | { message_ts: string }
             | undefined
         )?.message_ts;
@@ -938,9 +931,9 @@ export class Store {
 
   /** The episode's message is gone (deleted, or too old to edit); the next firing starts a new one. */
   retireEpisode(episodeId: number): void {
-    this.db
-      .prepare("UPDATE episodes SET status = 'replaced', closed_at = ? WHERE id = ? AND status = 'firing'")
-      .run(this.now(), episodeId);
+    this.stmt(
+      "UPDATE episodes SET status = 'replaced', closed_at = ? WHERE id = ? AND status = 'firing'",
+    ).run(this.now(), episodeId);
   }
 
   /**
@@ -953,14 +946,16 @@ export class Store {
       .transaction(() => {
         for (const episode of this.openEpisodesForAlert(alertId)) {
           if (toEpochMs(episode.snoozedUntil) !== untilMs) {
-            this.db
-              .prepare("UPDATE episodes SET snoozed_until = ?, snoozed_by = NULL WHERE id = ?")
-              .run(state.snoozedUntil, episode.id);
+            this.stmt("UPDATE episodes SET snoozed_until = ?, snoozed_by = NULL WHERE id = ?").run(
+              state.snoozedUntil,
+              episode.id,
+            );
           }
           if (episode.enabled !== state.enabled) {
-            this.db
-              .prepare("UPDATE episodes SET enabled = ?, disabled_by = NULL WHERE id = ?")
-              .run(state.enabled ? 1 : 0, episode.id);
+            this.stmt("UPDATE episodes SET enabled = ?, disabled_by = NULL WHERE id = ?").run(
+              state.enabled ? 1 : 0,
+              episode.id,
+            );
           }
         }
       })
@@ -989,9 +984,10 @@ export class Store {
           disable: [input.by, now],
           enable: [now],
         };
-        this.db
-          .prepare(`${episodeSql[input.action]} WHERE alert_id = ? AND status = 'firing'`)
-          .run(...args[input.action], input.alertId);
+        this.stmt(`${episodeSql[input.action]} WHERE alert_id = ? AND status = 'firing'`).run(
+          ...args[input.action],
+          input.alertId,
+        );
         const pollSql: Record<AlertAction, [string, unknown[]]> = {
           snooze: ["snoozed_until_ms = ?", [toEpochMs(input.snoozedUntil ?? null)]],
           unsnooze: ["snoozed_until_ms = NULL", []],
@@ -999,7 +995,7 @@ export class Store {
           enable: ["enabled = 1", []],
         };
         const [set, pollArgs] = pollSql[input.action];
-        this.db.prepare(`UPDATE poll_state SET ${set} WHERE alert_id = ?`).run(...pollArgs, input.alertId);
+        this.stmt(`UPDATE poll_state SET ${set} WHERE alert_id = ?`).run(...pollArgs, input.alertId);
         return this.openEpisodesForAlert(input.alertId);
       })
       .immediate();
@@ -1016,43 +1012,37 @@ export class Store {
     const now = this.now();
     return this.db
       .transaction(() => {
-        const before = this.db
-          .prepare("SELECT notice_sent FROM channel_health WHERE channel = ?")
-          .get(channel) as { notice_sent: number } | undefined;
-        this.db
-          .prepare(
-            `INSERT INTO channel_health (channel, failing, failures, last_error, last_error_at, notice_sent)
+        const before = this.stmt("SELECT notice_sent FROM channel_health WHERE channel = ?").get(channel) as
+          | { notice_sent: number }
+          | undefined;
+        this.stmt(
+          `INSERT INTO channel_health (channel, failing, failures, last_error, last_error_at, notice_sent)
              VALUES (?, 1, 1, ?, ?, 1)
              ON CONFLICT (channel) DO UPDATE SET failing = 1, failures = failures + 1, last_error = excluded.last_error,
                last_error_at = excluded.last_error_at, notice_sent = 1`,
-          )
-          .run(channel, error, now);
+        ).run(channel, error, now);
         return { firstOfStreak: !before || before.notice_sent === 0 };
       })
       .immediate();
   }
 
   private channelSucceeded(channel: string): void {
-    this.db
-      .prepare("UPDATE channel_health SET failing = 0, notice_sent = 0 WHERE channel = ? AND failing = 1")
-      .run(channel);
+    this.stmt("UPDATE channel_health SET failing = 0, notice_sent = 0 WHERE channel = ? AND failing = 1").run(
+      channel,
+    );
   }
 
   /** For /healthz: what is stuck or broken, without any message content. */
   failureSummary(): FailureSummary {
-    const counts = this.db
-      .prepare(
-        `SELECT
+    const counts = this.stmt(
+      `SELECT
            (SELECT COUNT(*) FROM deliveries WHERE status = 'failed') AS failed,
            (SELECT COUNT(*) FROM deliveries WHERE status = 'unrouted') AS unrouted`,
-      )
-      .get() as { failed: number; unrouted: number };
-    const failingChannels = this.db
-      .prepare(
-        `SELECT channel, last_error AS lastError, last_error_at AS lastErrorAt, failures
+    ).get() as { failed: number; unrouted: number };
+    const failingChannels = this.stmt(
+      `SELECT channel, last_error AS lastError, last_error_at AS lastErrorAt, failures
          FROM channel_health WHERE failing = 1 ORDER BY last_error_at DESC`,
-      )
-      .all() as FailureSummary["failingChannels"];
+    ).all() as FailureSummary["failingChannels"];
     return {
       failed: counts.failed,
       unrouted: counts.unrouted,
@@ -1064,7 +1054,7 @@ export class Store {
   // ---- poller memory ------------------------------------------------------
 
   pollState(): Map<string, PollStateRecord> {
-    const rows = this.db.prepare("SELECT * FROM poll_state").all() as Array<{
+    const rows = this.stmt("SELECT * FROM poll_state").all() as Array<{
       alert_id: string;
       state: string;
       enabled: number;
@@ -1090,26 +1080,24 @@ export class Store {
     const now = this.now();
     this.db
       .transaction(() => {
-        this.db.prepare("DELETE FROM poll_state").run();
-        const insert = this.db.prepare(
+        this.stmt("DELETE FROM poll_state").run();
+        const insert = this.stmt(
           `INSERT INTO poll_state (alert_id, state, enabled, snoozed_until_ms, last_checked_at_ms, updated_at)
            VALUES (?, ?, ?, ?, ?, ?)`,
         );
         for (const r of records) {
           insert.run(r.alertId, r.state, r.enabled ? 1 : 0, r.snoozedUntilMs, r.lastCheckedAtMs, now);
         }
-        this.db
-          .prepare(
-            "INSERT INTO meta (key, value) VALUES ('poll_baseline_at', ?) ON CONFLICT (key) DO NOTHING",
-          )
-          .run(String(now));
+        this.stmt(
+          "INSERT INTO meta (key, value) VALUES ('poll_baseline_at', ?) ON CONFLICT (key) DO NOTHING",
+        ).run(String(now));
       })
       .immediate();
   }
 
   /** Whether the poller has recorded a first look at PostHog (so it knows what "changed" means). */
   hasPollBaseline(): boolean {
-    return this.db.prepare("SELECT 1 FROM meta WHERE key = 'poll_baseline_at'").get() !== undefined;
+    return this.stmt("SELECT 1 FROM meta WHERE key = 'poll_baseline_at'").get() !== undefined;
   }
 
   // ---- housekeeping -------------------------------------------------------
@@ -1125,13 +1113,13 @@ export class Store {
         const done = `SELECT id FROM notifications WHERE received_at < ? AND routed = 1 AND NOT EXISTS
           (SELECT 1 FROM deliveries d WHERE d.notification_id = notifications.id
              AND d.status IN ('pending', 'sending', 'unrouted'))`;
-        this.db.prepare(`DELETE FROM deliveries WHERE notification_id IN (${done})`).run(before);
-        const notifications = this.db
-          .prepare(`DELETE FROM notifications WHERE id IN (${done})`)
-          .run(before).changes;
-        const episodes = this.db
-          .prepare("DELETE FROM episodes WHERE status != 'firing' AND closed_at < ?")
-          .run(before).changes;
+        this.stmt(`DELETE FROM deliveries WHERE notification_id IN (${done})`).run(before);
+        const notifications = this.stmt(`DELETE FROM notifications WHERE id IN (${done})`).run(
+          before,
+        ).changes;
+        const episodes = this.stmt("DELETE FROM episodes WHERE status != 'firing' AND closed_at < ?").run(
+          before,
+        ).changes;
         return { notifications, episodes };
       })
       .immediate();
