@@ -30,6 +30,13 @@ export interface PollerOptions {
   setTimer?: SetTimer;
   /** Called after a poll queued something: wake the delivery worker. */
   onEnqueued?: () => void;
+  /**
+   * Least time per page of 100 alerts between polls. PostHog allows 4,800
+   * requests an hour per key; at the default 1.5 s a page, polling uses at
+   * most half of that however many alerts there are, leaving the rest for
+   * people using the bot. Default 1500.
+   */
+  minMsPerPage?: number;
 }
 
 export interface PollResult {
@@ -65,9 +72,27 @@ export function createPoller(options: PollerOptions): Poller {
   let running = false;
   let cancelTimer: (() => void) | null = null;
   let current: Promise<unknown> | null = null;
+  let lastAlertCount = 0;
+  let stretchedLogged = false;
+  const minMsPerPage = options.minMsPerPage ?? 1500;
+
+  /** The configured interval, stretched for large projects so polling stays within the key's budget. */
+  function nextDelay(): number {
+    const pages = Math.max(1, Math.ceil(lastAlertCount / 100));
+    const delay = Math.max(options.intervalMs, pages * minMsPerPage);
+    if (delay > options.intervalMs && !stretchedLogged) {
+      stretchedLogged = true;
+      logger.info(
+        { alerts: lastAlertCount, intervalMs: delay },
+        "Polling less often than POLL_INTERVAL_SECONDS so a project this large stays within PostHog's hourly request limit",
+      );
+    }
+    return delay;
+  }
 
   async function pollOnce(): Promise<PollResult> {
     const alerts = await source.listAllAlerts();
+    lastAlertCount = alerts.length;
     const records = alerts.map(recordOf);
     const result: PollResult = { alerts: alerts.length, fired: 0, resolved: 0, refreshed: 0 };
 
@@ -171,7 +196,7 @@ export function createPoller(options: PollerOptions): Poller {
       })
       .finally(() => {
         current = null;
-        if (running) cancelTimer = setTimer(tick, options.intervalMs);
+        if (running) cancelTimer = setTimer(tick, nextDelay());
       });
   }
 

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createPoller } from "../../../src/notifications/poller.js";
 import { openStore, type Store } from "../../../src/store/store.js";
-import { ALERT_ID, FakeClock, FakeSource, makeAlert, memoryLogger, waitFor } from "./support.js";
+import { ALERT_ID, alertIdFor, FakeClock, FakeSource, makeAlert, memoryLogger, waitFor } from "./support.js";
 
 const OTHER_ID = "0192c0de-0000-7000-8000-000000000002";
 
@@ -197,6 +197,25 @@ describe("poller", () => {
     expect((await p.pollOnce()).resolved).toBe(1);
     expect(queued("resolved")[0]?.payload.reason).toBe("deleted");
     expect((await p.pollOnce()).resolved).toBe(0);
+  });
+
+  it("polls a large project less often, so polling uses at most half of PostHog's hourly budget", async () => {
+    for (let i = 0; i < 1_000; i++) source.set(makeAlert({ id: alertIdFor(`bulk-${i}`) }));
+    const p = poller(10_000);
+    p.start();
+    await waitFor(() => source.listCalls === 1);
+    const first = clock.now();
+    await waitFor(() => source.listCalls === 2);
+    // 1,000 alerts are 10 pages: 10 × 1.5 s, not the configured 10 s.
+    expect(clock.now() - first).toBe(15_000);
+    source.alerts.clear();
+    source.set(makeAlert());
+    await waitFor(() => source.listCalls === 3);
+    const third = clock.now();
+    await waitFor(() => source.listCalls === 4);
+    expect(clock.now() - third).toBe(10_000);
+    await p.stop();
+    expect(logger.entries.some((e) => /hourly request limit/.test(e.message ?? ""))).toBe(true);
   });
 
   it("keeps polling after errors and never overlaps polls", async () => {
