@@ -111,7 +111,10 @@ export async function createBot(input: BotDeps): Promise<Bot> {
   };
   const client = new WebClient(config.slack.botToken, clientOptions);
 
-  const store = input.store ?? openStore(config.databasePath);
+  // A short busy timeout: better-sqlite3 is synchronous, so waiting on another process's lock
+  // stops the event loop; 250 ms keeps acks within Slack's window, and a webhook that meets a
+  // locked database answers 503 so PostHog sends it again.
+  const store = input.store ?? openStore(config.databasePath, { busyTimeoutMs: 250 });
   const notifications = createNotifications({
     config,
     logger,

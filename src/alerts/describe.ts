@@ -1,4 +1,5 @@
 import type { Alert } from "../posthog/schemas.js";
+import { wellFormed } from "../slack/mrkdwn.js";
 
 /** Words and symbols for showing an alert to people. Pure functions, no Slack markup. */
 
@@ -82,16 +83,16 @@ export interface PostHogLinks {
 
 /** The project's root in the PostHog app. */
 function projectBase(links: PostHogLinks): string {
-  return `${links.host.replace(/\/+$/, "")}/project/${encodeURIComponent(links.projectId)}`;
+  return `${links.host.replace(/\/+$/, "")}/project/${encodeURIComponent(wellFormed(links.projectId))}`;
 }
 
 /** PostHog's own page for one alert (the insight's alerts tab, with the alert open). */
 export function alertUrl(links: PostHogLinks, alert: { id: string }): string {
-  return `${projectBase(links)}/insights?tab=alerts&alert_id=${encodeURIComponent(alert.id)}`;
+  return `${projectBase(links)}/insights?tab=alerts&alert_id=${encodeURIComponent(wellFormed(alert.id))}`;
 }
 
 export function insightUrl(links: PostHogLinks, insight: string | number): string {
-  return `${projectBase(links)}/insights/${encodeURIComponent(String(insight))}`;
+  return `${projectBase(links)}/insights/${encodeURIComponent(wellFormed(String(insight)))}`;
 }
 
 export function insightLabel(alert: Pick<Alert, "insight" | "insight_name">): string {

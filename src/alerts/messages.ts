@@ -1,4 +1,5 @@
 import { isPostHogError } from "../posthog/errors.js";
+import { safeMrkdwn } from "../slack/mrkdwn.js";
 
 /** Sentences people see when something goes wrong outside PostHog's own errors. */
 export const MESSAGES = {
@@ -12,4 +13,12 @@ export const MESSAGES = {
 export function userMessageFor(error: unknown): string {
   if (isPostHogError(error)) return error.userMessage;
   return MESSAGES.unexpected;
+}
+
+/**
+ * The same sentence, escaped for mrkdwn: PostHog's own `detail` text is
+ * part of it, and is no more trusted than an alert name.
+ */
+export function userMrkdwnFor(error: unknown): string {
+  return safeMrkdwn(userMessageFor(error), 1000);
 }

@@ -3,7 +3,7 @@ import type { WritePolicy } from "../auth/policy.js";
 import type { Alert, AlertPatch } from "../posthog/schemas.js";
 import { plainDate, slackDate } from "../slack/dates.js";
 import { safeMrkdwn } from "../slack/mrkdwn.js";
-import { userMessageFor } from "./messages.js";
+import { userMrkdwnFor } from "./messages.js";
 import type { AlertService } from "./service.js";
 
 export type WriteVerb = "snooze" | "unsnooze" | "enable" | "disable" | "delete";
@@ -116,6 +116,6 @@ export async function performWrite(
       },
       "alert change failed",
     );
-    return { ok: false, refused: false, sentence: userMessageFor(error) };
+    return { ok: false, refused: false, sentence: userMrkdwnFor(error) };
   }
 }

@@ -5,7 +5,7 @@ import type {
   RespondArguments,
   SlackActionMiddlewareArgs,
 } from "@slack/bolt";
-import { MESSAGES, userMessageFor } from "../alerts/messages.js";
+import { MESSAGES, userMrkdwnFor } from "../alerts/messages.js";
 import { performWrite, type WriteVerb } from "../alerts/writes.js";
 import { notice, type SlackMessage } from "../blocks/common.js";
 import { alertIdFromBlockId } from "../blocks/notification.js";
@@ -73,7 +73,7 @@ function guarded(deps: ListenerDeps, body: (args: ActionArgs) => Promise<void>) 
       await replier(
         args,
         false,
-      )(notice(userMessageFor(error))).catch((e: Error) =>
+      )(notice(userMrkdwnFor(error))).catch((e: Error) =>
         deps.logger.error({ err: e.message }, "could not answer through response_url"),
       );
     }

@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, RespondArguments, SlackCommandMiddlewareArgs } from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
-import { userMessageFor } from "../alerts/messages.js";
+import { userMrkdwnFor } from "../alerts/messages.js";
 import type { Resolution } from "../alerts/service.js";
 import { performWrite, type WriteVerb } from "../alerts/writes.js";
 import { buildAlertDetail } from "../blocks/alert-detail.js";
@@ -280,7 +280,7 @@ export function commandListener(deps: ListenerDeps) {
         },
         "command failed",
       );
-      await reply(notice(userMessageFor(error))).catch((e: Error) =>
+      await reply(notice(userMrkdwnFor(error))).catch((e: Error) =>
         deps.logger.error({ err: e.message }, "could not answer through response_url"),
       );
     }

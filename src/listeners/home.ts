@@ -1,5 +1,5 @@
 import type { App } from "@slack/bolt";
-import { userMessageFor } from "../alerts/messages.js";
+import { userMrkdwnFor } from "../alerts/messages.js";
 import { buildHome } from "../blocks/home.js";
 import type { ListenerDeps } from "./deps.js";
 
@@ -10,7 +10,7 @@ export function registerHome(app: App, deps: ListenerDeps): void {
     try {
       view = buildHome(await deps.alerts.listAll(), null);
     } catch (error) {
-      view = buildHome(null, userMessageFor(error));
+      view = buildHome(null, userMrkdwnFor(error));
     }
     await client.views
       .publish({ user_id: event.user, view: view as never })

@@ -38,6 +38,12 @@ export async function readSnoozeChoice(
     return { ok: false, errors: { [block]: "Choose how long, or pick a date and time." } };
   }
   const until = new Date(picked * 1000);
+  if (!Number.isFinite(until.getTime())) {
+    return {
+      ok: false,
+      errors: { [BLOCK_SNOOZE_AT]: "Snoozes can last at most one year; pick an earlier time." },
+    };
+  }
   if (until.getTime() <= now.getTime()) {
     return {
       ok: false,

@@ -2,6 +2,7 @@ import { WebClient, type WebClientOptions } from "@slack/web-api";
 import type { Logger } from "pino";
 import type { Config } from "../config.js";
 import type { NotificationsPort, RoutesPort } from "../listeners/deps.js";
+import { boltLogger } from "../log.js";
 import type { Alert } from "../posthog/schemas.js";
 import { createWebPoster } from "../slack/poster.js";
 import type { AlertAction, Store } from "../store/store.js";
@@ -47,6 +48,7 @@ export function createNotifications(input: {
   const client = new WebClient(config.slack.botToken, {
     slackApiUrl: config.slack.apiUrl,
     timeout: 10_000,
+    logger: boltLogger(input.logger),
     ...input.clientOptions,
     rejectRateLimitedCalls: true,
     retryConfig: { retries: 0 },

@@ -1,5 +1,6 @@
 import { createHash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { wellFormed } from "../slack/mrkdwn.js";
 import type { FiringInput, Store } from "../store/store.js";
 import { describeError, type Logger } from "./ports.js";
 
@@ -120,8 +121,9 @@ function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
 }
 
+/** Text from the body, cut to size and always well-formed UTF-16 (a character cut in half becomes U+FFFD). */
 function optionalText(value: unknown, max: number): string | null {
-  if (typeof value === "string") return value.slice(0, max);
+  if (typeof value === "string") return wellFormed(value.slice(0, max));
   if (typeof value === "number" && Number.isFinite(value)) return String(value);
   return null;
 }
@@ -183,13 +185,13 @@ export function parseFiringEvent(
   return {
     ok: true,
     event: {
-      eventUuid: typeof uuid === "string" && uuid !== "" ? uuid : null,
-      alertId,
+      eventUuid: typeof uuid === "string" && uuid !== "" ? wellFormed(uuid) : null,
+      alertId: wellFormed(alertId),
       alertName: optionalText(props.alert_name, 1000),
       insightName: optionalText(props.insight_name, 1000),
       insightShortId: optionalText(props.insight_id, 200),
-      breaches: breaches ? breaches.slice(0, 20_000) : null,
-      lastCheckedAt: typeof lastCheckedAt === "string" ? lastCheckedAt.slice(0, 100) : null,
+      breaches: breaches ? wellFormed(breaches.slice(0, 20_000)) : null,
+      lastCheckedAt: typeof lastCheckedAt === "string" ? wellFormed(lastCheckedAt.slice(0, 100)) : null,
       state: optionalText(props.state, 50),
       isTest: props.is_test === true,
     },

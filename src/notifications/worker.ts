@@ -73,6 +73,8 @@ export interface DeliveryWorker {
   recover(): number;
 }
 
+/** Attempts a delivery gets when the bot itself fails to make it (not Slack). */
+const MAX_INTERNAL_ATTEMPTS = 5;
 /** The least time between Slack answering one call and the next call to the same channel. */
 const ANSWER_GAP_MS = 1000;
 /** How often an idle worker looks at the queue anyway. */
@@ -220,9 +222,12 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     try {
       outcome = await deliver(job);
     } catch (error) {
+      // A fault of the bot's own (not Slack's) may be a passing database hiccup, or a
+      // notification it cannot render: a few tries, then it is recorded as failed so it
+      // cannot hold up the channel's later notifications for ever.
       outcome = {
         ok: false,
-        kind: "transient",
+        kind: job.delivery.attempts >= MAX_INTERNAL_ATTEMPTS ? "permanent" : "transient",
         error: `internal_error: ${describeError(error)}`.slice(0, 300),
       };
     }

@@ -6,8 +6,17 @@
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point
 const CONTROL_CHARS = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u202a-\u202e\u2066-\u2069]/g;
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
 const MENTION_WORDS = /@(channel|here|everyone)\b/gi;
 const WORD_JOINER = "\u2060";
+
+/**
+ * Replaces unpaired UTF-16 surrogates (which cannot be encoded as UTF-8, so
+ * URL and form encoding throw on them) with U+FFFD.
+ */
+export function wellFormed(text: string): string {
+  return text.replace(LONE_SURROGATE, "\uFFFD");
+}
 
 /**
  * Escapes text for mrkdwn. `&`, `<` and `>` become entities (so `<!channel>`
@@ -16,7 +25,7 @@ const WORD_JOINER = "\u2060";
  * are broken so they cannot be read as a mention.
  */
 export function escapeMrkdwn(text: string): string {
-  return text
+  return wellFormed(text)
     .replace(CONTROL_CHARS, "")
     .replace(/&/g, "&amp;")
     .replace(/</g, "&lt;")
