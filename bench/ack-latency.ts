@@ -1,0 +1,556 @@
+/**
+ * Ack latency: how fast the bot acknowledges Slack interactions, compared with
+ * a bare Bolt app on the same machine, with the same Bolt version and receiver,
+ * whose listeners only ack. Slack gives up on an interaction after 3 s, so
+ * this is the figure a person feels first.
+ *
+ * Both run as their own processes (the bot as `node dist/main.js`), driven by
+ * the same open-loop generator with the same signed requests. Runs alternate
+ * bot, bare, bare, bot so that drift (CPU frequency, other load) touches both.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type LoadResult, LoadTarget, mergeRuns } from "./lib/load.js";
+import {
+  type Child,
+  cpuSnapshot,
+  freePort,
+  type MemoryFigures,
+  otherCpuShare,
+  readCpuMs,
+  readMemory,
+  startBareBolt,
+  startBot,
+} from "./lib/processes.js";
+import { type BenchResult, type BenchTable, machineInfo, quietNote, writeResult } from "./lib/report.js";
+import { type LatencyStats, ms, ratio } from "./lib/stats.js";
+import { BOT_TOKEN, type RequestKind, SIGNING_SECRET, startWorld } from "./lib/world.js";
+
+export interface StepUpOptions {
+  /** Seconds per step. */
+  stepSeconds: number;
+  startRate: number;
+  /** The last rate tried, even if the bot still keeps up. */
+  maxRate: number;
+  /** A step fails when any request errs or the p99 exceeds this. */
+  p99LimitMs: number;
+  /** Also step up the bare Bolt app, to show what the machine and the generator allow. */
+  includeBare: boolean;
+}
+
+export interface AckLatencyOptions {
+  /** Seconds of measurement per target and request kind at `rate`. */
+  seconds: number;
+  rate: number;
+  warmupSeconds: number;
+  /** PostHog response delay for the second measurement; 0 skips it. */
+  slowPostHogMs: number;
+  stepUp: StepUpOptions | null;
+  /** The bot's LOG_LEVEL. */
+  logLevel: string;
+  /** Quiet time that means the bot's work after the acks is done (default 300 ms). */
+  settleQuietMs?: number;
+  /** Where to write ack-latency.json; null writes nothing. */
+  resultsDir: string | null;
+  log?: (line: string) => void;
+}
+
+export const ACK_TARGET_RATIO = 1.25;
+
+export function ackLatencyOptionsFromEnv(
+  env: NodeJS.ProcessEnv,
+  resultsDir: string | null,
+): AckLatencyOptions {
+  const num = (name: string, fallback: number) => {
+    const value = Number(env[name]);
+    return env[name] !== undefined && env[name] !== "" && Number.isFinite(value) ? value : fallback;
+  };
+  const seconds = num("BENCH_SECONDS", 20);
+  return {
+    seconds,
+    rate: num("BENCH_RATE", 100),
+    warmupSeconds: num("BENCH_WARMUP_SECONDS", Math.min(3, seconds)),
+    slowPostHogMs: num("BENCH_SLOW_POSTHOG_MS", 2_000),
+    stepUp:
+      env.BENCH_STEP_UP === "0"
+        ? null
+        : {
+            stepSeconds: num("BENCH_STEP_SECONDS", Math.min(5, seconds)),
+            startRate: num("BENCH_STEP_START", 100),
+            maxRate: num("BENCH_STEP_MAX", 3_200),
+            p99LimitMs: 1_000,
+            includeBare: env.BENCH_STEP_BARE !== "0",
+          },
+    logLevel: env.BENCH_LOG_LEVEL || "warn",
+    resultsDir,
+    log: (line) => process.stdout.write(`${line}\n`),
+  };
+}
+
+interface Measured {
+  load: LoadResult;
+  /** CPU the target process used, including work it did after the acks, per request. */
+  cpuMsPerRequest: number;
+  /** CPU used ÷ wall time while sending and draining (1 = one core busy). */
+  cpuShare: number;
+  /** The same for the bench process itself (generator and both fakes). */
+  benchCpuShare: number;
+  /** Slack calls the target made, by Web API method, plus `response_url` posts. */
+  slackCalls: Record<string, number>;
+}
+
+interface Target {
+  name: "bot" | "bare";
+  label: string;
+  child: Child;
+  load: LoadTarget;
+}
+
+function merge(parts: Measured[]): Measured {
+  const load = mergeRuns(parts.map((p) => p.load));
+  const cpu = parts.reduce((n, p) => n + p.cpuMsPerRequest * p.load.sent, 0);
+  return {
+    load,
+    cpuMsPerRequest: cpu / Math.max(1, load.sent),
+    cpuShare: parts.reduce((n, p) => n + p.cpuShare, 0) / parts.length,
+    benchCpuShare: parts.reduce((n, p) => n + p.benchCpuShare, 0) / parts.length,
+    slackCalls: addCounts(parts.map((p) => p.slackCalls)),
+  };
+}
+
+function addCounts(counts: Array<Record<string, number>>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const c of counts) for (const [k, n] of Object.entries(c)) out[k] = (out[k] ?? 0) + n;
+  return out;
+}
+
+export interface AckRow {
+  kind: RequestKind;
+  target: "bot" | "bare";
+  posthogDelayMs: number;
+  rate: number;
+  sent: number;
+  errors: number;
+  errorKinds: Record<string, number>;
+  latency: LatencyStats;
+  cpuMsPerRequest: number;
+  sendLagP99: number;
+  /** Slack calls per request: Web API methods, and `response_url` for posts to response URLs. */
+  slackCallsPerRequest: Record<string, number>;
+}
+
+export interface StepRow {
+  target: "bot" | "bare";
+  rate: number;
+  sent: number;
+  errors: number;
+  errorKinds: Record<string, number>;
+  latency: LatencyStats;
+  throughput: number;
+  cpuShare: number;
+  sendLagP99: number;
+  passed: boolean;
+}
+
+export interface AckLatencyFigures {
+  rows: AckRow[];
+  ratios: Record<RequestKind, number>;
+  slowRatios: Partial<Record<RequestKind, number>>;
+  steps: StepRow[];
+  sustained: { bot: number | null; bare: number | null };
+  memory: { bot: MemoryFigures; bare: MemoryFigures };
+  /** Other programs' share of the machine's CPU during the run (0–1). */
+  otherCpu: number;
+}
+
+const KINDS: RequestKind[] = ["command", "snooze"];
+const KIND_LABEL: Record<RequestKind, string> = {
+  command: "`/alerts list`",
+  snooze: "snooze click",
+};
+
+function row(kind: RequestKind, target: "bot" | "bare", delay: number, m: Measured): AckRow {
+  return {
+    kind,
+    target,
+    posthogDelayMs: delay,
+    rate: m.load.rate,
+    sent: m.load.sent,
+    errors: m.load.errors,
+    errorKinds: m.load.errorKinds,
+    latency: m.load.latency,
+    cpuMsPerRequest: m.cpuMsPerRequest,
+    sendLagP99: m.load.sendLag.p99,
+    slackCallsPerRequest: Object.fromEntries(
+      Object.entries(m.slackCalls).map(([k, n]) => [
+        k,
+        Math.round((n / Math.max(1, m.load.sent)) * 100) / 100,
+      ]),
+    ),
+  };
+}
+
+export async function runAckLatency(options: AckLatencyOptions): Promise<BenchResult> {
+  const log = options.log ?? (() => {});
+  const machineBefore = cpuSnapshot();
+  const world = await startWorld();
+  const dataDir = mkdtempSync(join(tmpdir(), "alerts-bot-bench-"));
+  const started: Child[] = [];
+  const loads: LoadTarget[] = [];
+  try {
+    const [botPort, barePort] = [await freePort(), await freePort()];
+    const [bot, bare] = await Promise.all([
+      startBot(
+        world.botEnv({ port: botPort, databasePath: join(dataDir, "bot.db"), logLevel: options.logLevel }),
+        botPort,
+      ),
+      startBareBolt(barePort, { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN }),
+    ]);
+    started.push(bot.child, bare.child);
+    const botTarget: Target = {
+      name: "bot",
+      label: "bot",
+      child: bot.child,
+      load: new LoadTarget(bot.origin),
+    };
+    const bareTarget: Target = {
+      name: "bare",
+      label: "bare Bolt",
+      child: bare.child,
+      load: new LoadTarget(bare.origin),
+    };
+    loads.push(botTarget.load, bareTarget.load);
+
+    const measure = async (
+      target: Target,
+      kinds: RequestKind[],
+      rate: number,
+      seconds: number,
+      opts: { posthogDelayMs?: number; maxSettleMs?: number } = {},
+    ): Promise<Measured> => {
+      const delay = opts.posthogDelayMs ?? 0;
+      const quietMs = options.settleQuietMs ?? 300;
+      const cpuBefore = readCpuMs(target.child.pid);
+      const benchBefore = process.cpuUsage();
+      world.posthog.setLatency(delay);
+      let load: LoadResult;
+      try {
+        load = await target.load.run({
+          rate,
+          durationMs: seconds * 1000,
+          prepare: (i) => world.request(kinds[i % kinds.length] as RequestKind),
+        });
+        // Slow PostHog stays slow until the bot has finished the work it started.
+        await world.settle({
+          quietMs: delay + quietMs,
+          maxMs: (opts.maxSettleMs ?? 10_000) + delay * 4,
+        });
+      } finally {
+        world.posthog.setLatency(0);
+      }
+      const cpu = readCpuMs(target.child.pid) - cpuBefore;
+      const bench = process.cpuUsage(benchBefore);
+      const slackCalls = addCounts([
+        ...world.slack.calls.map((c) => ({ [c.method]: 1 })),
+        { response_url: world.slack.responses.length },
+      ]);
+      world.forget();
+      return {
+        load,
+        cpuMsPerRequest: cpu / Math.max(1, load.sent),
+        cpuShare: cpu / Math.max(1, load.wallMs),
+        benchCpuShare: (bench.user + bench.system) / 1000 / Math.max(1, load.wallMs),
+        slackCalls,
+      };
+    };
+    const describe = (label: string, m: Measured) =>
+      log(
+        `  ${label}: sent ${m.load.sent}, errors ${m.load.errors}, p50 ${ms(m.load.latency.p50)} p99 ${ms(m.load.latency.p99)} max ${ms(m.load.latency.max)} ms, cpu ${m.cpuMsPerRequest.toFixed(2)} ms/req, target cpu ${Math.round(m.cpuShare * 100)}%, bench cpu ${Math.round(m.benchCpuShare * 100)}%, lag p99 ${ms(m.load.sendLag.p99)} ms`,
+      );
+
+    // Warm both up (JIT, connection pools, caches); these figures are discarded.
+    if (options.warmupSeconds > 0) {
+      log(`warming up (${options.warmupSeconds} s per target and kind)`);
+      for (const kind of KINDS)
+        for (const target of [botTarget, bareTarget])
+          await measure(target, [kind], options.rate, options.warmupSeconds / 2);
+    }
+
+    // Steady rate. Bot, bare and the bot with slow PostHog take turns in a mirrored order
+    // (bot, bare, slow, slow, bare, bot), so drift on the machine touches all three alike.
+    const rows: AckRow[] = [];
+    const ratios = { command: Number.NaN, snooze: Number.NaN };
+    const slowRatios: Partial<Record<RequestKind, number>> = {};
+    const slowMs = options.slowPostHogMs;
+    type Slot = "bot" | "bare" | "slow";
+    const order: Slot[] =
+      slowMs > 0 ? ["bot", "bare", "slow", "slow", "bare", "bot"] : ["bot", "bare", "bare", "bot"];
+    for (const kind of KINDS) {
+      log(
+        `${kind} at ${options.rate} req/s, ${options.seconds} s per target${slowMs > 0 ? ` (and the bot with PostHog answering in ${slowMs} ms)` : ""}`,
+      );
+      const parts: Record<Slot, Measured[]> = { bot: [], bare: [], slow: [] };
+      for (const slot of order) {
+        const target = slot === "bare" ? bareTarget : botTarget;
+        const delay = slot === "slow" ? slowMs : 0;
+        parts[slot].push(
+          await measure(target, [kind], options.rate, options.seconds / 2, { posthogDelayMs: delay }),
+        );
+      }
+      const bot = merge(parts.bot);
+      const bare = merge(parts.bare);
+      describe(`${kind} bot`, bot);
+      describe(`${kind} bare`, bare);
+      rows.push(row(kind, "bot", 0, bot), row(kind, "bare", 0, bare));
+      ratios[kind] = ratio(bot.load.latency.p99, bare.load.latency.p99);
+      if (parts.slow.length > 0) {
+        const slow = merge(parts.slow);
+        describe(`${kind} bot, slow PostHog`, slow);
+        rows.push(row(kind, "bot", slowMs, slow));
+        slowRatios[kind] = ratio(slow.load.latency.p99, bot.load.latency.p99);
+      }
+    }
+
+    // Step the rate up until the bot errs or its p99 passes the limit.
+    const steps: StepRow[] = [];
+    const sustained: { bot: number | null; bare: number | null } = { bot: null, bare: null };
+    if (options.stepUp) {
+      const step = options.stepUp;
+      const targets = step.includeBare ? [botTarget, bareTarget] : [botTarget];
+      for (const target of targets) {
+        for (let rate = step.startRate; rate <= step.maxRate; rate *= 2) {
+          log(`step: ${target.label} at ${rate} req/s (mixed) for ${step.stepSeconds} s`);
+          const m = await measure(target, KINDS, rate, step.stepSeconds, { maxSettleMs: 30_000 });
+          const passed = m.load.errors === 0 && m.load.latency.p99 <= step.p99LimitMs;
+          describe(`${target.label} ${rate} req/s${passed ? "" : " (failed)"}`, m);
+          steps.push({
+            target: target.name,
+            rate,
+            sent: m.load.sent,
+            errors: m.load.errors,
+            errorKinds: m.load.errorKinds,
+            latency: m.load.latency,
+            throughput: m.load.throughput,
+            cpuShare: m.cpuShare,
+            sendLagP99: m.load.sendLag.p99,
+            passed,
+          });
+          if (!passed) break;
+          sustained[target.name] = rate;
+        }
+      }
+    }
+
+    const memory = { bot: readMemory(bot.child.pid), bare: readMemory(bare.child.pid) };
+    log(
+      `memory: bot ${memory.bot.rssMb.toFixed(1)} MB (peak ${memory.bot.hwmMb.toFixed(1)}), bare ${memory.bare.rssMb.toFixed(1)} MB`,
+    );
+    const figures: AckLatencyFigures = {
+      rows,
+      ratios,
+      slowRatios,
+      steps,
+      sustained,
+      memory,
+      otherCpu: otherCpuShare(
+        machineBefore,
+        readCpuMs(bot.child.pid) + readCpuMs(bare.child.pid),
+        machineInfo().cores,
+      ),
+    };
+    const result = ackLatencyResult(options, figures);
+    if (options.resultsDir) writeResult(options.resultsDir, result);
+    return result;
+  } finally {
+    for (const load of loads) await load.close().catch(() => undefined);
+    await Promise.all(started.map((child) => child.stop()));
+    await world.close();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+const callsText = (calls: Record<string, number>) =>
+  Object.entries(calls)
+    .filter(([, n]) => n >= 0.01)
+    .map(([method, n]) => `${method} ${n.toFixed(2)}`)
+    .join(", ") || "–";
+
+const errorText = (r: { errors: number; errorKinds: Record<string, number> }) =>
+  r.errors === 0
+    ? "0"
+    : `${r.errors} (${Object.entries(r.errorKinds)
+        .map(([k, n]) => `${k} ${n}`)
+        .join(", ")})`;
+
+export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigures): BenchResult {
+  const find = (kind: RequestKind, target: "bot" | "bare", delay: number) =>
+    f.rows.find((r) => r.kind === kind && r.target === target && r.posthogDelayMs === delay);
+
+  const steady: BenchTable = {
+    caption: `Ack latency at ${options.rate} req/s (ms, request sent → response read)`,
+    columns: [
+      "Request",
+      "Target",
+      "PostHog delay",
+      "Sent",
+      "Errors",
+      "p50",
+      "p95",
+      "p99",
+      "max",
+      "CPU ms/req",
+      "Slack calls/req",
+    ],
+    rows: f.rows.map((r) => [
+      KIND_LABEL[r.kind],
+      r.target === "bot" ? "bot" : "bare Bolt",
+      r.posthogDelayMs > 0 ? `${r.posthogDelayMs / 1000} s` : "none",
+      r.sent,
+      errorText(r),
+      ms(r.latency.p50),
+      ms(r.latency.p95),
+      ms(r.latency.p99),
+      ms(r.latency.max),
+      r.cpuMsPerRequest.toFixed(2),
+      callsText(r.slackCallsPerRequest),
+    ]),
+  };
+
+  const targets: BenchResult["targets"] = [];
+  for (const kind of KINDS) {
+    const bot = find(kind, "bot", 0);
+    const bare = find(kind, "bare", 0);
+    if (!bot || !bare) continue;
+    const r = f.ratios[kind];
+    targets.push({
+      label: `Ack p99, bot ÷ bare Bolt, ${KIND_LABEL[kind]} at ${options.rate} req/s`,
+      goal: `≤ ${ACK_TARGET_RATIO}×`,
+      measured: `${r.toFixed(2)}× (${ms(bot.latency.p99)} vs ${ms(bare.latency.p99)} ms)`,
+      met: r <= ACK_TARGET_RATIO && bot.errors === 0,
+    });
+  }
+  for (const kind of KINDS) {
+    const slow = find(kind, "bot", options.slowPostHogMs);
+    const normal = find(kind, "bot", 0);
+    const r = f.slowRatios[kind];
+    if (!slow || !normal || r === undefined || options.slowPostHogMs === 0) continue;
+    targets.push({
+      label: `Ack p99 with PostHog answering in ${options.slowPostHogMs / 1000} s, ${KIND_LABEL[kind]}`,
+      goal: `unchanged (≤ ${ACK_TARGET_RATIO}× the bot's own p99, no errors)`,
+      measured: `${ms(slow.latency.p99)} vs ${ms(normal.latency.p99)} ms (${r.toFixed(2)}×), errors ${slow.errors}`,
+      met: r <= ACK_TARGET_RATIO && slow.errors === 0,
+    });
+  }
+
+  const tables: BenchTable[] = [steady];
+  if (f.steps.length > 0) {
+    tables.push({
+      caption: "Step-up, half `/alerts list` and half snooze clicks (ms)",
+      columns: [
+        "Target",
+        "Offered req/s",
+        "Sent",
+        "Errors",
+        "p50",
+        "p99",
+        "max",
+        "Acks/s",
+        "Target CPU",
+        "Generator lag p99",
+        "",
+      ],
+      rows: f.steps.map((s) => [
+        s.target === "bot" ? "bot" : "bare Bolt",
+        s.rate,
+        s.sent,
+        errorText(s),
+        ms(s.latency.p50),
+        ms(s.latency.p99),
+        ms(s.latency.max),
+        Math.round(s.throughput),
+        `${Math.round(s.cpuShare * 100)}%`,
+        ms(s.sendLagP99),
+        s.passed ? "ok" : "fails",
+      ]),
+    });
+    tables.push({
+      columns: ["", "Highest rate without errors and with p99 ≤ 1 s"],
+      rows: [
+        ["bot", f.sustained.bot === null ? "below the first step" : `${f.sustained.bot} req/s`],
+        ...(f.steps.some((s) => s.target === "bare")
+          ? [["bare Bolt", f.sustained.bare === null ? "below the first step" : `${f.sustained.bare} req/s`]]
+          : []),
+      ],
+    });
+  }
+
+  return {
+    name: "ack-latency",
+    title: "Ack latency",
+    order: 10,
+    ranAt: new Date().toISOString(),
+    machine: machineInfo(),
+    command: "npm run bench -- ack-latency",
+    method:
+      "Signed `/alerts list` commands and snooze clicks (block_actions from a notification's snooze menu, " +
+      "option `1h`, each with its own response URL) are sent open-loop at a steady rate over keep-alive " +
+      "connections, to the bot (`node dist/main.js` against the fake PostHog and Slack) and to a bare Bolt " +
+      "app with the same Bolt version and `HTTPReceiver` whose listeners only ack. Latency runs from handing " +
+      "the request to the client to reading the whole response. Runs alternate bot, bare, bare, bot after a " +
+      "warm-up. CPU ms/req is the target process's CPU time (including the bot's work after the ack) ÷ requests; " +
+      "Slack calls/req counts the Web API calls and response URL posts that work made.",
+    settings: {
+      "seconds per target and kind": options.seconds,
+      "rate (req/s)": options.rate,
+      "bot LOG_LEVEL": options.logLevel,
+      "alerts in PostHog": 30,
+      ...(options.stepUp ? { "seconds per step": options.stepUp.stepSeconds } : {}),
+    },
+    targets,
+    tables,
+    limits: ackLimits(options, f),
+    notes: [
+      quietNote(f.otherCpu),
+      `Resident memory after all of the above: bot ${f.memory.bot.rssMb.toFixed(0)} MB (peak ${f.memory.bot.hwmMb.toFixed(0)} MB), bare Bolt ${f.memory.bare.rssMb.toFixed(0)} MB.`,
+      "The generator and both fakes share the bench process; “generator lag” is how late it sent against its schedule. When it grows, the bench process, not the target, is the bottleneck.",
+    ],
+    data: f,
+  };
+}
+
+function ackLimits(options: AckLatencyOptions, f: AckLatencyFigures): string[] {
+  const lines: string[] = [];
+  const cpu = (kind: RequestKind, target: "bot" | "bare") =>
+    f.rows.find((r) => r.kind === kind && r.target === target && r.posthogDelayMs === 0)?.cpuMsPerRequest;
+  const cmdBot = cpu("command", "bot");
+  const cmdBare = cpu("command", "bare");
+  const snzBot = cpu("snooze", "bot");
+  if (cmdBot !== undefined && cmdBare !== undefined && snzBot !== undefined) {
+    lines.push(
+      `the acks share one JavaScript thread with the work that follows them. The bot spends ${cmdBot.toFixed(2)} ms of CPU per \`/alerts list\` and ${snzBot.toFixed(2)} ms per snooze click (the bare app ${cmdBare.toFixed(2)} ms); an ack that arrives while that work runs waits for it, which is what separates the two p99s at ${options.rate} req/s.`,
+    );
+  }
+  const authTests = f.rows
+    .filter((r) => r.target === "bot" && r.posthogDelayMs === 0)
+    .map((r) => r.slackCallsPerRequest["auth.test"] ?? 0);
+  if (authTests.length > 0 && Math.min(...authTests) >= 0.5) {
+    lines.push(
+      "the bot calls Slack's `auth.test` before acknowledging every request: Bolt's single-token authorization, with `tokenVerificationEnabled: false` and no `botId`/`botUserId`, repeats it per request. On loopback it costs CPU; against slack.com it puts a network round trip in front of every ack.",
+    );
+  }
+  const failed = f.steps.find((s) => s.target === "bot" && !s.passed);
+  if (failed) {
+    const lagBound = failed.sendLagP99 > 20;
+    lines.push(
+      lagBound
+        ? `the step-up stopped at ${failed.rate} req/s with the generator ${ms(failed.sendLagP99)} ms behind schedule: the machine (the bench process with the generator and both fakes, and the bot) ran out of CPU, so ${f.sustained.bot === null ? "this step says little about the bot alone" : `the bot's own ceiling is at least ${f.sustained.bot} req/s`}.`
+        : `at ${failed.rate} req/s the bot process used ${Math.round(failed.cpuShare * 100)}% of a core and its acks queued behind the listing, rendering and reply work of earlier requests (Node runs all of it on one thread).`,
+    );
+  } else if (f.steps.length > 0) {
+    lines.push(
+      `the bot kept up with every step, up to ${f.sustained.bot} req/s; the generator sets the ceiling.`,
+    );
+  }
+  return lines;
+}

@@ -1,0 +1,229 @@
+/**
+ * The world a benchmarked bot lives in: the loopback fakes of PostHog and of
+ * the Slack Web API, seeded like a small real workspace, and correctly signed
+ * Slack requests for the load generator.
+ */
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ACTION_NOTIFY_SNOOZE } from "../../src/slack/ids.js";
+import { type FakePostHog, startFakePostHog } from "../../test/support/fake-posthog.js";
+import { type FakeSlack, startFakeSlack } from "../../test/support/fake-slack.js";
+import { type SlackHttpResponse, SlackRequester } from "../../test/support/slack-requests.js";
+import type { PreparedRequest } from "./load.js";
+
+export const SIGNING_SECRET = "bench-signing-secret-0123456789";
+export const BOT_TOKEN = "xoxb-bench-token";
+export const POSTHOG_KEY = "phx_bench_key";
+export const WEBHOOK_SECRET = "bench-webhook-secret-0123456789";
+export const PROJECT_ID = 4242;
+export const CHANNEL = "C0BENCHCHAN";
+/** A Slack user whose email matches an active PostHog member, so writes are allowed. */
+export const USER = { id: "U0BENCH001", name: "ann", email: "ann@example.com", tz: "Europe/Berlin" };
+
+/** The notification controls' block id carries the alert id (the snooze menu's options carry only the preset). */
+const NOTIFY_CONTROLS_PREFIX = "notify_controls:";
+const SNOOZE_CHOICE = { value: "1h", text: "1 hour" };
+
+export type RequestKind = "command" | "snooze";
+
+export interface World {
+  posthog: FakePostHog;
+  slack: FakeSlack;
+  /** The alert the snooze clicks act on. */
+  alertId: string;
+  /** Environment for `node dist/main.js` pointing at the fakes (every configuration variable set). */
+  botEnv(opts: {
+    port: number;
+    databasePath: string;
+    logLevel: string;
+    pollSeconds?: number;
+  }): Record<string, string>;
+  /** A signed `/alerts list` or snooze click, each with its own response URL. */
+  request(kind: RequestKind): PreparedRequest;
+  /** Waits until the fakes have seen no new traffic for `quietMs` (bot work after the ack has finished). */
+  settle(opts?: { quietMs?: number; maxMs?: number }): Promise<void>;
+  /** Forgets recorded traffic so long runs do not grow the bench process. */
+  forget(): void;
+  close(): Promise<void>;
+}
+
+/** Builds the exact request SlackRequester would send, without sending it. */
+class RequestBuilder extends SlackRequester {
+  private captured: PreparedRequest | null = null;
+  private readonly path: string;
+
+  constructor() {
+    super({ baseUrl: "http://127.0.0.1", signingSecret: SIGNING_SECRET });
+    this.path = new URL(this.url).pathname;
+  }
+
+  override raw(body: string, headers: Record<string, string>): Promise<SlackHttpResponse> {
+    this.captured = {
+      path: this.path,
+      headers: { "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)", ...headers },
+      body,
+    };
+    return Promise.resolve({ status: 0, body: "", ms: 0, contentType: null });
+  }
+
+  take(send: () => Promise<SlackHttpResponse>): PreparedRequest {
+    this.captured = null;
+    void send();
+    if (!this.captured) throw new Error("the request was not built");
+    return this.captured;
+  }
+}
+
+/** A firing-alert notification as Slack sends it back inside a block_actions payload. */
+function notificationMessage(alertId: string, ts: string): Record<string, unknown> {
+  const plain = (text: string) => ({ type: "plain_text", text, emoji: true });
+  return {
+    ts,
+    user: "U0FAKEBOT",
+    bot_id: "B0FAKEBOT",
+    app_id: "A0FAKEAPP",
+    text: "🔥 Signups dropped is firing: 42 is below 100",
+    blocks: [
+      { type: "header", block_id: "notify_header", text: plain("🔥 Signups dropped") },
+      {
+        type: "section",
+        block_id: "notify_summary",
+        text: { type: "mrkdwn", text: "*Daily signups* is *42*, below the lower bound of *100*." },
+      },
+      {
+        type: "section",
+        block_id: "notify_facts",
+        fields: [
+          { type: "mrkdwn", text: "*Condition*\nabsolute value" },
+          { type: "mrkdwn", text: "*Checked*\n<!date^1748826012^{date_short_pretty} {time}|2025-06-02>" },
+          { type: "mrkdwn", text: "*Frequency*\ndaily" },
+          { type: "mrkdwn", text: "*Threshold*\nlower 100" },
+        ],
+      },
+      {
+        type: "context",
+        block_id: "notify_state",
+        elements: [{ type: "mrkdwn", text: "Firing since <!date^1748826012^{time}|01:00 UTC>" }],
+      },
+      {
+        type: "actions",
+        block_id: `${NOTIFY_CONTROLS_PREFIX}${alertId}`,
+        elements: [
+          {
+            type: "button",
+            action_id: "notify_open_posthog",
+            text: plain("Open in PostHog"),
+            url: `http://127.0.0.1/project/${PROJECT_ID}/alerts/${alertId}`,
+          },
+          {
+            type: "static_select",
+            action_id: ACTION_NOTIFY_SNOOZE,
+            placeholder: plain("Snooze…"),
+            options: ["30m", "1h", "4h", "1d", "1w"].map((v) => ({ text: plain(v), value: v })),
+          },
+          { type: "button", action_id: "notify_disable", text: plain("Disable"), style: "danger" },
+        ],
+      },
+    ],
+  };
+}
+
+export async function startWorld(opts: { alerts?: number } = {}): Promise<World> {
+  const posthog = await startFakePostHog({ apiKey: POSTHOG_KEY, projectId: PROJECT_ID });
+  const slack = await startFakeSlack({ botToken: BOT_TOKEN });
+  slack.addUser(USER);
+  posthog.addMember({ email: USER.email, first_name: "Ann" });
+
+  const count = Math.max(1, opts.alerts ?? 30);
+  const insights = [
+    posthog.addInsight({ name: "Daily signups" }),
+    posthog.addInsight({ name: "Checkout errors" }),
+    posthog.addInsight({ name: "Weekly active users" }),
+  ];
+  const alertIds: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const insight = insights[i % insights.length] as (typeof insights)[number];
+    const alert = posthog.addAlert({
+      insight: insight.id,
+      name: `${insight.name ?? "Insight"} alert ${i + 1}`,
+      threshold: { configuration: { type: "absolute", bounds: { lower: 100, upper: null } } },
+    });
+    if (i % 3 === 0) posthog.fire(alert.id, 42);
+    alertIds.push(alert.id);
+  }
+  const alertId = alertIds[0] as string;
+
+  const builder = new RequestBuilder();
+  const messageTs = "1748826013.000100";
+  const message = notificationMessage(alertId, messageTs);
+
+  return {
+    posthog,
+    slack,
+    alertId,
+    botEnv({ port, databasePath, logLevel, pollSeconds = 0 }) {
+      return {
+        SLACK_BOT_TOKEN: BOT_TOKEN,
+        SLACK_SIGNING_SECRET: SIGNING_SECRET,
+        // Blank means unset; it also keeps a local .env from switching the bot to Socket Mode.
+        SLACK_APP_TOKEN: "",
+        SLACK_API_URL: slack.apiUrl,
+        POSTHOG_HOST: posthog.url,
+        POSTHOG_PERSONAL_API_KEY: POSTHOG_KEY,
+        POSTHOG_PROJECT_ID: String(PROJECT_ID),
+        POSTHOG_ENVIRONMENT_ID: "",
+        PORT: String(port),
+        DATABASE_PATH: databasePath,
+        LOG_LEVEL: logLevel,
+        ALERTS_CHANNEL: CHANNEL,
+        WEBHOOK_SECRET,
+        POLL_INTERVAL_SECONDS: String(pollSeconds),
+        WRITE_ACCESS: "posthog-members",
+      };
+    },
+    request(kind) {
+      const responseUrl = slack.responseUrl();
+      if (kind === "command") {
+        return builder.take(() =>
+          builder.slashCommand({ text: "list", userId: USER.id, channelId: CHANNEL, responseUrl }),
+        );
+      }
+      return builder.take(() =>
+        builder.blockAction({
+          actionId: ACTION_NOTIFY_SNOOZE,
+          blockId: `${NOTIFY_CONTROLS_PREFIX}${alertId}`,
+          type: "static_select",
+          selectedOption: SNOOZE_CHOICE,
+          userId: USER.id,
+          channelId: CHANNEL,
+          messageTs,
+          message,
+          isEphemeral: false,
+          responseUrl,
+        }),
+      );
+    },
+    async settle({ quietMs = 300, maxMs = 10_000 } = {}) {
+      const traffic = () => posthog.requests.length + slack.calls.length + slack.responses.length;
+      const until = performance.now() + maxMs;
+      let seen = traffic();
+      let quietSince = performance.now();
+      while (performance.now() < until) {
+        await sleep(25);
+        const now = traffic();
+        if (now !== seen) {
+          seen = now;
+          quietSince = performance.now();
+        } else if (performance.now() - quietSince >= quietMs) return;
+      }
+    },
+    forget() {
+      posthog.requests.length = 0;
+      slack.calls.length = 0;
+      slack.responses.length = 0;
+    },
+    async close() {
+      await Promise.all([posthog.close(), slack.close()]);
+    },
+  };
+}

@@ -1,0 +1,152 @@
+/**
+ * A closed-loop load generator for loopback HTTP targets: `concurrency`
+ * workers, each sending its next request as soon as the previous one has
+ * been answered, the way PostHog's webhook senders retry and drain a queue.
+ * Throughput is whatever the target sustains; latency is what each request
+ * waited with that many others in flight.
+ */
+import { performance } from "node:perf_hooks";
+import { Pool } from "undici";
+import { assertLoopback, type PreparedRequest } from "../lib/load.js";
+import { type LatencyStats, summarize } from "../lib/stats.js";
+
+export interface ClosedLoopOptions {
+  /** Requests in flight at any moment (one per worker). */
+  concurrency: number;
+  /** Stop starting new requests after this long, in milliseconds. */
+  durationMs: number;
+  /** Builds request number i, just before it is sent (keep it cheap). */
+  prepare: (i: number) => PreparedRequest;
+  /** Stop after this many requests even if time is left (default unlimited). */
+  maxRequests?: number;
+  /** Status that counts as accepted (default 202). */
+  okStatus?: number;
+  /** A request without a full response after this long counts as an error (default 10 s). */
+  timeoutMs?: number;
+  /** Called with every response body of an accepted request (e.g. to check what the target said). */
+  onAccepted?: (i: number, body: string) => void;
+}
+
+export interface ClosedLoopResult {
+  concurrency: number;
+  sent: number;
+  ok: number;
+  errors: number;
+  /** Error counts by kind: `http_<status>`, `timeout`, or the client's error code. */
+  errorKinds: Record<string, number>;
+  /** Latency of accepted requests: handed to the client → whole response read. */
+  latency: LatencyStats;
+  samples: Float64Array;
+  /** Accepted requests per second over the run. */
+  throughput: number;
+  wallMs: number;
+}
+
+/** A keep-alive pool of `connections` to one loopback origin. */
+export class ClosedLoopTarget {
+  readonly origin: string;
+  private readonly pool: Pool;
+
+  constructor(origin: string, connections = 32) {
+    this.origin = assertLoopback(origin).origin;
+    this.pool = new Pool(this.origin, {
+      connections,
+      pipelining: 1,
+      keepAliveTimeout: 60_000,
+      keepAliveMaxTimeout: 60_000,
+    });
+  }
+
+  async run(options: ClosedLoopOptions): Promise<ClosedLoopResult> {
+    const { concurrency, durationMs } = options;
+    if (!(concurrency >= 1) || !(durationMs > 0))
+      throw new Error("concurrency and duration must be positive");
+    const okStatus = options.okStatus ?? 202;
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    const maxRequests = options.maxRequests ?? Number.POSITIVE_INFINITY;
+    const samples: number[] = [];
+    const errorKinds: Record<string, number> = {};
+    let next = 0;
+    let ok = 0;
+    const fail = (kind: string) => {
+      errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
+    };
+
+    const start = performance.now();
+    const end = start + durationMs;
+    const worker = async () => {
+      while (performance.now() < end && next < maxRequests) {
+        const i = next++;
+        const request = options.prepare(i);
+        const signal = AbortSignal.timeout(timeoutMs);
+        const sentAt = performance.now();
+        try {
+          const res = await this.pool.request({
+            method: "POST",
+            path: request.path,
+            headers: request.headers,
+            body: request.body,
+            signal,
+          });
+          const text = await res.body.text();
+          if (res.statusCode === okStatus) {
+            samples.push(performance.now() - sentAt);
+            ok += 1;
+            options.onAccepted?.(i, text);
+          } else fail(`http_${res.statusCode}`);
+        } catch (error) {
+          const e = error as { code?: string; name?: string };
+          fail(signal.aborted ? "timeout" : (e.code ?? e.name ?? "error"));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    const wallMs = performance.now() - start;
+    const latencies = Float64Array.from(samples);
+    return {
+      concurrency,
+      sent: next,
+      ok,
+      errors: next - ok,
+      errorKinds,
+      latency: summarize(latencies),
+      samples: latencies,
+      throughput: (ok * 1000) / Math.max(wallMs, 1),
+      wallMs,
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
+
+/** Merges runs against one target (e.g. the two halves of an A-B-B-A sequence). */
+export function mergeClosedLoop(runs: ClosedLoopResult[]): ClosedLoopResult {
+  const first = runs[0];
+  if (!first) throw new Error("nothing to merge");
+  const total = runs.reduce((n, r) => n + r.samples.length, 0);
+  const samples = new Float64Array(total);
+  let offset = 0;
+  for (const run of runs) {
+    samples.set(run.samples, offset);
+    offset += run.samples.length;
+  }
+  const errorKinds: Record<string, number> = {};
+  for (const run of runs)
+    for (const [kind, n] of Object.entries(run.errorKinds)) errorKinds[kind] = (errorKinds[kind] ?? 0) + n;
+  const sent = runs.reduce((n, r) => n + r.sent, 0);
+  const ok = runs.reduce((n, r) => n + r.ok, 0);
+  const wallMs = runs.reduce((n, r) => n + r.wallMs, 0);
+  return {
+    concurrency: first.concurrency,
+    sent,
+    ok,
+    errors: sent - ok,
+    errorKinds,
+    latency: summarize(samples),
+    samples,
+    throughput: (ok * 1000) / Math.max(wallMs, 1),
+    wallMs,
+  };
+}

@@ -1,0 +1,207 @@
+/**
+ * Keeps the benchmarks runnable: the load generator's bookkeeping, a very
+ * short ack-latency run and one start, writing to a temporary directory
+ * (never to bench/results or BENCHMARKS.md). Needs the built bot (`npm test`
+ * builds before running the tests).
+ */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type AckLatencyFigures, runAckLatency } from "../bench/ack-latency.js";
+import { assertLoopback, LoadTarget } from "../bench/lib/load.js";
+import { MAIN_JS } from "../bench/lib/processes.js";
+import { type BenchResult, readResults, renderBenchmarks, writeResult } from "../bench/lib/report.js";
+import { percentile, summarize } from "../bench/lib/stats.js";
+import { runStartMemory, type StartMemoryFigures } from "../bench/start-memory.js";
+
+let dir: string;
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), "bench-smoke-"));
+});
+afterAll(() => {
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe("latency statistics", () => {
+  it("uses nearest-rank percentiles", () => {
+    const values = Array.from({ length: 100 }, (_, i) => i + 1);
+    expect(percentile(values, 50)).toBe(50);
+    expect(percentile(values, 99)).toBe(99);
+    expect(percentile(values, 100)).toBe(100);
+    expect(percentile([7], 99)).toBe(7);
+    expect(percentile([], 50)).toBeNaN();
+    const stats = summarize([5, 1, 3]);
+    expect(stats).toMatchObject({ count: 3, min: 1, p50: 3, max: 5, mean: 3 });
+  });
+});
+
+describe("the load generator", () => {
+  let server: Server;
+  let origin: string;
+  let hits = 0;
+  beforeAll(async () => {
+    server = createServer((req, res) => {
+      hits += 1;
+      req.resume();
+      // Every third request fails; each answer takes 150 ms.
+      const status = hits % 3 === 0 ? 500 : 200;
+      setTimeout(() => res.writeHead(status).end(), 150);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    origin = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+  afterAll(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  it("sends on schedule whatever the responses take, and counts errors by kind", async () => {
+    const target = new LoadTarget(origin);
+    try {
+      const result = await target.run({
+        rate: 100,
+        durationMs: 300,
+        prepare: (i) => ({ path: `/r/${i}`, headers: { "content-type": "text/plain" }, body: "x" }),
+      });
+      expect(result.sent).toBe(30);
+      expect(result.ok).toBe(20);
+      expect(result.errors).toBe(10);
+      expect(result.errorKinds).toEqual({ http_500: 10 });
+      // Open loop: 30 requests of 150 ms each went out in about 0.3 s, not 4.5 s.
+      expect(result.wallMs).toBeLessThan(1_500);
+      expect(result.offeredRate).toBeGreaterThan(60);
+      expect(result.latency.p50).toBeGreaterThanOrEqual(140);
+      expect(result.latency.count).toBe(20);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it("counts requests that outlive the timeout as errors and stops waiting for them", async () => {
+    const target = new LoadTarget(origin);
+    try {
+      const result = await target.run({
+        rate: 50,
+        durationMs: 100,
+        timeoutMs: 50,
+        prepare: () => ({ path: "/", headers: {}, body: "" }),
+      });
+      expect(result.sent).toBe(5);
+      expect(result.errorKinds.timeout).toBe(5);
+      expect(result.wallMs).toBeLessThan(1_500);
+    } finally {
+      await target.close();
+    }
+  });
+
+  it("refuses anything but loopback", () => {
+    expect(() => assertLoopback("http://example.com")).toThrow(/127\.0\.0\.1/);
+    expect(() => assertLoopback("https://127.0.0.1:1")).toThrow();
+    expect(assertLoopback("http://127.0.0.1:8080").port).toBe("8080");
+  });
+});
+
+describe("the benchmarks", () => {
+  it("has a built bot to measure", () => {
+    expect(existsSync(MAIN_JS)).toBe(true);
+  });
+
+  // The two runs use their own fakes and ports, so they may overlap.
+  it.concurrent("measures ack latency of the bot and the bare Bolt app without errors", async () => {
+    const result = await runAckLatency({
+      seconds: 0.4,
+      rate: 20,
+      warmupSeconds: 0,
+      slowPostHogMs: 100,
+      stepUp: { stepSeconds: 0.4, startRate: 20, maxRate: 20, p99LimitMs: 1_000, includeBare: false },
+      logLevel: "warn",
+      settleQuietMs: 100,
+      resultsDir: dir,
+    });
+    const figures = result.data as AckLatencyFigures;
+    // Both kinds for both targets at normal speed, and the bot again with slow PostHog.
+    expect(figures.rows).toHaveLength(6);
+    for (const row of figures.rows) {
+      expect(row.errors, JSON.stringify(row.errorKinds)).toBe(0);
+      expect(row.sent).toBe(8);
+      expect(row.latency.count).toBe(row.sent);
+      expect(row.latency.p99).toBeGreaterThan(0);
+      expect(row.latency.p99).toBeLessThan(3_000);
+    }
+    // The bot really did its work after the acks: it answered every command through its response URL.
+    const botCommands = figures.rows.find((r) => r.target === "bot" && r.kind === "command");
+    expect(botCommands?.slackCallsPerRequest.response_url).toBe(1);
+    expect(figures.rows.find((r) => r.target === "bare")?.slackCallsPerRequest).toEqual({ response_url: 0 });
+    expect(Number.isFinite(figures.ratios.command)).toBe(true);
+    expect(Number.isFinite(figures.ratios.snooze)).toBe(true);
+    expect(figures.steps).toHaveLength(1);
+    expect(figures.steps[0]?.passed).toBe(true);
+    expect(figures.memory.bot.rssMb).toBeGreaterThan(10);
+    expect(figures.otherCpu).toBeGreaterThanOrEqual(0);
+    expect(figures.otherCpu).toBeLessThanOrEqual(1);
+
+    expect(result.targets.length).toBe(4);
+    const written = readResults(dir).find((r) => r.name === "ack-latency");
+    expect(written?.tables[0]?.rows).toHaveLength(6);
+  });
+
+  it.concurrent("measures a start, and the memory of the bot as `npm start` runs it", async () => {
+    const result = await runStartMemory({
+      starts: 1,
+      npmStarts: 0,
+      loadSeconds: 0.5,
+      rate: 20,
+      idleSeconds: 0.2,
+      memoryVia: "npm",
+      memoryVariants: [{ label: "as shipped", nodeOptions: "" }],
+      resultsDir: dir,
+    });
+    const figures = result.data as StartMemoryFigures;
+    expect(figures.runs).toHaveLength(1);
+    const [run] = figures.runs;
+    expect(run?.healthyMs).toBeGreaterThan(0);
+    expect(run?.healthyMs).toBeLessThan(15_000);
+    expect(run?.listeningMs).not.toBeNull();
+    expect(run?.listeningMs).toBeLessThanOrEqual(run?.healthyMs ?? 0);
+    expect(figures.bareReadyMs).toBeGreaterThan(0);
+    const [memory] = figures.memory;
+    expect(memory?.idle.rssMb).toBeGreaterThan(10);
+    expect(memory?.load).toMatchObject({ errors: 0, sent: 10 });
+    expect(memory?.peakUnderLoadMb).toBeGreaterThanOrEqual(memory?.idle.rssMb ?? 0);
+    expect(result.targets.map((t) => t.goal)).toEqual(["≤ 2 s", "≤ 150 MB"]);
+  });
+
+  it("combines every result file into one markdown report, whoever wrote it", () => {
+    const other: BenchResult = {
+      name: "zz-other",
+      title: "Another benchmark",
+      order: 99,
+      ranAt: new Date().toISOString(),
+      machine: { cpu: "cpu", cores: 1, ramGb: 1, node: "v0", os: "os" },
+      command: "npm run bench -- other",
+      method: "Measures something else.",
+      settings: {},
+      targets: [{ label: "Something", goal: "≤ 1", measured: "2", met: false }],
+      tables: [{ columns: ["a", "b|c"], rows: [[1, "x|y"]] }],
+      limits: ["the other thing."],
+      notes: [],
+      data: null,
+    };
+    writeResult(dir, other);
+    const markdown = renderBenchmarks(readResults(dir));
+    const sections = [...markdown.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
+    expect(sections).toEqual([
+      "Machine",
+      "Targets",
+      "Ack latency",
+      "Start time and memory",
+      "Another benchmark",
+    ]);
+    expect(markdown).toContain("| a | b\\|c |");
+    expect(markdown).toContain("**What limits it:** the other thing.");
+    expect(markdown).toContain("❌ missed");
+    expect(JSON.parse(readFileSync(join(dir, "zz-other.json"), "utf8")).title).toBe("Another benchmark");
+  });
+});
