@@ -33,12 +33,14 @@ import { resolvedNote, snapshotOf, viewFromEpisode, viewOf } from "./render.js";
  *   to 5 min) and are retried until they succeed. Permanent Slack errors
  *   are recorded and not retried; the default channel hears about it once
  *   per failure streak of another channel.
- * - Exactly once: a delivery is marked `sending` before the Slack call and
- *   `sent` (with the message ts) right after, in the same transaction as the
- *   episode change. A crash between Slack accepting a call and that commit
- *   (a few milliseconds) leaves the row `sending`; on start those rows are
- *   sent again (at-least-once), so that window can produce one duplicate but
- *   never a lost notification.
+ * - Once, with one exception: a delivery is marked `sending` before the
+ *   Slack call and `sent` (with the message ts) right after, in the same
+ *   transaction as the episode change. A crash while the call is in flight
+ *   (the whole Slack round trip, one call per channel at a time) leaves the
+ *   row `sending`, and an answer lost to a timeout leaves the outcome unknown;
+ *   both are sent again (at-least-once), so each can produce one duplicate
+ *   but never a lost notification. Telling them apart would need reading the
+ *   channel's history, which needs a scope the app does not ask for.
  */
 
 export interface DeliveryWorkerOptions {
