@@ -41,7 +41,9 @@ export interface PollCostOptions {
 
 /** PostHog's documented throttle for the alerts API, per personal API key. */
 export const POSTHOG_PER_MINUTE = 480;
-export const POSTHOG_PER_HOUR = 4_800;
+export /** The poller's least wait per page of 100 alerts (its `minMsPerPage` default). */
+const POLL_MS_PER_PAGE = 1500;
+const POSTHOG_PER_HOUR = 4_800;
 /** "Linear in pages": CPU per page at the largest size within this factor of that at 1,000 alerts. */
 export const LINEAR_TOLERANCE = 1.5;
 
@@ -148,7 +150,9 @@ async function measureSize(
     const requests = pick((s) => s.requests);
     const wallMs = pick((s) => s.wallMs);
     // An upper bound: the poller waits the interval after each poll, so a slow list lowers the rate a little.
-    const pollsPerMinute = 60 / options.intervalSeconds;
+    // The poller stretches the interval to at least 1.5 s per page (src/notifications/poller.ts).
+    const pages = Math.max(1, Math.ceil(alerts / 100));
+    const pollsPerMinute = 60 / Math.max(options.intervalSeconds, (pages * POLL_MS_PER_PAGE) / 1000);
     const figures: PollSizeFigures = {
       alerts,
       samples,
@@ -269,9 +273,9 @@ export function pollCostResult(options: PollCostOptions, f: PollCostFigures): Be
 
   const limits: string[] = [];
   if (largest) {
-    const maxAlerts = Math.floor(POSTHOG_PER_HOUR / ((60 * 60) / options.intervalSeconds)) * 100;
+    const stretchFrom = Math.ceil((options.intervalSeconds * 1000) / POLL_MS_PER_PAGE) * 100;
     limits.push(
-      `requests: the client reads 100 alerts per page (PostHog's default), so a poll costs one request per 100 alerts; at POLL_INTERVAL_SECONDS=${options.intervalSeconds} the hourly limit (${int(POSTHOG_PER_HOUR)} per key, shared with every other call the bot makes) is reached at about ${int(maxAlerts)} alerts, before the per-minute one.`,
+      `requests: the client reads 100 alerts per page (PostHog's default), so a poll costs one request per 100 alerts. Above ${int(stretchFrom)} alerts the poller waits at least ${POLL_MS_PER_PAGE / 1000} s per page between polls instead of POLL_INTERVAL_SECONDS=${options.intervalSeconds}, so polling stays at or under ${int((3600 * 1000) / POLL_MS_PER_PAGE)} requests an hour, half of PostHog's ${int(POSTHOG_PER_HOUR)} per key, however many alerts there are.`,
     );
     limits.push(
       `CPU: each alert is schema-parsed, compared with the stored state (one query per alert for its open messages) and the state rewritten, so the bot's cost grows with the alert count: ${(largest.cpuMs / largest.alerts).toFixed(3)} ms per alert at ${int(largest.alerts)}, ${((largest.cpuMs / (options.intervalSeconds * 1000)) * 100).toFixed(1)}% of a core at one poll per ${options.intervalSeconds} s.` +
