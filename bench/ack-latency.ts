@@ -497,8 +497,8 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
       "option `1h`, each with its own response URL) are sent open-loop at a steady rate over keep-alive " +
       "connections, to the bot (`node dist/main.js` against the fake PostHog and Slack) and to a bare Bolt " +
       "app with the same Bolt version and `HTTPReceiver` whose listeners only ack. Latency runs from handing " +
-      "the request to the client to reading the whole response. Runs alternate bot, bare, bare, bot after a " +
-      "warm-up. CPU ms/req is the target process's CPU time (including the bot's work after the ack) ÷ requests; " +
+      "the request to the client to reading the whole response. After a warm-up, runs take turns in a mirrored " +
+      "order (bot, bare, bot with slow PostHog, the same again, bare, bot) so drift on the machine touches each alike. CPU ms/req is the target process's CPU time (including the bot's work after the ack) ÷ requests; " +
       "Slack calls/req counts the Web API calls and response URL posts that work made.",
     settings: {
       "seconds per target and kind": options.seconds,
@@ -537,6 +537,13 @@ function ackLimits(options: AckLatencyOptions, f: AckLatencyFigures): string[] {
   if (authTests.length > 0 && Math.min(...authTests) >= 0.5) {
     lines.push(
       "the bot calls Slack's `auth.test` before acknowledging every request: Bolt's single-token authorization, with `tokenVerificationEnabled: false` and no `botId`/`botUserId`, repeats it per request. On loopback it costs CPU; against slack.com it puts a network round trip in front of every ack.",
+    );
+  }
+  const moved = KINDS.filter((kind) => (f.slowRatios[kind] ?? 0) > ACK_TARGET_RATIO);
+  if (moved.length > 0) {
+    const waiting = Math.round((options.rate * options.slowPostHogMs) / 1000);
+    lines.push(
+      `with PostHog answering in ${options.slowPostHogMs / 1000} s, about ${waiting} requests wait on it at any time, and when their answers come back together their follow-up work runs back to back on the one thread; acks that arrive meanwhile wait for it (${moved.map((k) => KIND_LABEL[k]).join(" and ")}).`,
     );
   }
   const failed = f.steps.find((s) => s.target === "bot" && !s.passed);

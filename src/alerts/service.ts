@@ -54,13 +54,52 @@ export class AlertService {
 
   listAll(options: { fresh?: boolean } = {}): Promise<Alert[]> {
     const t = this.now();
-    if (!options.fresh && this.cache && t - this.cache.at < this.cacheMs) return this.cache.alerts;
+    if (!options.fresh && this.cache) {
+      if (t - this.cache.at < this.cacheMs) return this.cache.alerts;
+      // Expired but usable: answer from it while one refresh runs in the background, instead
+      // of making every command that arrives meanwhile wait for PostHog and finish all at once.
+      if (this.settled) {
+        this.refreshInBackground();
+        return Promise.resolve(this.settled);
+      }
+    }
     const alerts = this.api.listAllAlerts();
+    const generation = this.generation;
     this.cache = { at: t, alerts };
-    alerts.catch(() => {
-      if (this.cache?.alerts === alerts) this.cache = null;
-    });
+    alerts.then(
+      (list) => {
+        if (this.generation === generation) this.settled = list;
+      },
+      () => {
+        if (this.cache?.alerts === alerts) this.cache = null;
+      },
+    );
     return alerts;
+  }
+
+  /** The last list PostHog returned, and a counter that writes bump so stale refreshes are dropped. */
+  private settled: Alert[] | null = null;
+  private generation = 0;
+  private refreshing = false;
+
+  private refreshInBackground(): void {
+    if (this.refreshing) return;
+    this.refreshing = true;
+    const started = this.now();
+    const generation = this.generation;
+    this.api
+      .listAllAlerts()
+      .then(
+        (list) => {
+          if (this.generation !== generation) return;
+          this.settled = list;
+          this.cache = { at: started, alerts: Promise.resolve(list) };
+        },
+        () => undefined,
+      )
+      .finally(() => {
+        this.refreshing = false;
+      });
   }
 
   /**
@@ -101,6 +140,8 @@ export class AlertService {
 
   invalidate(): void {
     this.cache = null;
+    this.settled = null;
+    this.generation += 1;
   }
 
   async resolve(ref: string): Promise<Resolution> {

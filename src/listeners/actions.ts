@@ -34,7 +34,7 @@ import {
 import { type SnoozePreset, snoozePreset } from "../time/snooze.js";
 import { openAlertForm } from "./alert-form.js";
 import { deleteConfirmation, detailMessage, listMessage, userTimeZone } from "./commands.js";
-import type { ListenerDeps } from "./deps.js";
+import { type ListenerDeps, yieldToOthers } from "./deps.js";
 
 type ActionArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
 
@@ -58,6 +58,8 @@ function replier(args: ActionArgs, replaceOriginal: boolean) {
 function guarded(deps: ListenerDeps, body: (args: ActionArgs) => Promise<void>) {
   return async (args: ActionArgs) => {
     await args.ack();
+    // Let acks already waiting go out before this action's work starts.
+    await yieldToOthers();
     try {
       await body(args);
     } catch (error) {

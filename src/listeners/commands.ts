@@ -14,7 +14,7 @@ import { ACTION_CONFIRM_DELETE } from "../slack/ids.js";
 import { safeMrkdwn } from "../slack/mrkdwn.js";
 import { isValidTimeZone, parseSnoozeWhen } from "../time/snooze.js";
 import { openAlertForm } from "./alert-form.js";
-import type { ListenerDeps } from "./deps.js";
+import { type ListenerDeps, yieldToOthers } from "./deps.js";
 
 const FALLBACK_TZ = "UTC";
 
@@ -258,6 +258,8 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
 export function commandListener(deps: ListenerDeps) {
   return async ({ command, ack, respond, client }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
     await ack();
+    // Let acks already waiting go out before this command's work starts.
+    await yieldToOthers();
     const reply = (message: SlackMessage) =>
       respond({ response_type: "ephemeral", replace_original: false, ...message } as RespondArguments);
     const ctx: CommandContext = {

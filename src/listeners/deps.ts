@@ -33,3 +33,8 @@ export interface ListenerDeps {
   routes?: RoutesPort;
   notifications?: NotificationsPort;
 }
+
+/** One turn of the event loop, so pending I/O (other requests' acks) runs first. */
+export function yieldToOthers(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}

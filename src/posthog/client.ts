@@ -115,6 +115,10 @@ interface CallSpec<S extends z.ZodType | undefined> {
 
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+// Built once: constructing a zod schema costs more than parsing a page with it.
+const ALERT_PAGE = pageSchema(alertSchema);
+const INSIGHT_PAGE = pageSchema(insightSchema);
+
 /** PostHog's member list is paginated on current servers and a plain array on older ones. */
 const memberPageSchema = z.union([
   pageSchema(memberSchema),
@@ -198,7 +202,7 @@ export class PostHogClient {
       method: "GET",
       path: this.alertsBase,
       query: { limit: options.limit, offset: options.offset },
-      schema: pageSchema(alertSchema),
+      schema: ALERT_PAGE,
       resource: "alert",
     });
   }
@@ -272,7 +276,7 @@ export class PostHogClient {
         limit: options.limit ?? 20,
         offset: options.offset ?? 0,
       },
-      schema: pageSchema(insightSchema),
+      schema: INSIGHT_PAGE,
       resource: "insight",
     });
   }
@@ -309,7 +313,7 @@ export class PostHogClient {
       method: "GET",
       path: this.insightsBase,
       query: { short_id: raw, basic: true, limit: 1 },
-      schema: pageSchema(insightSchema),
+      schema: INSIGHT_PAGE,
       resource: "insight",
     });
     const insight = page.results.find((i) => i.short_id === raw && !i.deleted);

@@ -1,0 +1,61 @@
+import { describe, expect, it } from "vitest";
+import { AlertService, type AlertsApi } from "../../../src/alerts/service.js";
+import type { Alert } from "../../../src/posthog/schemas.js";
+import { makeAlert } from "../../fixtures/alerts.js";
+
+function api(lists: Alert[][]) {
+  let calls = 0;
+  let release: (() => void) | null = null;
+  const fake = {
+    get calls() {
+      return calls;
+    },
+    hold() {
+      return new Promise<void>((resolve) => {
+        release = resolve;
+      });
+    },
+    release: () => release?.(),
+    gate: null as Promise<void> | null,
+    async listAllAlerts() {
+      const list = lists[Math.min(calls, lists.length - 1)] as Alert[];
+      calls += 1;
+      if (fake.gate) await fake.gate;
+      return list;
+    },
+  };
+  return fake;
+}
+
+describe("AlertService.listAll", () => {
+  it("serves the cache, then answers from the old list while one refresh runs", async () => {
+    const first = [makeAlert({ name: "old" })];
+    const second = [makeAlert({ name: "new" })];
+    const fake = api([first, second]);
+    let now = 0;
+    const service = new AlertService(fake as unknown as AlertsApi, () => now, 1000);
+    expect(await service.listAll()).toBe(first);
+    now = 500;
+    expect(await service.listAll()).toBe(first);
+    expect(fake.calls).toBe(1);
+
+    now = 1500;
+    fake.gate = fake.hold();
+    // Expired: answered at once from the old list, with one refresh in the background.
+    expect(await service.listAll()).toBe(first);
+    expect(await service.listAll()).toBe(first);
+    expect(fake.calls).toBe(2);
+    fake.release();
+    fake.gate = null;
+    await new Promise((r) => setImmediate(r));
+    expect(await service.listAll()).toBe(second);
+  });
+
+  it("never serves a list from before a write", async () => {
+    const fake = api([[makeAlert({ name: "before" })], [makeAlert({ name: "after" })]]);
+    const service = new AlertService(fake as unknown as AlertsApi, () => 0, 1000);
+    await service.listAll();
+    service.invalidate();
+    expect((await service.listAll())[0]?.name).toBe("after");
+  });
+});
