@@ -204,11 +204,12 @@ export interface StateValue {
 }
 export type StateValues = Record<string, Record<string, StateValue | undefined> | undefined>;
 
+/** An option whose value is a PostHog id: a positive integer (ids start at 1), else null. */
 export function pickedOption(
   option: { text?: { text?: string }; value?: string } | null | undefined,
 ): PickedOption | null {
   const value = option?.value;
-  if (typeof value !== "string" || !/^\d{1,15}$/.test(value)) return null;
+  if (typeof value !== "string" || !/^[1-9]\d{0,14}$/.test(value)) return null;
   const id = Number(value);
   return { id, label: option?.text?.text ?? value };
 }
