@@ -6,7 +6,6 @@ export const MESSAGES = {
   unexpected:
     "Something went wrong on the bot's side and nothing was changed. Try again; if it keeps happening, ask whoever runs the bot to check its logs.",
   tampered: "That button is no longer valid. Run the command again.",
-  alertGone: "That alert no longer exists in PostHog (it may have been deleted).",
 } as const;
 
 /** The sentence to show a Slack user for any failure. Never a stack trace, never a secret. */

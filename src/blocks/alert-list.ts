@@ -10,7 +10,7 @@ import {
   stateLabel,
 } from "../alerts/describe.js";
 import type { Alert } from "../posthog/schemas.js";
-import { type ListFilter, listPageCodec, rowMenuCodec } from "../slack/codecs.js";
+import { type ListFilter, listPageCodec, type RowVerb, rowMenuCodec } from "../slack/codecs.js";
 import { slackDate } from "../slack/dates.js";
 import { ACTION_LIST_PAGE, ACTION_ROW_MENU } from "../slack/ids.js";
 import { link, safeMrkdwn } from "../slack/mrkdwn.js";
@@ -54,8 +54,7 @@ export function alertFacts(links: PostHogLinks, alert: Alert): string {
 }
 
 export function rowMenu(links: PostHogLinks, alert: Alert): Block {
-  const value = (v: "edit" | "snooze" | "disable" | "enable" | "delete" | "show") =>
-    rowMenuCodec.encode({ v, a: alert.id });
+  const value = (v: RowVerb) => rowMenuCodec.encode({ v, a: alert.id });
   return {
     type: "overflow",
     action_id: ACTION_ROW_MENU,

@@ -31,8 +31,6 @@ export const context = (...texts: string[]): Block => ({
   elements: texts.slice(0, LIMITS.contextElements).map((t) => mrkdwn(t)),
 });
 
-export const divider = (): Block => ({ type: "divider" });
-
 export function button(
   text: string,
   actionId: string,
