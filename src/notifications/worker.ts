@@ -7,7 +7,7 @@ import {
   type NotificationView,
 } from "../blocks/notification.js";
 import type { Alert } from "../posthog/schemas.js";
-import { MESSAGE_GONE_ERRORS, type PostResult, type SlackPoster } from "../slack/poster.js";
+import { MESSAGE_GONE_ERRORS, type PostArgs, type PostResult, type SlackPoster } from "../slack/poster.js";
 import type { DeliveryJob, NotificationRecord, Store } from "../store/store.js";
 import { type AlertSource, describeError, type Logger, realTimer, type SetTimer } from "./ports.js";
 import { resolvedNote, snapshotOf, viewFromEpisode, viewOf } from "./render.js";
@@ -33,14 +33,16 @@ import { resolvedNote, snapshotOf, viewFromEpisode, viewOf } from "./render.js";
  *   to 5 min) and are retried until they succeed. Permanent Slack errors
  *   are recorded and not retried; the default channel hears about it once
  *   per failure streak of another channel.
- * - Once, with one exception: a delivery is marked `sending` before the
- *   Slack call and `sent` (with the message ts) right after, in the same
- *   transaction as the episode change. A crash while the call is in flight
- *   (the whole Slack round trip, one call per channel at a time) leaves the
- *   row `sending`, and an answer lost to a timeout leaves the outcome unknown;
- *   both are sent again (at-least-once), so each can produce one duplicate
- *   but never a lost notification. Telling them apart would need reading the
- *   channel's history, which needs a scope the app does not ask for.
+ * - Once: a delivery is marked `sending` before the Slack call and `sent`
+ *   (with the message ts) right after, in the same transaction as the
+ *   episode change. Every post carries a key (this database's id plus the
+ *   delivery id) in its message metadata. When a post's outcome is unknown
+ *   (the process stopped mid-call, leaving the row `sending`, or the answer
+ *   was lost to a timeout or a 5xx), the delivery is marked unsure, and its
+ *   next attempt first reads the channel (or the thread) since the attempt
+ *   for a message with that key: found, it is recorded as sent; not found,
+ *   it is posted. Only when Slack refuses that read (no history scope) is it
+ *   posted again blind, with a warning, so nothing is ever lost.
  */
 
 export interface DeliveryWorkerOptions {
@@ -102,7 +104,11 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   const poster: SlackPoster = {
     post: (args) => timed(args.channel, () => options.poster.post(args)),
     update: (args) => timed(args.channel, () => options.poster.update(args)),
+    findPosted: (args) => options.poster.findPosted(args),
   };
+  const instanceId = store.instanceId();
+  /** Deliveries whose current attempt has sent a post, answered or not. */
+  const postTried = new Set<number>();
   let kickQueued = false;
   const render = options.render ?? buildNotificationMessage;
   const now = options.now ?? Date.now;
@@ -233,6 +239,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
         error: `internal_error: ${describeError(error)}`.slice(0, 300),
       };
     }
+    const triedPost = postTried.delete(deliveryId);
     const started = callStarted.get(channel);
     if (started !== undefined) {
       pace(
@@ -241,10 +248,14 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       );
     }
     if (outcome.ok) return;
-    settleFailure(job, outcome);
+    settleFailure(job, outcome, triedPost);
   }
 
-  function settleFailure(job: DeliveryJob, outcome: Exclude<PostResult, { ok: true }>): void {
+  function settleFailure(
+    job: DeliveryJob,
+    outcome: Exclude<PostResult, { ok: true }>,
+    triedPost: boolean,
+  ): void {
     const { delivery, notification } = job;
     const context = {
       deliveryId: delivery.id,
@@ -270,7 +281,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     }
     if (outcome.kind === "transient") {
       const delay = Math.min(backoffBaseMs * 2 ** Math.max(0, delivery.attempts - 1), backoffMaxMs);
-      store.reschedule(delivery.id, now() + delay, outcome.error);
+      // A post that failed this way may have reached Slack all the same (a timeout, a 5xx).
+      store.reschedule(delivery.id, now() + delay, outcome.error, triedPost);
       logger.warn({ ...context, error: outcome.error, retryInMs: delay }, "Slack call failed; will retry");
       return;
     }
@@ -326,6 +338,44 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     return alert;
   }
 
+  /**
+   * Posts a delivery's one message, once: when an earlier attempt may have
+   * posted it, that post is looked for first and, if found, taken as this one.
+   */
+  async function postOnce(job: DeliveryJob, args: PostArgs): Promise<PostResult> {
+    const deliveryKey = `${instanceId}-${job.delivery.id}`;
+    const since = job.delivery.unsureSince;
+    if (since !== null) {
+      const found = await poster.findPosted({
+        channel: args.channel,
+        ...(args.thread_ts ? { threadTs: args.thread_ts } : {}),
+        oldestMs: since,
+        deliveryKey,
+      });
+      const context = { deliveryId: job.delivery.id, channel: args.channel };
+      if (found.ok && found.ts !== null) {
+        logger.info(
+          { ...context, ts: found.ts },
+          "An interrupted post had reached Slack; recording it instead of posting again",
+        );
+        return { ok: true, ts: found.ts };
+      }
+      if (!found.ok && found.kind !== "permanent") return found;
+      if (!found.ok) {
+        logger.warn(
+          { ...context, error: found.error },
+          `Could not read channel ${args.channel} to check whether an interrupted post reached Slack ` +
+            `(${found.error}); posting it again, so it may show twice.` +
+            (found.error === "missing_scope"
+              ? " Add the channels:history and groups:history scopes and reinstall the app to avoid this."
+              : ""),
+        );
+      }
+    }
+    postTried.add(job.delivery.id);
+    return poster.post({ ...args, deliveryKey });
+  }
+
   async function deliver(job: DeliveryJob): Promise<Outcome> {
     switch (job.notification.kind) {
       case "firing":
@@ -341,7 +391,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
 
   async function deliverNotice(job: DeliveryJob): Promise<Outcome> {
     const text = job.notification.payload.text ?? "";
-    const result = await poster.post({ channel: job.delivery.channel, text });
+    const result = await postOnce(job, { channel: job.delivery.channel, text });
     if (!result.ok) return result;
     store.markSent(job.delivery.id, result.ts);
     return { ok: true, called: true };
@@ -357,7 +407,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       links,
       now(),
     );
-    const result = await poster.post({ channel: job.delivery.channel, ...render(view) });
+    const result = await postOnce(job, { channel: job.delivery.channel, ...render(view) });
     if (!result.ok) return result;
     store.markSent(job.delivery.id, result.ts);
     return { ok: true, called: true };
@@ -406,7 +456,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
         return updated;
       } else {
         // Updating again on a retry is harmless; the reply is posted once the update is done.
-        const reply = await poster.post({
+        const reply = await postOnce(job, {
           channel,
           thread_ts: episode.messageTs,
           reply_broadcast: false,
@@ -430,7 +480,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       links,
       now(),
     );
-    const posted = await poster.post({ channel, ...render(view) });
+    const posted = await postOnce(job, { channel, ...render(view) });
     if (!posted.ok) return posted;
     store.completeOpened(job.delivery.id, { alertId: n.alertId, channel, ts: posted.ts, snapshot });
     return { ok: true, called: true };
@@ -488,7 +538,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       logger.warn(
         { count },
         `${count} notification deliver${count === 1 ? "y was" : "ies were"} interrupted by the last shutdown; ` +
-          "sending again (Slack may show a duplicate if it had already accepted one)",
+          "each is looked for in its channel before it is posted again",
       );
     }
     return count;

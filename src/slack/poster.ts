@@ -18,7 +18,21 @@ export interface PostArgs {
   blocks?: unknown[];
   thread_ts?: string;
   reply_broadcast?: boolean;
+  /** Carried in the message's metadata, so the post can be found again by `findPosted`. */
+  deliveryKey?: string;
 }
+
+export interface FindPostedArgs {
+  channel: string;
+  /** Look among this thread's replies instead of the channel's top-level messages. */
+  threadTs?: string;
+  /** Nothing older than this (epoch ms) is looked at. */
+  oldestMs: number;
+  deliveryKey: string;
+}
+
+/** The message carrying the key (its ts), or null when the channel has none since `oldestMs`. */
+export type FindResult = { ok: true; ts: string | null } | Exclude<PostResult, { ok: true }>;
 
 export interface UpdateArgs {
   channel: string;
@@ -30,7 +44,19 @@ export interface UpdateArgs {
 export interface SlackPoster {
   post(args: PostArgs): Promise<PostResult>;
   update(args: UpdateArgs): Promise<PostResult>;
+  /**
+   * Looks for a message this app posted with `deliveryKey`: the check made
+   * before posting again when an earlier post's outcome is unknown. Needs
+   * the `channels:history` and `groups:history` scopes.
+   */
+  findPosted(args: FindPostedArgs): Promise<FindResult>;
 }
+
+/** The metadata event type on every notification the worker posts. */
+export const DELIVERY_EVENT_TYPE = "posthog_alert_delivery";
+/** Messages read per history page, and pages read at most, when looking for a post. */
+const LOOKUP_PAGE_SIZE = 200;
+const LOOKUP_MAX_PAGES = 10;
 
 /**
  * Slack errors worth trying again later. Everything else that Slack answers
@@ -125,6 +151,19 @@ function platformResult(slackError: string): Exclude<PostResult, { ok: true }> {
 /** The slice of `WebClient` the poster needs. */
 export interface ChatClient {
   chat: Pick<webApi.WebClient["chat"], "postMessage" | "update">;
+  conversations: Pick<webApi.WebClient["conversations"], "history" | "replies">;
+}
+
+interface ListedMessage {
+  ts?: string;
+  metadata?: { event_type?: string; event_payload?: Record<string, unknown> };
+}
+
+function carriesKey(message: ListedMessage, key: string): boolean {
+  return (
+    message.metadata?.event_type === DELIVERY_EVENT_TYPE &&
+    message.metadata.event_payload?.delivery_key === key
+  );
 }
 
 /** The builders return plain JSON; Slack validates it. */
@@ -140,9 +179,18 @@ export function createWebPoster(client: ChatClient): SlackPoster {
         const thread = args.thread_ts
           ? { thread_ts: args.thread_ts, reply_broadcast: args.reply_broadcast ?? false }
           : {};
+        const metadata = args.deliveryKey
+          ? {
+              metadata: {
+                event_type: DELIVERY_EVENT_TYPE,
+                event_payload: { delivery_key: args.deliveryKey },
+              },
+            }
+          : {};
         const response = await client.chat.postMessage({
           ...content,
           ...thread,
+          ...metadata,
           unfurl_links: false,
           unfurl_media: false,
         });
@@ -168,6 +216,37 @@ export function createWebPoster(client: ChatClient): SlackPoster {
           ok: true,
           ts: typeof response.ts === "string" && response.ts !== "" ? response.ts : args.ts,
         };
+      } catch (error) {
+        return classifySlackError(error);
+      }
+    },
+    async findPosted(args) {
+      // Slack's ts is its own clock; a minute of slack covers a skewed local clock.
+      const oldest = (Math.max(0, args.oldestMs - 60_000) / 1000).toFixed(6);
+      let cursor: string | undefined;
+      try {
+        for (let page = 0; page < LOOKUP_MAX_PAGES; page++) {
+          const common = {
+            channel: args.channel,
+            oldest,
+            inclusive: true,
+            limit: LOOKUP_PAGE_SIZE,
+            include_all_metadata: true,
+            ...(cursor ? { cursor } : {}),
+          };
+          const response = args.threadTs
+            ? await client.conversations.replies({ ...common, ts: args.threadTs })
+            : await client.conversations.history(common);
+          if (response.ok === false) return platformResult(response.error ?? "unknown_error");
+          const messages = (response.messages ?? []) as ListedMessage[];
+          const found = messages.find((m) => carriesKey(m, args.deliveryKey));
+          if (found?.ts) return { ok: true, ts: found.ts };
+          cursor = response.response_metadata?.next_cursor || undefined;
+          if (!response.has_more || !cursor) return { ok: true, ts: null };
+        }
+        // More messages since the attempt than one lookup reads: give up looking. The
+        // caller posts again, which at worst shows the notification twice.
+        return { ok: true, ts: null };
       } catch (error) {
         return classifySlackError(error);
       }

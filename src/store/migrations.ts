@@ -111,4 +111,14 @@ export const MIGRATIONS: readonly string[] = [
     value TEXT NOT NULL
   );
   `,
+  // 2: posting exactly once. A post whose outcome is unknown (the process
+  // stopped mid-call, or the answer was lost) is looked up in the channel
+  // before it is made again. Each post carries a key in its message metadata:
+  // this database's own id plus the delivery id, so two installs posting in
+  // one channel never mistake each other's messages.
+  `
+  ALTER TABLE deliveries ADD COLUMN unsure_since INTEGER;
+  INSERT INTO meta (key, value) VALUES ('instance_id', lower(hex(randomblob(8))))
+    ON CONFLICT (key) DO NOTHING;
+  `,
 ];

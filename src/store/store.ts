@@ -58,6 +58,12 @@ export interface DeliveryRecord {
   nextAttemptAt: number;
   lastError: string | null;
   messageTs: string | null;
+  /**
+   * When a post for this delivery that may have reached Slack started (the
+   * process stopped mid-call, or the answer was lost); null when every
+   * earlier attempt certainly posted nothing.
+   */
+  unsureSince: number | null;
 }
 
 /** The next delivery to make in a channel, with its notification. */
@@ -298,6 +304,7 @@ interface DeliveryRow {
   next_attempt_at: number;
   last_error: string | null;
   message_ts: string | null;
+  unsure_since: number | null;
 }
 
 interface EpisodeRow {
@@ -351,6 +358,7 @@ function toDelivery(row: DeliveryRow): DeliveryRecord {
     nextAttemptAt: row.next_attempt_at,
     lastError: row.last_error,
     messageTs: row.message_ts,
+    unsureSince: row.unsure_since,
   };
 }
 
@@ -757,12 +765,18 @@ export class Store {
       .immediate();
   }
 
-  /** Back to the queue, to be tried again at `nextAttemptAt`. */
-  reschedule(deliveryId: number, nextAttemptAt: number, error: string): void {
+  /**
+   * Back to the queue, to be tried again at `nextAttemptAt`. `unsure` says
+   * the failed attempt may have posted all the same (its answer was lost), so
+   * the next attempt looks for that post first; the time kept is when the
+   * claim was made, just before the call.
+   */
+  reschedule(deliveryId: number, nextAttemptAt: number, error: string, unsure = false): void {
     this.stmt(
-      `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, last_error = ?, updated_at = ?
+      `UPDATE deliveries SET status = 'pending', next_attempt_at = ?, last_error = ?, updated_at = ?,
+              unsure_since = CASE WHEN ? THEN COALESCE(unsure_since, updated_at) ELSE unsure_since END
          WHERE id = ?`,
-    ).run(nextAttemptAt, error, this.now(), deliveryId);
+    ).run(nextAttemptAt, error, this.now(), unsure ? 1 : 0, deliveryId);
   }
 
   /** A permanent failure: kept for the record, not retried. */
@@ -776,13 +790,24 @@ export class Store {
 
   /**
    * Deliveries left `sending` by a process that stopped mid-call go back to
-   * `pending`. Slack may or may not have received that call, so this errs
-   * towards posting twice rather than never.
+   * `pending`, marked unsure since their claim: Slack may or may not have
+   * received that call, so the next attempt looks for the post first.
    */
   requeueInterrupted(): number {
-    return this.stmt("UPDATE deliveries SET status = 'pending', updated_at = ? WHERE status = 'sending'").run(
-      this.now(),
-    ).changes;
+    return this.stmt(
+      `UPDATE deliveries SET status = 'pending', unsure_since = COALESCE(unsure_since, updated_at),
+              updated_at = ?
+         WHERE status = 'sending'`,
+    ).run(this.now()).changes;
+  }
+
+  /** This database's own random id, part of the key each post carries. */
+  instanceId(): string {
+    const row = this.stmt("SELECT value FROM meta WHERE key = 'instance_id'").get() as
+      | { value: string }
+      | undefined;
+    if (!row) throw new Error("The database has no instance id; its migrations did not run");
+    return row.value;
   }
 
   /** Deliveries still to be made (including ones in flight) plus notifications not yet routed. */

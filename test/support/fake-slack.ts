@@ -18,7 +18,21 @@ export interface FakeSlackOptions {
   teamId?: string;
   /** Clock in epoch milliseconds; drives ts values, trigger expiry, rate limits and response URL expiry. */
   now?: () => number;
+  /** The bot token's scopes (default: the manifest's, which include channels:history and groups:history). */
+  scopes?: string[];
 }
+
+/** The scopes the app's manifest asks for; the history ones gate conversations.history and .replies. */
+export const DEFAULT_SCOPES = [
+  "commands",
+  "chat:write",
+  "chat:write.public",
+  "users:read",
+  "users:read.email",
+  "usergroups:read",
+  "channels:history",
+  "groups:history",
+];
 
 export interface ApiCall {
   method: string;
@@ -42,6 +56,8 @@ export interface Fault {
   delayMs?: number;
   /** Never answer; the connection stays open until the client gives up or the fake closes. */
   hang?: boolean;
+  /** Do the work (post the message, …), then never answer: the answer is lost on the way back. */
+  lostAnswer?: boolean;
 }
 
 export type ChannelError = "not_in_channel" | "channel_not_found" | "is_archived";
@@ -65,6 +81,8 @@ export interface StoredMessage {
   updates: number;
   /** Author; the bot's user id for everything posted through the API. */
   user: string;
+  /** Message metadata as posted (`event_type`, `event_payload`). */
+  metadata?: { event_type: string; event_payload: Record<string, unknown> };
 }
 
 export interface EphemeralMessage {
@@ -117,6 +135,11 @@ export interface FakeSlack {
     msg: { text: string; user?: string; blocks?: unknown[]; thread_ts?: string },
   ): string;
   setChannelError(channel: string, error: ChannelError | null): void;
+  /**
+   * Takes the bot out of a public channel (or puts it back). With chat:write.public it
+   * can still post there, but reading the channel's history answers not_in_channel.
+   */
+  setBotMember(channel: string, member: boolean): void;
   failNext(method: string, fault: Fault): void;
   setPostRateLimit(perChannelPerSecond: number | null): void;
   /** Every HTTP 429 served (rate limit or fault). */
@@ -252,6 +275,8 @@ class FakeSlackServer implements FakeSlack {
   private readonly externalIds = new Map<string, string>();
   private readonly homeViews = new Map<string, string>();
   private postRateLimit: number | null = null;
+  private readonly scopes: Set<string>;
+  private readonly notMember = new Set<string>();
   private lastStack: string[] | undefined;
   private lastSec = 0;
   private lastMicro = 0;
@@ -261,6 +286,7 @@ class FakeSlackServer implements FakeSlack {
     this.botToken = opts.botToken ?? "xoxb-test-token";
     this.teamId = opts.teamId ?? "T0FAKETEAM";
     this.now = opts.now ?? Date.now;
+    this.scopes = new Set(opts.scopes ?? DEFAULT_SCOPES);
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((err: unknown) => {
         if (!res.headersSent) {
@@ -320,6 +346,11 @@ class FakeSlackServer implements FakeSlack {
       user: msg.user ?? "U0SOMEONE",
     });
     return ts;
+  }
+
+  setBotMember(channel: string, member: boolean): void {
+    if (member) this.notMember.delete(channel);
+    else this.notMember.add(channel);
   }
 
   setChannelError(channel: string, error: ChannelError | null): void {
@@ -481,22 +512,32 @@ class FakeSlackServer implements FakeSlack {
       finish(fail(fault.error));
       return;
     }
+    if (fault?.lostAnswer) {
+      // Slack acts on the call; the answer never reaches the client.
+      if (parsed && this.authorized(req, parsed.args) === null)
+        this.dispatch(method, parsed.args, parsed.badJson);
+      call.error = "lost_answer";
+      return;
+    }
 
     if (!parsed) {
       finish(fail("invalid_json"));
       return;
     }
-    const auth = req.headers.authorization;
-    const token = auth?.startsWith("Bearer ") ? auth.slice("Bearer ".length) : str(parsed.args.token);
-    if (!token) {
-      finish(fail("not_authed"));
-      return;
-    }
-    if (token !== this.botToken) {
-      finish(fail("invalid_auth"));
+    const refused = this.authorized(req, parsed.args);
+    if (refused) {
+      finish(fail(refused));
       return;
     }
     finish(this.dispatch(method, parsed.args, parsed.badJson));
+  }
+
+  /** null when the request carries the bot token; otherwise Slack's error code. */
+  private authorized(req: IncomingMessage, args: Obj): string | null {
+    const auth = req.headers.authorization;
+    const token = auth?.startsWith("Bearer ") ? auth.slice("Bearer ".length) : str(args.token);
+    if (!token) return "not_authed";
+    return token === this.botToken ? null : "invalid_auth";
   }
 
   private dispatch(method: string, args: Obj, badJson: Set<string>): Reply {
@@ -522,6 +563,10 @@ class FakeSlackServer implements FakeSlack {
       }
       case "conversations.info":
         return this.conversationsInfo(args);
+      case "conversations.history":
+        return this.conversationsHistory(args);
+      case "conversations.replies":
+        return this.conversationsReplies(args);
       case "chat.postMessage":
         return this.postMessage(args, badJson);
       case "chat.update":
@@ -590,7 +635,7 @@ class FakeSlackServer implements FakeSlack {
           is_im: id.startsWith("D"),
           is_private: id.startsWith("G"),
           is_archived: error === "is_archived",
-          is_member: error !== "not_in_channel",
+          is_member: error !== "not_in_channel" && !this.notMember.has(id),
           created: Math.floor(this.now() / 1000) - 86_400,
         },
       },
@@ -660,6 +705,9 @@ class FakeSlackServer implements FakeSlack {
     if (!channel) return fail("channel_not_found");
     const channelError = this.channelErrors.get(channel);
     if (channelError) return fail(channelError);
+    if (this.notMember.has(channel) && !(channel.startsWith("C") && this.scopes.has("chat:write.public"))) {
+      return fail("not_in_channel");
+    }
 
     if (this.postRateLimit !== null) {
       const now = this.now();
@@ -679,6 +727,8 @@ class FakeSlackServer implements FakeSlack {
 
     const content = this.messageContent(args, badJson);
     if ("reply" in content) return content.reply;
+    const metadata = this.metadataOf(args, badJson);
+    if (metadata && "reply" in metadata) return metadata.reply;
     const extra: string[] = [];
     let text = content.text ?? "";
     if (text.length > POST_TEXT_LIMIT) {
@@ -694,6 +744,7 @@ class FakeSlackServer implements FakeSlack {
       ...(content.blocks ? { blocks: content.blocks } : {}),
       ...(threadTs ? { thread_ts: threadTs } : {}),
       ...(threadTs && broadcast ? { reply_broadcast: true } : {}),
+      ...(metadata ? { metadata: metadata.value } : {}),
       updates: 0,
       user: this.botUserId,
     };
@@ -710,7 +761,7 @@ class FakeSlackServer implements FakeSlack {
     };
   }
 
-  private renderMessage(m: StoredMessage): Obj {
+  private renderMessage(m: StoredMessage, opts: { metadata?: boolean } = {}): Obj {
     return {
       type: "message",
       user: m.user,
@@ -720,7 +771,98 @@ class FakeSlackServer implements FakeSlack {
       team: this.teamId,
       ...(m.blocks ? { blocks: m.blocks } : {}),
       ...(m.thread_ts ? { thread_ts: m.thread_ts } : {}),
+      ...(opts.metadata && m.metadata ? { metadata: m.metadata } : {}),
     };
+  }
+
+  /** Message metadata, checked the way chat.postMessage checks it. */
+  private metadataOf(
+    args: Obj,
+    badJson: Set<string>,
+  ): { reply: Reply } | { value: NonNullable<StoredMessage["metadata"]> } | undefined {
+    if (args.metadata === undefined) return undefined;
+    if (badJson.has("metadata")) return { reply: fail("invalid_metadata_format") };
+    const m = args.metadata;
+    if (!isObj(m) || typeof m.event_type !== "string" || !isObj(m.event_payload)) {
+      return { reply: fail("invalid_metadata_format") };
+    }
+    if (!/^[a-z0-9_]{1,255}$/i.test(m.event_type)) return { reply: fail("invalid_metadata_schema") };
+    return { value: { event_type: m.event_type, event_payload: m.event_payload } };
+  }
+
+  /** The history scope a channel needs, when the token lacks it. */
+  private missingHistoryScope(channel: string): Reply | undefined {
+    const needed = channel.startsWith("G") ? "groups:history" : "channels:history";
+    if (this.scopes.has(needed)) return undefined;
+    return fail("missing_scope", { needed, provided: [...this.scopes].join(",") });
+  }
+
+  /** Timeline arguments shared by conversations.history and .replies. */
+  private timeline(args: Obj): { inRange: (ts: string) => boolean; limit: number; offset: number } {
+    const oldest = Number(str(args.oldest) ?? "0");
+    const latest = args.latest === undefined ? Number.POSITIVE_INFINITY : Number(str(args.latest));
+    const inclusive = truthy(args.inclusive);
+    const limit = Math.min(999, Math.max(1, Number(str(args.limit) ?? "100") || 100));
+    const cursor = str(args.cursor);
+    const offset = cursor ? Number(Buffer.from(cursor, "base64").toString("utf8").replace("offset:", "")) : 0;
+    const inRange = (ts: string) => {
+      const t = Number(ts);
+      return inclusive ? t >= oldest && t <= latest : t > oldest && t < latest;
+    };
+    return { inRange, limit, offset: Number.isFinite(offset) ? offset : 0 };
+  }
+
+  private page(all: StoredMessage[], args: Obj, offset: number, limit: number): Reply {
+    const slice = all.slice(offset, offset + limit);
+    const more = offset + limit < all.length;
+    return {
+      body: {
+        ok: true,
+        messages: slice.map((m) => this.renderMessage(m, { metadata: truthy(args.include_all_metadata) })),
+        has_more: more,
+        pin_count: 0,
+        response_metadata: {
+          next_cursor: more ? Buffer.from(`offset:${offset + limit}`).toString("base64") : "",
+        },
+      },
+    };
+  }
+
+  /** Top-level messages (and thread replies sent to the channel too), newest first. */
+  private conversationsHistory(args: Obj): Reply {
+    const channel = str(args.channel);
+    if (!channel) return fail("channel_not_found");
+    const scope = this.missingHistoryScope(channel);
+    if (scope) return scope;
+    const channelError = this.channelErrors.get(channel);
+    if (channelError === "channel_not_found" || channelError === "not_in_channel") return fail(channelError);
+    if (this.notMember.has(channel)) return fail("not_in_channel");
+    const { inRange, limit, offset } = this.timeline(args);
+    const all = (this.messages.get(channel) ?? [])
+      .filter((m) => (!m.thread_ts || m.thread_ts === m.ts || m.reply_broadcast) && inRange(m.ts))
+      .sort((a, b) => Number(b.ts) - Number(a.ts));
+    return this.page(all, args, offset, limit);
+  }
+
+  /** A thread: its parent first, then the replies oldest first. */
+  private conversationsReplies(args: Obj): Reply {
+    const channel = str(args.channel);
+    if (!channel) return fail("channel_not_found");
+    const scope = this.missingHistoryScope(channel);
+    if (scope) return scope;
+    const channelError = this.channelErrors.get(channel);
+    if (channelError === "channel_not_found" || channelError === "not_in_channel") return fail(channelError);
+    if (this.notMember.has(channel)) return fail("not_in_channel");
+    const ts = str(args.ts);
+    if (!ts) return invalidArguments(["missing required field: ts"]);
+    const list = this.messages.get(channel) ?? [];
+    const parent = list.find((m) => m.ts === ts && !m.thread_ts);
+    if (!parent) return fail("thread_not_found");
+    const { inRange, limit, offset } = this.timeline(args);
+    const replies = list
+      .filter((m) => m.thread_ts === ts && m.ts !== ts && inRange(m.ts))
+      .sort((a, b) => Number(a.ts) - Number(b.ts));
+    return this.page([parent, ...replies], args, offset, limit);
   }
 
   private update(args: Obj, badJson: Set<string>): Reply {

@@ -1,7 +1,14 @@
 import { createHash } from "node:crypto";
 import type { AlertSource, Logger, SetTimer } from "../../../src/notifications/ports.js";
 import { type Alert, alertSchema } from "../../../src/posthog/schemas.js";
-import type { PostArgs, PostResult, SlackPoster, UpdateArgs } from "../../../src/slack/poster.js";
+import type {
+  FindPostedArgs,
+  FindResult,
+  PostArgs,
+  PostResult,
+  SlackPoster,
+  UpdateArgs,
+} from "../../../src/slack/poster.js";
 
 /** Virtual time: timers fire in due order, one per macrotask, moving the clock forward as they do. */
 export class FakeClock {
@@ -55,14 +62,34 @@ export interface PosterCall {
   at: number;
 }
 
-type Responder = (call: PosterCall) => PostResult | Promise<PostResult> | undefined;
+/** A scripted answer; `landed: true` on a failure means Slack kept the post but the answer was lost. */
+type Scripted = PostResult & { landed?: boolean };
+type Responder = (call: PosterCall) => Scripted | Promise<Scripted> | undefined;
 
-/** Records every call; answers ok with a fresh ts unless `respond` says otherwise. */
+/**
+ * Records every call; answers ok with a fresh ts unless `respond` says otherwise.
+ * Posts that landed (answered ok, or scripted as landed) are kept with their
+ * delivery key, and `findPosted` looks among them, like Slack's history.
+ */
 export class FakePoster implements SlackPoster {
   calls: PosterCall[] = [];
   respond: Responder | undefined;
+  /** Scripts the answer to a lookup; by default it searches `landed`. */
+  respondFind: ((args: FindPostedArgs) => FindResult | undefined) | undefined;
+  lookups: FindPostedArgs[] = [];
+  landed: Array<{ channel: string; threadTs: string | undefined; key: string | undefined; ts: string }> = [];
   private seq = 0;
   constructor(private readonly now: () => number) {}
+
+  async findPosted(args: FindPostedArgs): Promise<FindResult> {
+    this.lookups.push(args);
+    const scripted = this.respondFind?.(args);
+    if (scripted) return scripted;
+    const hit = this.landed.find(
+      (m) => m.channel === args.channel && m.threadTs === args.threadTs && m.key === args.deliveryKey,
+    );
+    return { ok: true, ts: hit?.ts ?? null };
+  }
 
   async post(args: PostArgs): Promise<PostResult> {
     return this.answer({ method: "post", args, at: this.now() });
@@ -87,10 +114,20 @@ export class FakePoster implements SlackPoster {
   private async answer(call: PosterCall): Promise<PostResult> {
     this.calls.push(call);
     const scripted = await this.respond?.(call);
-    if (scripted) return scripted;
+    if (scripted && !scripted.ok && !scripted.landed) return scripted;
     this.seq += 1;
-    return { ok: true, ts: `1700000000.${String(this.seq).padStart(6, "0")}` };
+    const ts = scripted?.ok ? scripted.ts : `1700000000.${String(this.seq).padStart(6, "0")}`;
+    if (call.method === "post") {
+      const args = call.args as PostArgs;
+      this.landed.push({ channel: args.channel, threadTs: args.thread_ts, key: args.deliveryKey, ts });
+    }
+    return scripted ? withoutLanded(scripted) : { ok: true, ts };
   }
+}
+
+function withoutLanded(scripted: Scripted): PostResult {
+  const { landed: _landed, ...result } = scripted;
+  return result as PostResult;
 }
 
 /** A PostHog stand-in holding alerts in memory. */

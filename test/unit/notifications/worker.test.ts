@@ -403,6 +403,8 @@ describe("delivery worker", () => {
         expect(logger.entries.some((e) => e.level === "warn" && e.details.count === 1)).toBe(true);
         await w.drain();
         const alerts = poster.posts().map((p) => p.text);
+        // The interrupted one was looked for first (and not found: it never reached Slack).
+        expect(poster.lookups).toMatchObject([{ channel: C2 }]);
         expect(poster.posts()).toHaveLength(3);
         expect(poster.posts(C2)).toHaveLength(1);
         expect(poster.posts(C1)).toHaveLength(1);
@@ -430,6 +432,161 @@ describe("delivery worker", () => {
         expect(poster.posts()).toHaveLength(3);
       } finally {
         again.close();
+      }
+    });
+  });
+
+  describe("posting once when an earlier post's outcome is unknown", () => {
+    it("an answer lost to a timeout: the retry finds the post in the channel and does not post again", async () => {
+      let first = true;
+      poster.respond = (call) => {
+        if (call.method !== "post" || !first) return undefined;
+        first = false;
+        return { ok: false, kind: "transient", error: "request_error: timeout", landed: true };
+      };
+      const { id } = store.enqueueFiring(firing());
+      await worker().drain();
+      expect(poster.posts(DEFAULT)).toHaveLength(1);
+      expect(poster.landed).toHaveLength(1);
+      const [delivery] = store.deliveriesFor(id);
+      expect(delivery).toMatchObject({ status: "sent", messageTs: poster.landed[0]?.ts, attempts: 2 });
+      expect(poster.lookups).toEqual([
+        { channel: DEFAULT, oldestMs: expect.any(Number), deliveryKey: poster.landed[0]?.key },
+      ]);
+      expect(poster.lookups[0]?.oldestMs).toBeLessThanOrEqual(poster.posts(DEFAULT)[0]!.at);
+      // The message opened its episode, so a repeat threads under it.
+      store.enqueueFiring(firing({ lastCheckedAt: "2025-06-02T02:00:00Z" }));
+      await worker().drain();
+      expect(poster.updates(DEFAULT)[0]?.ts).toBe(poster.landed[0]?.ts);
+    });
+
+    it("a post that did not land is looked for, not found, and posted with the same key", async () => {
+      let failures = 0;
+      poster.respond = (call) =>
+        call.method === "post" && failures++ < 2
+          ? { ok: false, kind: "transient", error: "http_503" }
+          : undefined;
+      const { id } = store.enqueueFiring(firing());
+      await worker().drain();
+      const keys = poster.posts(DEFAULT).map((p) => p.deliveryKey);
+      expect(keys).toHaveLength(3);
+      expect(new Set(keys).size).toBe(1);
+      expect(keys[0]).toMatch(/^[0-9a-f]{16}-\d+$/);
+      expect(poster.lookups).toHaveLength(2);
+      expect(store.deliveriesFor(id)[0]).toMatchObject({ status: "sent", attempts: 3 });
+    });
+
+    it("does not look anything up when the earlier failure proves nothing was posted", async () => {
+      let first = true;
+      poster.respond = (call) => {
+        if (call.method !== "post" || !first) return undefined;
+        first = false;
+        return { ok: false, kind: "rate_limited", retryAfterMs: 2000 };
+      };
+      store.enqueueFiring(firing());
+      await worker().drain();
+      expect(poster.posts(DEFAULT)).toHaveLength(2);
+      expect(poster.lookups).toHaveLength(0);
+    });
+
+    it("a repeat's thread reply whose answer was lost is looked for in the thread", async () => {
+      store.enqueueFiring(firing());
+      await worker().drain();
+      const parent = poster.landed[0]!.ts;
+      let lose = true;
+      poster.respond = (call) => {
+        if (call.method !== "post" || !lose) return undefined;
+        lose = false;
+        return { ok: false, kind: "transient", error: "request_error: socket hang up", landed: true };
+      };
+      store.enqueueFiring(firing({ lastCheckedAt: "2025-06-02T02:00:00Z" }));
+      await worker().drain();
+      const replies = poster.posts(DEFAULT).filter((p) => p.thread_ts === parent);
+      expect(replies).toHaveLength(1);
+      expect(poster.lookups).toMatchObject([{ channel: DEFAULT, threadTs: parent }]);
+      expect(store.openEpisode(ALERT_ID, DEFAULT)).toMatchObject({ repeatCount: 2 });
+    });
+
+    it("a lookup Slack cannot answer now is retried later, without posting", async () => {
+      poster.respond = (call) =>
+        call.method === "post" && poster.landed.length === 0
+          ? { ok: false, kind: "transient", error: "request_error", landed: true }
+          : undefined;
+      let lookupFailures = 0;
+      poster.respondFind = () =>
+        lookupFailures++ < 2 ? { ok: false, kind: "transient", error: "http_500" } : undefined;
+      const { id } = store.enqueueFiring(firing());
+      await worker().drain();
+      expect(poster.posts(DEFAULT)).toHaveLength(1);
+      expect(poster.lookups).toHaveLength(3);
+      expect(store.deliveriesFor(id)[0]).toMatchObject({ status: "sent", messageTs: poster.landed[0]?.ts });
+    });
+
+    it("without the history scope it posts again and says how to avoid it", async () => {
+      let first = true;
+      poster.respond = (call) => {
+        if (call.method !== "post" || !first) return undefined;
+        first = false;
+        return { ok: false, kind: "transient", error: "request_error", landed: true };
+      };
+      poster.respondFind = () => ({ ok: false, kind: "permanent", error: "missing_scope" });
+      const { id } = store.enqueueFiring(firing());
+      await worker().drain();
+      expect(poster.posts(DEFAULT)).toHaveLength(2);
+      expect(store.deliveriesFor(id)[0]).toMatchObject({ status: "sent", messageTs: poster.landed[1]?.ts });
+      const warning = logger.entries.find((e) => e.level === "warn" && e.message?.includes("missing_scope"));
+      expect(warning?.message).toContain("channels:history and groups:history");
+    });
+  });
+
+  describe("restarts after Slack took the post", () => {
+    it("records the interrupted post found in the channel and opens its message, posting nothing", async () => {
+      const dir = mkdtempSync(join(tmpdir(), "worker-test-"));
+      try {
+        const path = join(dir, "bot.db");
+        const before = openStore(path, { now: clock.now });
+        const { id } = before.enqueueFiring(firing());
+        before.routeNotification(id, [C1]);
+        const deliveryId = before.deliveriesFor(id)[0]!.id;
+        before.claimDelivery(deliveryId);
+        // Slack kept the post; the process died before it could record the answer.
+        const key = `${before.instanceId()}-${deliveryId}`;
+        poster.landed.push({ channel: C1, threadTs: undefined, key, ts: "1749000000.000100" });
+        // Another install posting in the same channel uses its own instance id.
+        poster.landed.push({
+          channel: C1,
+          threadTs: undefined,
+          key: `0000000000000000-${deliveryId}`,
+          ts: "9.9",
+        });
+        before.close();
+        clock.t += 5000;
+
+        const after = openStore(path, { now: clock.now });
+        try {
+          const w = createDeliveryWorker({
+            store: after,
+            poster,
+            source,
+            links,
+            logger,
+            now: clock.now,
+            setTimer: clock.setTimer,
+          });
+          expect(w.recover()).toBe(1);
+          await w.drain();
+          expect(poster.posts()).toHaveLength(0);
+          expect(after.deliveriesFor(id)[0]).toMatchObject({
+            status: "sent",
+            messageTs: "1749000000.000100",
+          });
+          expect(after.openEpisode(ALERT_ID, C1)?.messageTs).toBe("1749000000.000100");
+          expect(logger.entries.some((e) => e.message?.includes("had reached Slack"))).toBe(true);
+        } finally {
+          after.close();
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
       }
     });
   });
