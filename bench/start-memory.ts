@@ -56,6 +56,19 @@ export const RSS_TARGET_MB = 150;
 /** V8 sizes its heap from the machine's RAM; these caps keep a small bot small. */
 export const CAPPED_HEAP = "--max-old-space-size=128 --max-semi-space-size=4";
 
+/**
+ * Variants measured beside the shipped bot: BENCH_MEMORY_VARIANTS is "0" for
+ * none, or NODE_OPTIONS strings separated by ";" (default: the capped heap).
+ */
+function extraVariants(spec: string | undefined): MemoryVariant[] {
+  if (spec === "0") return [];
+  const list = spec === undefined || spec.trim() === "" ? [CAPPED_HEAP] : spec.split(";");
+  return list
+    .map((options) => options.trim())
+    .filter((options) => options !== "")
+    .map((options) => ({ label: `NODE_OPTIONS="${options}"`, nodeOptions: options }));
+}
+
 export function startMemoryOptionsFromEnv(
   env: NodeJS.ProcessEnv,
   resultsDir: string | null,
@@ -71,12 +84,7 @@ export function startMemoryOptionsFromEnv(
     rate: num("BENCH_RATE", 100),
     idleSeconds: num("BENCH_IDLE_SECONDS", 2),
     memoryVia: env.BENCH_MEMORY_VIA === "node" ? "node" : "npm",
-    memoryVariants: [
-      { label: "as shipped", nodeOptions: "" },
-      ...(env.BENCH_MEMORY_VARIANTS === "0"
-        ? []
-        : [{ label: `NODE_OPTIONS="${CAPPED_HEAP}"`, nodeOptions: CAPPED_HEAP }]),
-    ],
+    memoryVariants: [{ label: "as shipped", nodeOptions: "" }, ...extraVariants(env.BENCH_MEMORY_VARIANTS)],
     resultsDir,
     log: (line) => process.stdout.write(`${line}\n`),
   };

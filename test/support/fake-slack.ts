@@ -828,15 +828,25 @@ class FakeSlackServer implements FakeSlack {
     };
   }
 
+  /** The channel a history read names, or Slack's refusal (scope, existence, membership). */
+  private readableChannel(args: Obj): { channel: string } | { reply: Reply } {
+    const channel = str(args.channel);
+    if (!channel) return { reply: fail("channel_not_found") };
+    const scope = this.missingHistoryScope(channel);
+    if (scope) return { reply: scope };
+    const channelError = this.channelErrors.get(channel);
+    if (channelError === "channel_not_found" || channelError === "not_in_channel") {
+      return { reply: fail(channelError) };
+    }
+    if (this.notMember.has(channel)) return { reply: fail("not_in_channel") };
+    return { channel };
+  }
+
   /** Top-level messages (and thread replies sent to the channel too), newest first. */
   private conversationsHistory(args: Obj): Reply {
-    const channel = str(args.channel);
-    if (!channel) return fail("channel_not_found");
-    const scope = this.missingHistoryScope(channel);
-    if (scope) return scope;
-    const channelError = this.channelErrors.get(channel);
-    if (channelError === "channel_not_found" || channelError === "not_in_channel") return fail(channelError);
-    if (this.notMember.has(channel)) return fail("not_in_channel");
+    const readable = this.readableChannel(args);
+    if ("reply" in readable) return readable.reply;
+    const { channel } = readable;
     const { inRange, limit, offset } = this.timeline(args);
     const all = (this.messages.get(channel) ?? [])
       .filter((m) => (!m.thread_ts || m.thread_ts === m.ts || m.reply_broadcast) && inRange(m.ts))
@@ -846,13 +856,9 @@ class FakeSlackServer implements FakeSlack {
 
   /** A thread: its parent first, then the replies oldest first. */
   private conversationsReplies(args: Obj): Reply {
-    const channel = str(args.channel);
-    if (!channel) return fail("channel_not_found");
-    const scope = this.missingHistoryScope(channel);
-    if (scope) return scope;
-    const channelError = this.channelErrors.get(channel);
-    if (channelError === "channel_not_found" || channelError === "not_in_channel") return fail(channelError);
-    if (this.notMember.has(channel)) return fail("not_in_channel");
+    const readable = this.readableChannel(args);
+    if ("reply" in readable) return readable.reply;
+    const { channel } = readable;
     const ts = str(args.ts);
     if (!ts) return invalidArguments(["missing required field: ts"]);
     const list = this.messages.get(channel) ?? [];

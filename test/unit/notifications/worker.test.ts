@@ -437,13 +437,18 @@ describe("delivery worker", () => {
   });
 
   describe("posting once when an earlier post's outcome is unknown", () => {
-    it("an answer lost to a timeout: the retry finds the post in the channel and does not post again", async () => {
+    /** The next post fails with `result`; `landed` says Slack kept it all the same. */
+    function failNextPost(result: PostResult, landed = false): void {
       let first = true;
       poster.respond = (call) => {
         if (call.method !== "post" || !first) return undefined;
         first = false;
-        return { ok: false, kind: "transient", error: "request_error: timeout", landed: true };
+        return { ...result, landed };
       };
+    }
+
+    it("an answer lost to a timeout: the retry finds the post in the channel and does not post again", async () => {
+      failNextPost({ ok: false, kind: "transient", error: "request_error: timeout" }, true);
       const { id } = store.enqueueFiring(firing());
       await worker().drain();
       expect(poster.posts(DEFAULT)).toHaveLength(1);
@@ -477,12 +482,7 @@ describe("delivery worker", () => {
     });
 
     it("does not look anything up when the earlier failure proves nothing was posted", async () => {
-      let first = true;
-      poster.respond = (call) => {
-        if (call.method !== "post" || !first) return undefined;
-        first = false;
-        return { ok: false, kind: "rate_limited", retryAfterMs: 2000 };
-      };
+      failNextPost({ ok: false, kind: "rate_limited", retryAfterMs: 2000 });
       store.enqueueFiring(firing());
       await worker().drain();
       expect(poster.posts(DEFAULT)).toHaveLength(2);
@@ -493,12 +493,7 @@ describe("delivery worker", () => {
       store.enqueueFiring(firing());
       await worker().drain();
       const parent = poster.landed[0]!.ts;
-      let lose = true;
-      poster.respond = (call) => {
-        if (call.method !== "post" || !lose) return undefined;
-        lose = false;
-        return { ok: false, kind: "transient", error: "request_error: socket hang up", landed: true };
-      };
+      failNextPost({ ok: false, kind: "transient", error: "request_error: socket hang up" }, true);
       store.enqueueFiring(firing({ lastCheckedAt: "2025-06-02T02:00:00Z" }));
       await worker().drain();
       const replies = poster.posts(DEFAULT).filter((p) => p.thread_ts === parent);
@@ -523,12 +518,7 @@ describe("delivery worker", () => {
     });
 
     it("without the history scope it posts again and says how to avoid it", async () => {
-      let first = true;
-      poster.respond = (call) => {
-        if (call.method !== "post" || !first) return undefined;
-        first = false;
-        return { ok: false, kind: "transient", error: "request_error", landed: true };
-      };
+      failNextPost({ ok: false, kind: "transient", error: "request_error" }, true);
       poster.respondFind = () => ({ ok: false, kind: "permanent", error: "missing_scope" });
       const { id } = store.enqueueFiring(firing());
       await worker().drain();
@@ -564,15 +554,7 @@ describe("delivery worker", () => {
 
         const after = openStore(path, { now: clock.now });
         try {
-          const w = createDeliveryWorker({
-            store: after,
-            poster,
-            source,
-            links,
-            logger,
-            now: clock.now,
-            setTimer: clock.setTimer,
-          });
+          const w = worker({ store: after });
           expect(w.recover()).toBe(1);
           await w.drain();
           expect(poster.posts()).toHaveLength(0);
