@@ -32,8 +32,8 @@ type Plan =
   | { kind: "mutate"; ops: Op[]; realAlert: number; contentType: string }
   | { kind: "text"; edits: Array<{ at: number; cut: number; insert: string }> };
 
-const FIELD_PATHS: string[][] = [
-  [],
+/** Every field of PostHog's webhook body, as a path from the top. */
+export const WEBHOOK_FIELD_PATHS: string[][] = [
   ["event"],
   ["person"],
   ["event", "event"],
@@ -50,6 +50,7 @@ const FIELD_PATHS: string[][] = [
   ["event", "properties", "breaches"],
   ["event", "properties", "is_test"],
 ];
+const FIELD_PATHS: string[][] = [[], ...WEBHOOK_FIELD_PATHS];
 
 /**
  * The generators. Strings are arbitrary UTF-16, lone surrogates included, and
