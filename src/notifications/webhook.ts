@@ -1,7 +1,7 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { hash, timingSafeEqual } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { wellFormed } from "../slack/mrkdwn.js";
-import type { FiringInput, Store } from "../store/store.js";
+import type { EnqueueResult, FiringInput, Store } from "../store/store.js";
 import { describeError, type Logger } from "./ports.js";
 
 /**
@@ -11,22 +11,32 @@ import { describeError, type Logger } from "./ports.js";
  * Slack or PostHog. Bad input gets a 4xx with a one-sentence `error`; a
  * store that cannot write (disk full, locked) gets 503 with Retry-After so
  * PostHog tries again.
+ *
+ * Group commit: the events validated in one turn of the event loop are
+ * stored together in one transaction (`Store.enqueueFirings`), in the order
+ * they were validated, and each request is answered only after that
+ * transaction has committed. Under load this turns one commit per event into
+ * one per turn; a lone event waits for nothing but the end of its turn. If
+ * the transaction fails, every event of it gets 503 and none is stored.
  */
 
 export interface WebhookHandlerOptions {
-  store: Pick<Store, "enqueueFiring">;
+  store: Pick<Store, "enqueueFirings">;
   /** WEBHOOK_SECRET; when unset the route answers 404 (webhook off). */
   secret: string | undefined;
   logger: Logger;
   /** Called after a new (not duplicate) event is stored: wake the delivery worker. */
   onAccepted?: () => void;
   maxBodyBytes?: number;
+  /** Most events stored in one transaction; a turn with more stores them in several. */
+  maxBatch?: number;
 }
 
 export type WebhookHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
 export const WEBHOOK_MAX_BODY_BYTES = 1024 * 1024;
 export const WEBHOOK_MAX_DEPTH = 64;
+export const WEBHOOK_MAX_BATCH = 256;
 const FIRING_EVENT = "$insight_alert_firing";
 const CHANNEL_ID = /^[CG][A-Z0-9]{6,}$/;
 const RETRY_AFTER_SECONDS = 30;
@@ -49,14 +59,19 @@ function send(
 }
 
 function digest(value: string): Buffer {
-  return createHash("sha256").update(value, "utf8").digest();
+  return hash("sha256", value, "buffer");
 }
 
 /** Constant-time check of `Authorization: Bearer <secret>`; hashing first hides the secret's length. */
 export function bearerMatches(header: string | undefined, secret: string): boolean {
+  return bearerMatchesDigest(header, digest(secret));
+}
+
+/** `bearerMatches` against the secret's digest, computed once per handler rather than per request. */
+function bearerMatchesDigest(header: string | undefined, secretDigest: Buffer): boolean {
   const match = /^Bearer[ \t]+(\S.*)$/i.exec(header?.trim() ?? "");
   const presented = match?.[1]?.trim() ?? "";
-  const equal = timingSafeEqual(digest(presented), digest(secret));
+  const equal = timingSafeEqual(digest(presented), secretDigest);
   return equal && presented.length > 0;
 }
 
@@ -198,13 +213,102 @@ export function parseFiringEvent(
   };
 }
 
+type StoreOutcome = { ok: true; result: EnqueueResult } | { ok: false; error: unknown };
+
+interface Queued {
+  input: FiringInput;
+  settle: (outcome: StoreOutcome) => void;
+}
+
+/**
+ * Stores firings in groups: `submit` queues one and settles once the
+ * transaction holding it has committed (or failed). The queue is flushed at
+ * the end of the current event-loop turn (setImmediate runs after every
+ * request whose body arrived in this turn has been read and validated), or at
+ * once when it reaches `maxBatch`. `onStored` runs after each flush.
+ */
+export function createFiringBatcher(
+  store: Pick<Store, "enqueueFirings">,
+  maxBatch: number,
+  onStored: (batch: readonly FiringInput[], outcome: EnqueueResult[] | { error: unknown }) => void,
+): (input: FiringInput) => Promise<StoreOutcome> {
+  let queue: Queued[] = [];
+  let scheduled = false;
+
+  const flush = () => {
+    scheduled = false;
+    const batch = queue;
+    queue = [];
+    if (batch.length === 0) return;
+    const inputs = batch.map((q) => q.input);
+    let results: EnqueueResult[];
+    try {
+      results = store.enqueueFirings(inputs);
+      if (results.length !== batch.length)
+        throw new Error("the store answered for a different number of events");
+    } catch (error) {
+      for (const q of batch) q.settle({ ok: false, error });
+      report(inputs, { error });
+      return;
+    }
+    for (const [i, q] of batch.entries()) q.settle({ ok: true, result: results[i] as EnqueueResult });
+    report(inputs, results);
+  };
+  const report: typeof onStored = (inputs, outcome) => {
+    try {
+      onStored(inputs, outcome);
+    } catch {
+      // Every request of the batch has its outcome already; a failing report must not crash the process.
+    }
+  };
+
+  return (input) =>
+    new Promise<StoreOutcome>((settle) => {
+      queue.push({ input, settle });
+      if (queue.length >= Math.max(1, maxBatch)) flush();
+      else if (!scheduled) {
+        scheduled = true;
+        setImmediate(flush);
+      }
+    });
+}
+
+/** `?channel=` from the request target; cheaper than a full URL parse, which most calls would not need. */
+function channelOf(url: string | undefined): string | null {
+  const at = url?.indexOf("?") ?? -1;
+  if (!url || at < 0) return null;
+  const end = url.indexOf("#", at);
+  return new URLSearchParams(url.slice(at + 1, end < 0 ? undefined : end)).get("channel");
+}
+
 export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHandler {
   const { store, secret, logger } = options;
   const maxBody = options.maxBodyBytes ?? WEBHOOK_MAX_BODY_BYTES;
+  const secretDigest = secret ? digest(secret) : null;
+
+  const submit = createFiringBatcher(store, options.maxBatch ?? WEBHOOK_MAX_BATCH, (batch, outcome) => {
+    if ("error" in outcome) {
+      logger.error(
+        {
+          events: batch.length,
+          alertIds: [...new Set(batch.map((e) => e.alertId))].slice(0, 20),
+          error: describeError(outcome.error),
+        },
+        "Could not store PostHog alert events; asking PostHog to retry",
+      );
+      return;
+    }
+    if (!outcome.some((r) => !r.duplicate)) return;
+    try {
+      options.onAccepted?.();
+    } catch (error) {
+      logger.error({ error: describeError(error) }, "Waking the notification worker failed");
+    }
+  });
 
   return async (req, res) => {
     try {
-      if (!secret) {
+      if (!secretDigest) {
         send(res, 404, {
           error:
             "The PostHog webhook is turned off: set WEBHOOK_SECRET on the bot and send it as a Bearer token.",
@@ -215,7 +319,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
         send(res, 405, { error: "Use POST." }, { Allow: "POST" });
         return;
       }
-      if (!bearerMatches(req.headers.authorization, secret)) {
+      if (!bearerMatchesDigest(req.headers.authorization, secretDigest)) {
         logger.warn(
           { remote: req.socket.remoteAddress, hasAuthorization: Boolean(req.headers.authorization) },
           "Rejected a PostHog webhook call with a missing or wrong secret",
@@ -232,8 +336,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
         send(res, 415, { error: "Send the body as JSON (Content-Type: application/json)." });
         return;
       }
-      const url = new URL(req.url ?? "/", "http://localhost");
-      const channel = url.searchParams.get("channel");
+      const channel = channelOf(req.url);
       if (channel !== null && !CHANNEL_ID.test(channel)) {
         send(res, 422, { error: "channel must be a Slack channel ID such as C0123ABCDEF." });
         return;
@@ -254,7 +357,8 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
       }
       let body: unknown;
       try {
-        body = JSON.parse(read.body.toString("utf8").replace(/^\uFEFF/, ""));
+        const text = read.body.toString("utf8");
+        body = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
       } catch {
         send(res, 400, { error: "The body is not valid JSON." });
         return;
@@ -269,14 +373,8 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
         send(res, 422, { error: parsed.error });
         return;
       }
-      let result: { id: number; duplicate: boolean };
-      try {
-        result = store.enqueueFiring({ ...parsed.event, source: "webhook", channelHint: channel });
-      } catch (error) {
-        logger.error(
-          { alertId: parsed.event.alertId, error: describeError(error) },
-          "Could not store a PostHog alert event; asking PostHog to retry",
-        );
+      const stored = await submit({ ...parsed.event, source: "webhook", channelHint: channel });
+      if (!stored.ok) {
         send(
           res,
           503,
@@ -285,6 +383,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
         );
         return;
       }
+      const result = stored.result;
       logger.info(
         {
           alertId: parsed.event.alertId,
@@ -300,13 +399,6 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
         duplicate: result.duplicate,
         ...(parsed.event.isTest ? { test: true } : {}),
       });
-      if (!result.duplicate) {
-        try {
-          options.onAccepted?.();
-        } catch (error) {
-          logger.error({ error: describeError(error) }, "Waking the notification worker failed");
-        }
-      }
     } catch (error) {
       logger.error({ error: describeError(error) }, "PostHog webhook handler failed");
       send(res, 500, { error: "Internal error." });

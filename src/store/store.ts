@@ -469,50 +469,70 @@ export class Store {
    * is a duplicate and returns the first one's id.
    */
   enqueueFiring(input: FiringInput): EnqueueResult {
+    return this.enqueueFirings([input])[0] as EnqueueResult;
+  }
+
+  /**
+   * Records several firings in one transaction, so one commit (one write to
+   * the log) serves them all. Each is recorded as `enqueueFiring` would in
+   * turn, so a duplicate inside the batch, like one already stored, returns
+   * the first one's id. Returns one result per input, in order. If any of
+   * them fails, nothing of the batch is stored and the error is thrown.
+   */
+  enqueueFirings(inputs: readonly FiringInput[]): EnqueueResult[] {
+    if (inputs.length === 0) return [];
+    this.firingBatch ??= this.db.transaction((batch: readonly FiringInput[], receivedAt: number) =>
+      batch.map((input) => this.insertFiring(input, receivedAt)),
+    );
+    return this.firingBatch.immediate(inputs, this.now());
+  }
+
+  /** The transaction behind `enqueueFirings`, made once: building one costs more than a small insert. */
+  private firingBatch: Database.Transaction<
+    (batch: readonly FiringInput[], receivedAt: number) => EnqueueResult[]
+  > | null = null;
+
+  /** One firing, inside the caller's transaction. */
+  private insertFiring(input: FiringInput, receivedAt: number): EnqueueResult {
     if (!input.alertId) throw new Error("enqueueFiring needs an alert id");
     const checkedAtMs = toEpochMs(input.lastCheckedAt ?? null);
-    const isTest = input.isTest === true;
     const uuid = input.eventUuid || null;
-    return this.db
-      .transaction((): EnqueueResult => {
-        const info = this.stmt(
-          `INSERT INTO notifications
-               (kind, source, event_uuid, alert_id, checked_at_ms, channel_hint, is_test, payload, received_at)
-             VALUES ('firing', ?, ?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT DO NOTHING`,
-        ).run(
-          input.source,
-          uuid,
-          input.alertId,
-          checkedAtMs,
-          input.channelHint ?? null,
-          isTest ? 1 : 0,
-          payloadOf({
-            alertName: input.alertName ?? null,
-            insightName: input.insightName ?? null,
-            insightShortId: input.insightShortId ?? null,
-            breaches: input.breaches ?? null,
-            lastCheckedAt: input.lastCheckedAt ?? null,
-            value: input.value ?? null,
-            state: input.state ?? null,
-          }),
-          this.now(),
-        );
-        if (info.changes === 1) return { id: Number(info.lastInsertRowid), duplicate: false };
-        const existing =
-          (uuid
-            ? (this.stmt("SELECT id FROM notifications WHERE event_uuid = ?").get(uuid) as
-                | { id: number }
-                | undefined)
-            : undefined) ??
-          (this.stmt(
-            `SELECT id FROM notifications
-               WHERE kind = 'firing' AND alert_id = ? AND checked_at_ms = ? AND is_test = 0`,
-          ).get(input.alertId, checkedAtMs) as { id: number } | undefined);
-        if (!existing) throw new Error("notification insert was ignored but no duplicate was found");
-        return { id: existing.id, duplicate: true };
-      })
-      .immediate();
+    const info = this.stmt(
+      `INSERT INTO notifications
+           (kind, source, event_uuid, alert_id, checked_at_ms, channel_hint, is_test, payload, received_at)
+         VALUES ('firing', ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO NOTHING`,
+    ).run(
+      input.source,
+      uuid,
+      input.alertId,
+      checkedAtMs,
+      input.channelHint ?? null,
+      input.isTest === true ? 1 : 0,
+      payloadOf({
+        alertName: input.alertName ?? null,
+        insightName: input.insightName ?? null,
+        insightShortId: input.insightShortId ?? null,
+        breaches: input.breaches ?? null,
+        lastCheckedAt: input.lastCheckedAt ?? null,
+        value: input.value ?? null,
+        state: input.state ?? null,
+      }),
+      receivedAt,
+    );
+    if (info.changes === 1) return { id: Number(info.lastInsertRowid), duplicate: false };
+    const existing =
+      (uuid
+        ? (this.stmt("SELECT id FROM notifications WHERE event_uuid = ?").get(uuid) as
+            | { id: number }
+            | undefined)
+        : undefined) ??
+      (this.stmt(
+        `SELECT id FROM notifications
+           WHERE kind = 'firing' AND alert_id = ? AND checked_at_ms = ? AND is_test = 0`,
+      ).get(input.alertId, checkedAtMs) as { id: number } | undefined);
+    if (!existing) throw new Error("notification insert was ignored but no duplicate was found");
+    return { id: existing.id, duplicate: true };
   }
 
   /** Queues "this alert stopped firing" for its open episodes; once per clear check. */

@@ -42,7 +42,7 @@ describe("PostHog webhook handler", () => {
   let server: Server;
   let base: string;
   let store: Store;
-  let storeForHandler: Pick<Store, "enqueueFiring">;
+  let storeForHandler: Pick<Store, "enqueueFirings">;
   let accepted: number;
   let secret: string | undefined;
   const logger = memoryLogger();
@@ -53,8 +53,9 @@ describe("PostHog webhook handler", () => {
     accepted = 0;
     secret = SECRET;
     server = createServer((req, res) => {
+      // Made per request so a test can change `secret`; batching across requests has its own tests.
       const handler = createWebhookHandler({
-        store: { enqueueFiring: (input) => storeForHandler.enqueueFiring(input) },
+        store: { enqueueFirings: (inputs) => storeForHandler.enqueueFirings(inputs) },
         secret,
         logger,
         onAccepted: () => {
@@ -249,7 +250,7 @@ describe("PostHog webhook handler", () => {
 
   it("answers 503 with Retry-After when the store cannot write", async () => {
     storeForHandler = {
-      enqueueFiring: () => {
+      enqueueFirings: () => {
         throw Object.assign(new Error("database or disk is full"), { code: "SQLITE_FULL" });
       },
     };
