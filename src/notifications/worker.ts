@@ -8,7 +8,7 @@ import {
 } from "../blocks/notification.js";
 import type { Alert } from "../posthog/schemas.js";
 import { MESSAGE_GONE_ERRORS, type PostArgs, type PostResult, type SlackPoster } from "../slack/poster.js";
-import type { DeliveryJob, NotificationRecord, Store } from "../store/store.js";
+import type { DeliveryJob, RoutingItem, Store } from "../store/store.js";
 import { type AlertSource, describeError, type Logger, realTimer, type SetTimer } from "./ports.js";
 import { resolvedNote, snapshotOf, viewFromEpisode, viewOf } from "./render.js";
 
@@ -129,7 +129,46 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
 
   // ---- routing ------------------------------------------------------------
 
-  function channelsFor(n: NotificationRecord): string[] | null {
+  /** Notifications routed per transaction. */
+  const ROUTE_BATCH = 100;
+  /** The least time between two "no channel" warnings about one alert. */
+  const UNROUTED_WARNING_MS = 60_000;
+  /** Per alert: when the "no channel" warning was last logged, and notifications kept unrouted since. */
+  const unroutedWarned = new Map<string, { at: number; since: number }>();
+
+  /**
+   * Says, at most once per alert per `UNROUTED_WARNING_MS`, that an alert fired
+   * with nowhere to go, with how many of its notifications were kept since the
+   * last time it was said.
+   */
+  function warnUnroutable(n: RoutingItem): void {
+    const t = now();
+    const seen = unroutedWarned.get(n.alertId);
+    if (seen && t - seen.at < UNROUTED_WARNING_MS) {
+      seen.since += 1;
+      return;
+    }
+    const count = (seen?.since ?? 0) + 1;
+    unroutedWarned.set(n.alertId, { at: t, since: 0 });
+    if (unroutedWarned.size > 1000) {
+      for (const [key, entry] of unroutedWarned) {
+        if (t - entry.at >= UNROUTED_WARNING_MS && entry.since === 0) unroutedWarned.delete(key);
+      }
+    }
+    // The name is only read for the warning, so routing itself never parses a payload.
+    const alertName = store.getNotification(n.id)?.payload.alertName ?? null;
+    logger.warn(
+      { alertId: n.alertId, alertName, notificationId: n.id, count },
+      `Alert "${alertName ?? n.alertId}" fired but no Slack channel is set up for it` +
+        (count > 1 ? ` (${count} notifications kept since the last warning)` : "") +
+        ": run /alerts watch in a channel, add ?channel=C… to the webhook URL, or set ALERTS_CHANNEL. " +
+        "The notifications are kept and will be delivered once a channel watches this alert. " +
+        "This warning repeats at most once a minute per alert.",
+    );
+  }
+
+  /** `watching` caches the alert's routes for one batch (a burst repeats the same few alerts). */
+  function channelsFor(n: RoutingItem, watching: Map<string, string[]>): string[] | null {
     switch (n.kind) {
       case "notice":
         return n.channelHint ? [n.channelHint] : [];
@@ -137,16 +176,15 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       case "refresh":
         return store.activeChannelsForAlert(n.alertId);
       case "firing": {
-        const watching = store.routesForAlert(n.alertId);
-        if (watching.length > 0) return watching;
+        let routes = watching.get(n.alertId);
+        if (!routes) {
+          routes = store.routesForAlert(n.alertId);
+          watching.set(n.alertId, routes);
+        }
+        if (routes.length > 0) return routes;
         if (n.channelHint) return [n.channelHint];
         if (defaultChannel) return [defaultChannel];
-        logger.warn(
-          { alertId: n.alertId, alertName: n.payload.alertName, notificationId: n.id },
-          `Alert "${n.payload.alertName ?? n.alertId}" fired but no Slack channel is set up for it: ` +
-            "run /alerts watch in a channel, add ?channel=C… to the webhook URL, or set ALERTS_CHANNEL. " +
-            "The notification is kept and will be delivered once a channel watches this alert.",
-        );
+        warnUnroutable(n);
         return null;
       }
     }
@@ -154,10 +192,12 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
 
   function routeNew(): void {
     for (;;) {
-      const batch = store.unroutedNotifications(100);
-      if (batch.length > 0)
-        store.routeNotifications(batch.map((n) => ({ id: n.id, channels: channelsFor(n) })));
-      if (batch.length < 100) return;
+      const batch = store.unroutedForRouting(ROUTE_BATCH);
+      if (batch.length > 0) {
+        const watching = new Map<string, string[]>();
+        store.routeNotifications(batch.map((n) => ({ id: n.id, channels: channelsFor(n, watching) })));
+      }
+      if (batch.length < ROUTE_BATCH) return;
     }
   }
 

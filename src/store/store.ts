@@ -2,6 +2,12 @@ import { mkdirSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import Database from "better-sqlite3";
 import { z } from "zod";
+import {
+  type Checkpointer,
+  type CheckpointLogger,
+  type CheckpointOptions,
+  startCheckpointer,
+} from "./checkpoint.js";
 import { MIGRATIONS } from "./migrations.js";
 import { toEpochMs } from "./time.js";
 
@@ -209,7 +215,37 @@ export interface StoreOptions {
   now?: () => number;
   /** How long a write waits for another connection's lock before failing. */
   busyTimeoutMs?: number;
+  /** Where the store reports trouble (background checkpoints that stopped); defaults to a process warning. */
+  logger?: CheckpointLogger;
+  /**
+   * Checkpoints from a background thread (file databases; see checkpoint.ts).
+   * `false` leaves them to SQLite, on the calling thread.
+   */
+  checkpoint?: CheckpointOptions | false;
 }
+
+/** The fields routing reads, checked as they come out of the database. */
+export interface RoutingItem {
+  id: number;
+  kind: NotificationKind;
+  alertId: string;
+  channelHint: string | null;
+}
+
+const KINDS: ReadonlySet<string> = new Set<NotificationKind>(["firing", "resolved", "refresh", "notice"]);
+
+/**
+ * A row limit written into the SQL rather than bound: SQLite prepares a
+ * statement again whenever the value bound to its `LIMIT ?` changes the plan's
+ * row estimate, which made every call cost a re-prepare (about 10 µs).
+ */
+function rowLimit(limit: number): number {
+  return Number.isSafeInteger(limit) && limit > 0 ? limit : 100;
+}
+
+const processWarning: CheckpointLogger = {
+  warn: (_details, message) => process.emitWarning(message ?? "store warning"),
+};
 
 const detailsSchema = z.object({
   threshold: z
@@ -232,39 +268,36 @@ function parseDetails(json: string): EpisodeDetails {
   }
 }
 
-const payloadSchema = z.object({
-  alertName: z.string().nullable().catch(null),
-  insightName: z.string().nullable().catch(null),
-  insightShortId: z.string().nullable().catch(null),
-  breaches: z.string().nullable().catch(null),
-  lastCheckedAt: z.string().nullable().catch(null),
-  value: z.number().nullable().catch(null),
-  state: z.string().nullable().catch(null),
-  reason: z.string().nullable().catch(null),
-  text: z.string().nullable().catch(null),
-});
+const str = (value: unknown): string | null => (typeof value === "string" ? value : null);
 
-function parsePayload(json: string): NotificationPayload {
-  let raw: unknown = {};
+/**
+ * A stored payload, checked field by field: a field of the wrong type (or a
+ * payload that is not a JSON object) reads as null. The bot writes these
+ * itself (`payloadOf`), so the check is a guard, not a parser; written out
+ * by hand because it runs for every notification claimed.
+ */
+export function parsePayload(json: string): NotificationPayload {
+  let raw: unknown;
   try {
     raw = JSON.parse(json);
   } catch {
-    // fall through to an empty payload
+    raw = null;
   }
-  const parsed = payloadSchema.safeParse(raw ?? {});
-  return parsed.success
-    ? parsed.data
-    : {
-        alertName: null,
-        insightName: null,
-        insightShortId: null,
-        breaches: null,
-        lastCheckedAt: null,
-        value: null,
-        state: null,
-        reason: null,
-        text: null,
-      };
+  const p = (typeof raw === "object" && raw !== null && !Array.isArray(raw) ? raw : {}) as Record<
+    string,
+    unknown
+  >;
+  return {
+    alertName: str(p.alertName),
+    insightName: str(p.insightName),
+    insightShortId: str(p.insightShortId),
+    breaches: str(p.breaches),
+    lastCheckedAt: str(p.lastCheckedAt),
+    value: typeof p.value === "number" && Number.isFinite(p.value) ? p.value : null,
+    state: str(p.state),
+    reason: str(p.reason),
+    text: str(p.text),
+  };
 }
 
 function payloadOf(p: Partial<NotificationPayload>): string {
@@ -422,7 +455,8 @@ export function openStore(path: string, options: StoreOptions = {}): Store {
   try {
     // WAL lets readers and the single writer proceed together. With
     // synchronous = NORMAL a commit is appended to the WAL file before the
-    // call returns, but fsync waits for the next checkpoint. The written
+    // call returns, but fsync waits for the next checkpoint (within 100 ms on
+    // the checkpoint thread; after 1,000 pages when SQLite does it). The written
     // pages already sit in the operating system's cache, so killing the
     // process (crash, SIGKILL, OOM) loses nothing that was acknowledged; only
     // a power cut or kernel crash can roll back the last few commits, and
@@ -432,11 +466,26 @@ export function openStore(path: string, options: StoreOptions = {}): Store {
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
     db.pragma("foreign_keys = ON");
     migrate(db);
+    // Copying the log into the database (a checkpoint) happens on a thread of its own.
+    return new Store(db, options.now ?? Date.now, backgroundCheckpoints(db, options));
   } catch (error) {
     db.close();
     throw error;
   }
-  return new Store(db, options.now ?? Date.now);
+}
+
+/**
+ * Moves checkpoints off the calling thread for a database file in WAL mode
+ * (not for `:memory:`, which has no log to copy).
+ */
+function backgroundCheckpoints(db: Database.Database, options: StoreOptions): Checkpointer | null {
+  if (options.checkpoint === false) return null;
+  if (db.pragma("journal_mode", { simple: true }) !== "wal") return null;
+  const main = (db.pragma("database_list") as Array<{ name: string; file: string }>).find(
+    (d) => d.name === "main",
+  );
+  if (!main?.file) return null;
+  return startCheckpointer(db, main.file, options.logger ?? processWarning, options.checkpoint ?? {});
 }
 
 export class Store {
@@ -446,6 +495,8 @@ export class Store {
   constructor(
     readonly db: Database.Database,
     private readonly now: () => number,
+    /** Background checkpoints of the database file; null in memory or when turned off. */
+    readonly checkpointer: Checkpointer | null = null,
   ) {}
 
   private stmt(sql: string): Database.Statement {
@@ -457,7 +508,9 @@ export class Store {
     return statement;
   }
 
+  /** Stops the checkpoint thread (a bounded wait), then closes the connection. */
   close(): void {
+    this.checkpointer?.stop();
     if (this.db.open) this.db.close();
   }
 
@@ -602,10 +655,34 @@ export class Store {
 
   /** Notifications accepted but not yet given deliveries, oldest first. */
   unroutedNotifications(limit = 100): NotificationRecord[] {
-    const rows = this.stmt("SELECT * FROM notifications WHERE routed = 0 ORDER BY id LIMIT ?").all(
-      limit,
-    ) as NotificationRow[];
+    const rows = this.stmt(
+      `SELECT * FROM notifications WHERE routed = 0 ORDER BY id LIMIT ${rowLimit(limit)}`,
+    ).all() as NotificationRow[];
     return rows.map(toNotification);
+  }
+
+  /**
+   * What routing needs of the notifications not yet routed, oldest first:
+   * four columns, without the payload. Each row is checked on the way out
+   * (a row that fails is an error, not something to route).
+   */
+  unroutedForRouting(limit = 100): RoutingItem[] {
+    const rows = this.stmt(
+      `SELECT id, kind, alert_id AS alertId, channel_hint AS channelHint
+         FROM notifications WHERE routed = 0 ORDER BY id LIMIT ${rowLimit(limit)}`,
+    ).all() as Array<Record<keyof RoutingItem, unknown>>;
+    for (const row of rows) {
+      if (
+        typeof row.id !== "number" ||
+        typeof row.kind !== "string" ||
+        !KINDS.has(row.kind) ||
+        typeof row.alertId !== "string" ||
+        (row.channelHint !== null && typeof row.channelHint !== "string")
+      ) {
+        throw new Error(`notification ${String(row.id)} has an unexpected shape in the database`);
+      }
+    }
+    return rows as unknown as RoutingItem[];
   }
 
   /**
@@ -615,34 +692,37 @@ export class Store {
    * open message).
    */
   routeNotification(notificationId: number, channels: string[] | null): void {
-    const now = this.now();
-    this.db
-      .transaction(() => {
-        if (channels === null) {
-          this.stmt(
-            `INSERT INTO deliveries (notification_id, channel, status, created_at, updated_at)
-               VALUES (?, NULL, 'unrouted', ?, ?)`,
-          ).run(notificationId, now, now);
-        } else {
-          const insert = this.stmt(
-            `INSERT INTO deliveries (notification_id, channel, status, created_at, updated_at)
-             VALUES (?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`,
-          );
-          for (const channel of new Set(channels)) insert.run(notificationId, channel, now, now);
-        }
-        this.stmt("UPDATE notifications SET routed = 1 WHERE id = ?").run(notificationId);
-      })
-      .immediate();
+    this.routeNotifications([{ id: notificationId, channels }]);
   }
 
   /** Routes a batch of notifications in one transaction (one commit instead of one each). */
-  routeNotifications(batch: Array<{ id: number; channels: string[] | null }>): void {
-    this.db
-      .transaction(() => {
-        for (const item of batch) this.routeNotification(item.id, item.channels);
-      })
-      .immediate();
+  routeNotifications(batch: ReadonlyArray<{ id: number; channels: readonly string[] | null }>): void {
+    if (batch.length === 0) return;
+    this.routeBatch ??= this.db.transaction(
+      (items: ReadonlyArray<{ id: number; channels: readonly string[] | null }>, now: number) => {
+        const unrouted = this.stmt(
+          `INSERT INTO deliveries (notification_id, channel, status, created_at, updated_at)
+             VALUES (?, NULL, 'unrouted', ?, ?)`,
+        );
+        const pending = this.stmt(
+          `INSERT INTO deliveries (notification_id, channel, status, created_at, updated_at)
+             VALUES (?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`,
+        );
+        const routed = this.stmt("UPDATE notifications SET routed = 1 WHERE id = ?");
+        for (const { id, channels } of items) {
+          if (channels === null) unrouted.run(id, now, now);
+          else for (const channel of new Set(channels)) pending.run(id, channel, now, now);
+          routed.run(id);
+        }
+      },
+    );
+    this.routeBatch.immediate(batch, this.now());
   }
+
+  /** The transaction behind `routeNotifications`, made once (like `firingBatch`). */
+  private routeBatch: Database.Transaction<
+    (items: ReadonlyArray<{ id: number; channels: readonly string[] | null }>, now: number) => void
+  > | null = null;
 
   /** Channels that hold (or are about to hold) a firing message for the alert. */
   activeChannelsForAlert(alertId: string): string[] {

@@ -111,6 +111,40 @@ describe("delivery worker", () => {
       expect(poster.posts(C1)).toHaveLength(1);
       expect(store.deliveriesFor(id)).toMatchObject([{ status: "sent", channel: C1 }]);
     });
+
+    it("warns about an unroutable alert at most once a minute, then with how many were kept", async () => {
+      const w = worker({ defaultChannel: undefined });
+      const other = alertIdFor("other-alert");
+      const check = (n: number) => `2025-06-02T0${n}:00:00Z`;
+      const warnings = () => logger.entries.filter((e) => e.level === "warn");
+      for (const n of [1, 2, 3]) store.enqueueFiring(firing({ lastCheckedAt: check(n) }));
+      store.enqueueFiring(firing({ alertId: other, alertName: "Churn up", lastCheckedAt: check(1) }));
+      await w.drain();
+      // One warning per alert, each naming the alert and the fix.
+      expect(warnings().map((e) => [e.details.alertId, e.details.count])).toEqual([
+        [ALERT_ID, 1],
+        [other, 1],
+      ]);
+      expect(warnings()[1]?.message).toContain('Alert "Churn up" fired but no Slack channel');
+      expect(warnings()[1]?.message).toContain("/alerts watch");
+
+      clock.t += 30_000;
+      store.enqueueFiring(firing({ lastCheckedAt: check(4) }));
+      await w.drain();
+      expect(warnings()).toHaveLength(2);
+
+      clock.t += 30_000;
+      store.enqueueFiring(firing({ lastCheckedAt: check(5) }));
+      await w.drain();
+      expect(warnings()).toHaveLength(3);
+      const again = warnings()[2];
+      // Two kept quietly since the first warning, and this one.
+      expect(again?.details).toMatchObject({ alertId: ALERT_ID, alertName: "Signups dropped", count: 4 });
+      expect(again?.message).toContain('Alert "Signups dropped" fired but no Slack channel');
+      expect(again?.message).toContain("4 notifications kept since the last warning");
+      expect(again?.message).toContain("ALERTS_CHANNEL");
+      expect(store.failureSummary().unrouted).toBe(6);
+    });
   });
 
   describe("messages", () => {
