@@ -11,7 +11,8 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type LoadResult, LoadTarget, mergeRuns } from "./lib/load.js";
+import { performance } from "node:perf_hooks";
+import { type LoadResult, LoadTarget, mergeRuns, type PreparedRequest } from "./lib/load.js";
 import {
   type Child,
   cpuSnapshot,
@@ -25,7 +26,8 @@ import {
 } from "./lib/processes.js";
 import { type BenchResult, type BenchTable, machineInfo, quietNote, writeResult } from "./lib/report.js";
 import { type LatencyStats, ms, ratio } from "./lib/stats.js";
-import { BOT_TOKEN, type RequestKind, SIGNING_SECRET, startWorld } from "./lib/world.js";
+import { BOT_TOKEN, type RequestKind, SIGNING_SECRET } from "./lib/world.js";
+import { startWorldInline, startWorldProcess } from "./lib2/world-process.js";
 
 export interface StepUpOptions {
   /** Seconds per step. */
@@ -49,6 +51,13 @@ export interface AckLatencyOptions {
   stepUp: StepUpOptions | null;
   /** The bot's LOG_LEVEL. */
   logLevel: string;
+  /**
+   * Where the fakes of PostHog and Slack run: "process" (their own, the default) or "inline"
+   * (inside the load generator's process, where their work delays the generator).
+   */
+  world?: "process" | "inline";
+  /** Which requests to measure (default both); one alone is handy for profiling. */
+  kinds?: RequestKind[];
   /** Quiet time that means the bot's work after the acks is done (default 300 ms). */
   settleQuietMs?: number;
   /** Where to write ack-latency.json; null writes nothing. */
@@ -57,6 +66,8 @@ export interface AckLatencyOptions {
 }
 
 export const ACK_TARGET_RATIO = 1.25;
+
+const KINDS: RequestKind[] = ["command", "snooze"];
 
 export function ackLatencyOptionsFromEnv(
   env: NodeJS.ProcessEnv,
@@ -83,6 +94,10 @@ export function ackLatencyOptionsFromEnv(
             includeBare: env.BENCH_STEP_BARE !== "0",
           },
     logLevel: env.BENCH_LOG_LEVEL || "warn",
+    world: env.BENCH_WORLD === "inline" ? "inline" : "process",
+    kinds: env.BENCH_KINDS
+      ? KINDS.filter((kind) => (env.BENCH_KINDS ?? "").split(",").includes(kind))
+      : undefined,
     resultsDir,
     log: (line) => process.stdout.write(`${line}\n`),
   };
@@ -92,9 +107,9 @@ interface Measured {
   load: LoadResult;
   /** CPU the target process used, including work it did after the acks, per request. */
   cpuMsPerRequest: number;
-  /** CPU used ÷ wall time while sending and draining (1 = one core busy). */
+  /** CPU used ÷ wall time while sending, draining and finishing the work after the acks (1 = one core busy). */
   cpuShare: number;
-  /** The same for the bench process itself (generator and both fakes). */
+  /** The same for the bench: the generator's process and the fakes' (when they have their own). */
   benchCpuShare: number;
   /** Slack calls the target made, by Web API method, plus `response_url` posts. */
   slackCalls: Record<string, number>;
@@ -138,6 +153,8 @@ export interface AckRow {
   sendLagP99: number;
   /** Slack calls per request: Web API methods, and `response_url` for posts to response URLs. */
   slackCallsPerRequest: Record<string, number>;
+  /** The p99 of each of the runs merged into this row (their spread shows the machine's noise). */
+  partP99s?: number[];
 }
 
 export interface StepRow {
@@ -164,14 +181,20 @@ export interface AckLatencyFigures {
   otherCpu: number;
 }
 
-const KINDS: RequestKind[] = ["command", "snooze"];
 const KIND_LABEL: Record<RequestKind, string> = {
   command: "`/alerts list`",
   snooze: "snooze click",
 };
 
-function row(kind: RequestKind, target: "bot" | "bare", delay: number, m: Measured): AckRow {
+function row(
+  kind: RequestKind,
+  target: "bot" | "bare",
+  delay: number,
+  m: Measured,
+  parts: Measured[] = [],
+): AckRow {
   return {
+    partP99s: parts.map((p) => p.load.latency.p99),
     kind,
     target,
     posthogDelayMs: delay,
@@ -193,8 +216,11 @@ function row(kind: RequestKind, target: "bot" | "bare", delay: number, m: Measur
 
 export async function runAckLatency(options: AckLatencyOptions): Promise<BenchResult> {
   const log = options.log ?? (() => {});
+  const kinds = options.kinds && options.kinds.length > 0 ? options.kinds : KINDS;
   const machineBefore = cpuSnapshot();
-  const world = await startWorld();
+  const inline = options.world === "inline";
+  const world = inline ? await startWorldInline() : await startWorldProcess();
+  const worldPid = inline ? null : world.pid;
   const dataDir = mkdtempSync(join(tmpdir(), "alerts-bot-bench-"));
   const started: Child[] = [];
   const loads: LoadTarget[] = [];
@@ -231,15 +257,19 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
     ): Promise<Measured> => {
       const delay = opts.posthogDelayMs ?? 0;
       const quietMs = options.settleQuietMs ?? 300;
+      // Every request is built (and its response URL issued) before the clock starts.
+      const requests = await world.prepare(kinds, Math.max(1, Math.round(rate * seconds)));
       const cpuBefore = readCpuMs(target.child.pid);
       const benchBefore = process.cpuUsage();
-      world.posthog.setLatency(delay);
+      const worldBefore = worldPid === null ? 0 : readCpuMs(worldPid);
+      await world.setLatency(delay);
+      const started = performance.now();
       let load: LoadResult;
       try {
         load = await target.load.run({
           rate,
           durationMs: seconds * 1000,
-          prepare: (i) => world.request(kinds[i % kinds.length] as RequestKind),
+          prepare: (i) => requests[i] as PreparedRequest,
         });
         // Slow PostHog stays slow until the bot has finished the work it started.
         await world.settle({
@@ -247,20 +277,20 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
           maxMs: (opts.maxSettleMs ?? 10_000) + delay * 4,
         });
       } finally {
-        world.posthog.setLatency(0);
+        await world.setLatency(0);
       }
+      // CPU is counted until the target's work after the acks is done, so it is shared over that time too.
+      const wallMs = Math.max(load.wallMs, performance.now() - started);
       const cpu = readCpuMs(target.child.pid) - cpuBefore;
       const bench = process.cpuUsage(benchBefore);
-      const slackCalls = addCounts([
-        ...world.slack.calls.map((c) => ({ [c.method]: 1 })),
-        { response_url: world.slack.responses.length },
-      ]);
-      world.forget();
+      const worldCpu = worldPid === null ? 0 : readCpuMs(worldPid) - worldBefore;
+      const slackCalls = await world.slackCalls();
+      await world.forget();
       return {
         load,
         cpuMsPerRequest: cpu / Math.max(1, load.sent),
-        cpuShare: cpu / Math.max(1, load.wallMs),
-        benchCpuShare: (bench.user + bench.system) / 1000 / Math.max(1, load.wallMs),
+        cpuShare: cpu / Math.max(1, wallMs),
+        benchCpuShare: ((bench.user + bench.system) / 1000 + worldCpu) / Math.max(1, wallMs),
         slackCalls,
       };
     };
@@ -272,7 +302,7 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
     // Warm both up (JIT, connection pools, caches); these figures are discarded.
     if (options.warmupSeconds > 0) {
       log(`warming up (${options.warmupSeconds} s per target and kind)`);
-      for (const kind of KINDS)
+      for (const kind of kinds)
         for (const target of [botTarget, bareTarget])
           await measure(target, [kind], options.rate, options.warmupSeconds / 2);
     }
@@ -286,7 +316,7 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
     type Slot = "bot" | "bare" | "slow";
     const order: Slot[] =
       slowMs > 0 ? ["bot", "bare", "slow", "slow", "bare", "bot"] : ["bot", "bare", "bare", "bot"];
-    for (const kind of KINDS) {
+    for (const kind of kinds) {
       log(
         `${kind} at ${options.rate} req/s, ${options.seconds} s per target${slowMs > 0 ? ` (and the bot with PostHog answering in ${slowMs} ms)` : ""}`,
       );
@@ -302,12 +332,12 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
       const bare = merge(parts.bare);
       describe(`${kind} bot`, bot);
       describe(`${kind} bare`, bare);
-      rows.push(row(kind, "bot", 0, bot), row(kind, "bare", 0, bare));
+      rows.push(row(kind, "bot", 0, bot, parts.bot), row(kind, "bare", 0, bare, parts.bare));
       ratios[kind] = ratio(bot.load.latency.p99, bare.load.latency.p99);
       if (parts.slow.length > 0) {
         const slow = merge(parts.slow);
         describe(`${kind} bot, slow PostHog`, slow);
-        rows.push(row(kind, "bot", slowMs, slow));
+        rows.push(row(kind, "bot", slowMs, slow, parts.slow));
         slowRatios[kind] = ratio(slow.load.latency.p99, bot.load.latency.p99);
       }
     }
@@ -355,7 +385,7 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
       memory,
       otherCpu: otherCpuShare(
         machineBefore,
-        readCpuMs(bot.child.pid) + readCpuMs(bare.child.pid),
+        readCpuMs(bot.child.pid) + readCpuMs(bare.child.pid) + (worldPid === null ? 0 : readCpuMs(worldPid)),
         machineInfo().cores,
       ),
     };
@@ -496,7 +526,11 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
       "Signed `/alerts list` commands and snooze clicks (block_actions from a notification's snooze menu, " +
       "option `1h`, each with its own response URL) are sent open-loop at a steady rate over keep-alive " +
       "connections, to the bot (`node dist/main.js` against the fake PostHog and Slack) and to a bare Bolt " +
-      "app with the same Bolt version and `HTTPReceiver` whose listeners only ack. Latency runs from handing " +
+      "app with the same Bolt version and `HTTPReceiver` whose listeners only ack. " +
+      (options.world === "inline"
+        ? "The fakes run inside the load generator's process. "
+        : "The fakes run in a process of their own, so their work on the bot's posts (the fake Slack checks each message against Block Kit's schema) does not delay the generator, which would lengthen only the bot's latencies. ") +
+      "Latency runs from handing " +
       "the request to the client to reading the whole response. After a warm-up, runs take turns in a mirrored " +
       "order (bot, bare, bot with slow PostHog, the same again, bare, bot) so drift on the machine touches each alike. CPU ms/req is the target process's CPU time (including the bot's work after the ack) ÷ requests; " +
       "Slack calls/req counts the Web API calls and response URL posts that work made.",
@@ -504,6 +538,7 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
       "seconds per target and kind": options.seconds,
       "rate (req/s)": options.rate,
       "bot LOG_LEVEL": options.logLevel,
+      fakes: options.world === "inline" ? "in the generator's process" : "own process",
       "alerts in PostHog": 30,
       ...(options.stepUp ? { "seconds per step": options.stepUp.stepSeconds } : {}),
     },
@@ -512,11 +547,27 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
     limits: ackLimits(options, f),
     notes: [
       quietNote(f.otherCpu),
-      `Resident memory after all of the above: bot ${f.memory.bot.rssMb.toFixed(0)} MB (peak ${f.memory.bot.hwmMb.toFixed(0)} MB), bare Bolt ${f.memory.bare.rssMb.toFixed(0)} MB.`,
-      "The generator and both fakes share the bench process; “generator lag” is how late it sent against its schedule. When it grows, the bench process, not the target, is the bottleneck.",
-    ],
+      halvesNote(f),
+      `Resident memory after all of the above: bot ${f.memory.bot.rssMb.toFixed(0)} MB (peak ${f.memory.bot.hwmMb.toFixed(0)} MB), bare Bolt ${f.memory.bare.rssMb.toFixed(0)} MB.${f.steps.some((s) => s.target === "bot" && !s.passed) ? " The bot's figures include the step-up's last step, where it was overloaded and its replies to response URLs piled up; the memory benchmark measures it at a steady 100 req/s." : ""}`,
+      options.world === "inline"
+        ? "The generator and both fakes share the bench process; “generator lag” is how late it sent against its schedule. When it grows, the bench process, not the target, is the bottleneck."
+        : "“Generator lag” is how late the load generator sent against its schedule. When it grows, the machine, not the target, is the bottleneck; the fakes run in a process of their own beside it.",
+    ].filter((note) => note !== ""),
     data: f,
   };
+}
+
+/** The p99 of each run merged into a row: how far the machine alone moves a p99 between runs. */
+function halvesNote(f: AckLatencyFigures): string {
+  const parts = f.rows
+    .filter((r) => (r.partP99s ?? []).length > 1)
+    .map(
+      (r) =>
+        `${KIND_LABEL[r.kind]} ${r.target === "bot" ? "bot" : "bare Bolt"}${r.posthogDelayMs > 0 ? " (slow PostHog)" : ""} ${(r.partP99s ?? []).map((p) => ms(p)).join(" and ")}`,
+    );
+  return parts.length > 0
+    ? `Each row of the steady-rate table merges two runs; their p99s (ms) were: ${parts.join("; ")}.`
+    : "";
 }
 
 function ackLimits(options: AckLatencyOptions, f: AckLatencyFigures): string[] {
@@ -526,9 +577,22 @@ function ackLimits(options: AckLatencyOptions, f: AckLatencyFigures): string[] {
   const cmdBot = cpu("command", "bot");
   const cmdBare = cpu("command", "bare");
   const snzBot = cpu("snooze", "bot");
-  if (cmdBot !== undefined && cmdBare !== undefined && snzBot !== undefined) {
+  const snzBare = cpu("snooze", "bare");
+  if (cmdBot !== undefined && cmdBare !== undefined && snzBot !== undefined && snzBare !== undefined) {
     lines.push(
-      `the acks share one JavaScript thread with the work that follows them. The bot spends ${cmdBot.toFixed(2)} ms of CPU per \`/alerts list\` and ${snzBot.toFixed(2)} ms per snooze click (the bare app ${cmdBare.toFixed(2)} ms); an ack that arrives while that work runs waits for it, which is what separates the two p99s at ${options.rate} req/s.`,
+      `the acks share one JavaScript thread with the work that follows them, and with the garbage collector. Profiled under this load, that work was mostly: Bolt's \`respond()\` posting through the global \`fetch\` (about 1.2 ms of CPU per \`/alerts list\` and the most garbage of anything), rendering the 20-row list (0.5 ms: a zod parse for each of 100 menu values, labels rebuilt per row), serializing it (22 kB), and twenty Bolt listeners whose middleware ran for every request around its ack (0.3 ms); the garbage made young-generation collections of 10–70 ms on this machine, the largest source of the tail. Now the reply goes out through undici's \`request\` on its own keep-alive pool, menu values are checked on decode only, a row is rendered and serialized once per alert object while the alert list is cached, one Bolt listener per kind of interaction routes by id, and the work after an ack runs in slices (build, then post; a snooze's PostHog answer, then the database write) with a turn of the event loop between them.`,
+    );
+    lines.push(
+      `what is left: the bot spends ${cmdBot.toFixed(2)} ms of CPU per \`/alerts list\` and ${snzBot.toFixed(2)} ms per snooze click (the bare app ${cmdBare.toFixed(2)} and ${snzBare.toFixed(2)} ms): posting a 22 kB reply to the response URL, and a PATCH to PostHog and a database write per snooze, are real work the bare app does not do. An ack that arrives during one of those slices, or during a collection of their garbage, waits for it.`,
+    );
+  }
+  const botLag = f.rows.filter((r) => r.target === "bot" && r.posthogDelayMs === 0).map((r) => r.sendLagP99);
+  const bareLag = f.rows.filter((r) => r.target === "bare").map((r) => r.sendLagP99);
+  if (botLag.length > 0 && bareLag.length > 0) {
+    lines.push(
+      options.world === "inline"
+        ? `the fakes ran in the generator's process: the fake Slack's check of each list reply against Block Kit's schema delayed the generator in the bot's runs only (lag p99 up to ${ms(Math.max(...botLag))} ms, against ${ms(Math.max(...bareLag))} ms in the bare app's), which lengthens the bot's measured latencies.`
+        : `the fakes run in their own process (they used to share the generator's, where the fake Slack's Block Kit check of each 22 kB reply delayed the generator in the bot's runs only); the generator's lag p99 was up to ${ms(Math.max(...botLag))} ms in the bot's runs and ${ms(Math.max(...bareLag))} ms in the bare app's, as both still share ${machineInfo().cores} cores with the fakes.`,
     );
   }
   const authTests = f.rows
@@ -540,19 +604,32 @@ function ackLimits(options: AckLatencyOptions, f: AckLatencyFigures): string[] {
     );
   }
   const moved = KINDS.filter((kind) => (f.slowRatios[kind] ?? 0) > ACK_TARGET_RATIO);
-  if (moved.length > 0) {
+  if (moved.includes("snooze")) {
     const waiting = Math.round((options.rate * options.slowPostHogMs) / 1000);
     lines.push(
-      `with PostHog answering in ${options.slowPostHogMs / 1000} s, about ${waiting} requests wait on it at any time, and when their answers come back together their follow-up work runs back to back on the one thread; acks that arrive meanwhile wait for it (${moved.map((k) => KIND_LABEL[k]).join(" and ")}).`,
+      `with PostHog answering in ${options.slowPostHogMs / 1000} s, about ${waiting} snooze clicks wait on it at any time, each holding its parsed payload, Bolt's middleware frames and a PostHog connection (about 30 kB); every young-generation collection copies the ones started since the last, so collections grow longer and acks that arrive during one wait.`,
+    );
+  }
+  if (moved.includes("command")) {
+    const spread = (delay: number) =>
+      (
+        f.rows.find((r) => r.kind === "command" && r.target === "bot" && r.posthogDelayMs === delay)
+          ?.partP99s ?? []
+      )
+        .map((p) => ms(p))
+        .join(" and ");
+    lines.push(
+      `\`/alerts list\` does not wait on PostHog (the cached list is refreshed in the background, one request every 15 s), so a slower PostHog adds no work to its path, yet its p99 with PostHog slow was ${(f.slowRatios.command ?? 0).toFixed(2)}× its own; the halves of each run show how far the machine alone moves a p99 (the bot with PostHog at normal speed ${spread(0)} ms, with PostHog slow ${spread(options.slowPostHogMs)} ms).`,
     );
   }
   const failed = f.steps.find((s) => s.target === "bot" && !s.passed);
+  const cpuPerMixed = ((cmdBot ?? 0) + (snzBot ?? 0)) / 2 || 1;
   if (failed) {
     const lagBound = failed.sendLagP99 > 20;
     lines.push(
       lagBound
-        ? `the step-up stopped at ${failed.rate} req/s with the generator ${ms(failed.sendLagP99)} ms behind schedule: the machine (the bench process with the generator and both fakes, and the bot) ran out of CPU, so ${f.sustained.bot === null ? "this step says little about the bot alone" : `the bot's own ceiling is at least ${f.sustained.bot} req/s`}.`
-        : `at ${failed.rate} req/s the bot process used ${Math.round(failed.cpuShare * 100)}% of a core and its acks queued behind the listing, rendering and reply work of earlier requests (Node runs all of it on one thread).`,
+        ? `the step-up stopped at ${failed.rate} req/s with the generator ${ms(failed.sendLagP99)} ms behind schedule: the machine (the generator, the fakes and the bot, on ${machineInfo().cores} cores) ran out of CPU, so ${f.sustained.bot === null ? "this step says little about the bot alone" : `the bot's own ceiling is at least ${f.sustained.bot} req/s`}.`
+        : `at ${failed.rate} req/s the bot's acks queued behind the work after earlier acks: at about ${cpuPerMixed.toFixed(1)} ms of CPU per request, one thread keeps up with about ${Math.round(1000 / cpuPerMixed)} requests a second.`,
     );
   } else if (f.steps.length > 0) {
     lines.push(

@@ -14,6 +14,7 @@ import { createNotifications, type Notifications } from "./notifications/service
 import { PostHogClient } from "./posthog/client.js";
 import { createSlackDirectory } from "./slack/directory.js";
 import { ROUTE_HEALTH, ROUTE_POSTHOG_WEBHOOK, ROUTE_SLACK_EVENTS } from "./slack/ids.js";
+import { createResponseUrlSender, type ResponseUrlSender } from "./slack/respond.js";
 import { openStore, type Store } from "./store/store.js";
 
 /** Slack allows five minutes of clock skew either way; Bolt checks only the past, we check both. */
@@ -31,6 +32,8 @@ export interface BotDeps {
   slackClientOptions?: Partial<WebClientOptions>;
   /** Extra HTTP routes, e.g. the PostHog webhook, keyed by path. */
   routes?: Record<string, RouteHandler>;
+  /** Posts answers to response URLs; by default an undici sender with its own connection pool. */
+  responder?: ResponseUrlSender;
   /** The notification store; by default opened at DATABASE_PATH. */
   store?: Store;
   health?: Health;
@@ -114,7 +117,7 @@ export async function createBot(input: BotDeps): Promise<Bot> {
   // A short busy timeout: better-sqlite3 is synchronous, so waiting on another process's lock
   // stops the event loop; 250 ms keeps acks within Slack's window, and a webhook that meets a
   // locked database answers 503 so PostHog sends it again.
-  const store = input.store ?? openStore(config.databasePath, { busyTimeoutMs: 250 });
+  const store = input.store ?? openStore(config.databasePath, { busyTimeoutMs: 250, logger });
   const notifications = createNotifications({
     config,
     logger,
@@ -134,6 +137,7 @@ export async function createBot(input: BotDeps): Promise<Bot> {
     () => posthog.listMembers(),
     () => now().getTime(),
   );
+  const responder = input.responder ?? createResponseUrlSender();
   const deps: ListenerDeps = {
     alerts,
     policy,
@@ -141,6 +145,7 @@ export async function createBot(input: BotDeps): Promise<Bot> {
     links: { host: config.posthog.host, projectId: config.posthog.projectId },
     logger,
     now,
+    responder,
     routes: notifications.routes,
     notifications: notifications.port,
   };
@@ -239,6 +244,7 @@ export async function createBot(input: BotDeps): Promise<Bot> {
         server.closeIdleConnections();
       });
       await notifications.stop();
+      await responder.close();
       store.close();
     },
   };

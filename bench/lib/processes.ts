@@ -280,12 +280,16 @@ export async function startBot(
   }
 }
 
-/** Starts the bare Bolt app (a listener that only acks) and waits until it listens. */
+/**
+ * Starts the bare Bolt app (a listener that only acks) and waits until it listens.
+ * BENCH_BARE_NODE_ARGS gives it node flags, as BENCH_NODE_ARGS does the bot.
+ */
 export async function startBareBolt(
   port: number,
   secrets: { signingSecret: string; botToken: string },
 ): Promise<{ child: Child; origin: string }> {
-  const child = spawnChild(process.execPath, [BARE_BOLT_JS], {
+  const nodeArgs = (process.env.BENCH_BARE_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawnChild(process.execPath, [...nodeArgs, BARE_BOLT_JS], {
     env: childEnv({
       PORT: String(port),
       SLACK_SIGNING_SECRET: secrets.signingSecret,

@@ -128,6 +128,31 @@ function notificationMessage(alertId: string, ts: string): Record<string, unknow
   };
 }
 
+/** Environment for `node dist/main.js` pointing at the fakes at these addresses (every variable set). */
+export function botEnvFor(
+  urls: { slackApiUrl: string; posthogUrl: string },
+  opts: { port: number; databasePath: string; logLevel: string; pollSeconds?: number },
+): Record<string, string> {
+  return {
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    // Blank means unset; it also keeps a local .env from switching the bot to Socket Mode.
+    SLACK_APP_TOKEN: "",
+    SLACK_API_URL: urls.slackApiUrl,
+    POSTHOG_HOST: urls.posthogUrl,
+    POSTHOG_PERSONAL_API_KEY: POSTHOG_KEY,
+    POSTHOG_PROJECT_ID: String(PROJECT_ID),
+    POSTHOG_ENVIRONMENT_ID: "",
+    PORT: String(opts.port),
+    DATABASE_PATH: opts.databasePath,
+    LOG_LEVEL: opts.logLevel,
+    ALERTS_CHANNEL: CHANNEL,
+    WEBHOOK_SECRET,
+    POLL_INTERVAL_SECONDS: String(opts.pollSeconds ?? 0),
+    WRITE_ACCESS: "posthog-members",
+  };
+}
+
 export async function startWorld(opts: { alerts?: number } = {}): Promise<World> {
   const posthog = await startFakePostHog({ apiKey: POSTHOG_KEY, projectId: PROJECT_ID });
   const slack = await startFakeSlack({ botToken: BOT_TOKEN });
@@ -161,25 +186,8 @@ export async function startWorld(opts: { alerts?: number } = {}): Promise<World>
     posthog,
     slack,
     alertId,
-    botEnv({ port, databasePath, logLevel, pollSeconds = 0 }) {
-      return {
-        SLACK_BOT_TOKEN: BOT_TOKEN,
-        SLACK_SIGNING_SECRET: SIGNING_SECRET,
-        // Blank means unset; it also keeps a local .env from switching the bot to Socket Mode.
-        SLACK_APP_TOKEN: "",
-        SLACK_API_URL: slack.apiUrl,
-        POSTHOG_HOST: posthog.url,
-        POSTHOG_PERSONAL_API_KEY: POSTHOG_KEY,
-        POSTHOG_PROJECT_ID: String(PROJECT_ID),
-        POSTHOG_ENVIRONMENT_ID: "",
-        PORT: String(port),
-        DATABASE_PATH: databasePath,
-        LOG_LEVEL: logLevel,
-        ALERTS_CHANNEL: CHANNEL,
-        WEBHOOK_SECRET,
-        POLL_INTERVAL_SECONDS: String(pollSeconds),
-        WRITE_ACCESS: "posthog-members",
-      };
+    botEnv(opts) {
+      return botEnvFor({ slackApiUrl: slack.apiUrl, posthogUrl: posthog.url }, opts);
     },
     request(kind) {
       const responseUrl = slack.responseUrl();

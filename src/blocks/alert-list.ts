@@ -13,8 +13,9 @@ import type { Alert } from "../posthog/schemas.js";
 import { type ListFilter, listPageCodec, type RowVerb, rowMenuCodec } from "../slack/codecs.js";
 import { slackDate } from "../slack/dates.js";
 import { ACTION_LIST_PAGE, ACTION_ROW_MENU } from "../slack/ids.js";
+import { LIMITS } from "../slack/limits.js";
 import { link, safeMrkdwn } from "../slack/mrkdwn.js";
-import { type Block, button, context, option, type SlackMessage, section } from "./common.js";
+import { type Block, button, context, plain, type SlackMessage, section } from "./common.js";
 
 export const LIST_PAGE_SIZE = 20;
 
@@ -53,19 +54,64 @@ export function alertFacts(links: PostHogLinks, alert: Alert): string {
   return facts.join(" · ");
 }
 
+/**
+ * The row menu's labels never change, so they are built once and shared by
+ * every row of every list (messages are only serialized, never changed).
+ */
+const ROW_LABELS = {
+  edit: Object.freeze(plain("Edit", LIMITS.optionText)),
+  snooze: Object.freeze(plain("Snooze…", LIMITS.optionText)),
+  disable: Object.freeze(plain("Disable", LIMITS.optionText)),
+  enable: Object.freeze(plain("Enable", LIMITS.optionText)),
+  delete: Object.freeze(plain("Delete…", LIMITS.optionText)),
+  show: Object.freeze(plain("Open in PostHog", LIMITS.optionText)),
+} satisfies Record<RowVerb, unknown>;
+
 export function rowMenu(links: PostHogLinks, alert: Alert): Block {
-  const value = (v: RowVerb) => rowMenuCodec.encode({ v, a: alert.id });
+  const a = alert.id;
+  const item = (v: RowVerb) => ({ text: ROW_LABELS[v], value: rowMenuCodec.encode({ v, a }) });
+  const toggle: RowVerb = alert.enabled ? "disable" : "enable";
   return {
     type: "overflow",
     action_id: ACTION_ROW_MENU,
     options: [
-      option("Edit", value("edit")),
-      option("Snooze…", value("snooze")),
-      alert.enabled ? option("Disable", value("disable")) : option("Enable", value("enable")),
-      option("Delete…", value("delete")),
-      { ...option("Open in PostHog", value("show")), url: alertUrl(links, alert) },
+      item("edit"),
+      item("snooze"),
+      item(toggle),
+      item("delete"),
+      { ...item("show"), url: alertUrl(links, alert) },
     ],
   };
+}
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+    for (const inner of Object.values(value)) deepFreeze(inner);
+    Object.freeze(value);
+  }
+  return value;
+}
+
+/**
+ * Rows already rendered, by alert object. The alert service caches the list and
+ * never changes an alert object it handed out, so a row stays right for as long
+ * as its alert object lives: repeated lists and paging while the list is cached
+ * render each row once. Rows are frozen, since every message showing them shares them.
+ */
+const renderedRows = new WeakMap<Alert, { links: PostHogLinks; row: Block }>();
+
+/** One alert's row: state, name and facts, with its menu. */
+export function alertRow(links: PostHogLinks, alert: Alert): Block {
+  const hit = renderedRows.get(alert);
+  if (hit?.links === links) return hit.row;
+  const row = deepFreeze(
+    section(
+      `${stateLabel(alert)}  *${safeMrkdwn(alert.name || "(unnamed alert)", 200)}*\n${alertFacts(links, alert)}`,
+      { accessory: rowMenu(links, alert) },
+    ),
+  );
+  renderedRows.set(alert, { links, row });
+  return row;
 }
 
 const FILTER_WORDS: Record<ListFilter, string> = {
@@ -111,16 +157,7 @@ export function buildAlertList(
       `*${total} ${what}*${matchingWords}${total > LIST_PAGE_SIZE ? ` · showing ${offset + 1}–${offset + page.length}` : ""}`,
     ),
   ];
-  for (const alert of page) {
-    blocks.push(
-      section(
-        `${stateLabel(alert)}  *${safeMrkdwn(alert.name || "(unnamed alert)", 200)}*\n${alertFacts(links, alert)}`,
-        {
-          accessory: rowMenu(links, alert),
-        },
-      ),
-    );
-  }
+  for (const alert of page) blocks.push(alertRow(links, alert));
   const nav: Block[] = [];
   if (offset > 0) {
     nav.push(

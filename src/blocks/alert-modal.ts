@@ -93,7 +93,9 @@ export const alertFormMetaSchema = z
   })
   .refine((meta) => (meta.m === "edit") === (meta.a !== undefined), "edit needs an alert id, create none");
 export type AlertFormMeta = z.infer<typeof alertFormMetaSchema>;
-export const alertFormMetaCodec = jsonCodec(alertFormMetaSchema, LIMITS.privateMetadata);
+export const alertFormMetaCodec = jsonCodec(alertFormMetaSchema, LIMITS.privateMetadata, {
+  checkOnEncode: true,
+});
 
 /** The facts about an insight that validation uses. */
 export interface InsightFacts {

@@ -36,7 +36,9 @@ export const snoozeOriginSchema = z.object({
     .optional(),
 });
 export type SnoozeOrigin = z.infer<typeof snoozeOriginSchema>;
-export const snoozeOriginCodec = jsonCodec(snoozeOriginSchema, LIMITS.privateMetadata);
+export const snoozeOriginCodec = jsonCodec(snoozeOriginSchema, LIMITS.privateMetadata, {
+  checkOnEncode: true,
+});
 
 export function buildSnoozeModal(input: {
   alertName: string;

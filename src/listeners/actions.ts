@@ -1,10 +1,4 @@
-import type {
-  AllMiddlewareArgs,
-  App,
-  BlockAction,
-  RespondArguments,
-  SlackActionMiddlewareArgs,
-} from "@slack/bolt";
+import type { BlockAction } from "@slack/bolt";
 import { MESSAGES, userMrkdwnFor } from "../alerts/messages.js";
 import { performWrite, type WriteVerb } from "../alerts/writes.js";
 import { notice, type SlackMessage } from "../blocks/common.js";
@@ -35,8 +29,9 @@ import { type SnoozePreset, snoozePreset } from "../time/snooze.js";
 import { openAlertForm } from "./alert-form.js";
 import { deleteConfirmation, detailMessage, listMessage, userTimeZone } from "./commands.js";
 import { type ListenerDeps, yieldToOthers } from "./deps.js";
+import type { ListenerRouter, ActionArgs as RoutedActionArgs } from "./router.js";
 
-type ActionArgs = SlackActionMiddlewareArgs<BlockAction> & AllMiddlewareArgs;
+type ActionArgs = RoutedActionArgs<BlockAction>;
 
 /** The action's value (button) or selected option value (menus). */
 function actionValue(action: BlockAction["actions"][number]): string | undefined {
@@ -45,13 +40,16 @@ function actionValue(action: BlockAction["actions"][number]): string | undefined
   return undefined;
 }
 
-function replier(args: ActionArgs, replaceOriginal: boolean) {
-  return (message: SlackMessage) =>
-    args.respond({
+function replier(deps: ListenerDeps, args: ActionArgs, replaceOriginal: boolean) {
+  return async (message: SlackMessage) => {
+    // Building the answer was one slice of work; serializing and posting it is the next.
+    await yieldToOthers();
+    await deps.responder.send(args.body.response_url, {
       response_type: "ephemeral",
       replace_original: replaceOriginal,
       ...message,
-    } as RespondArguments);
+    });
+  };
 }
 
 /** Runs an action body after the ack; any failure reaches the clicker as one sentence. */
@@ -73,6 +71,7 @@ function guarded(deps: ListenerDeps, body: (args: ActionArgs) => Promise<void>) 
         "action failed",
       );
       await replier(
+        deps,
         args,
         false,
       )(notice(userMrkdwnFor(error))).catch((e: Error) =>
@@ -103,19 +102,20 @@ async function openSnooze(
 async function writeFromEphemeral(deps: ListenerDeps, args: ActionArgs, alertId: string, verb: WriteVerb) {
   const alert = await deps.alerts.api.getAlert(alertId);
   const outcome = await performWrite(deps, { userId: args.body.user.id, alert, verb, source: "button" });
-  await replier(args, false)(notice(outcome.sentence));
+  await replier(deps, args, false)(notice(outcome.sentence));
   if (outcome.ok)
     await deps.notifications?.alertChanged(outcome.alert, { verb, userId: args.body.user.id, alertId });
 }
 
-export function registerActions(app: App, deps: ListenerDeps): void {
+export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
   // Previous / Next on an alert list
   app.action<BlockAction>(
     new RegExp(`^${ACTION_LIST_PAGE}`),
     guarded(deps, async (args) => {
       const page = listPageCodec.decode(actionValue(args.action));
-      if (!page) return void (await replier(args, false)(notice(MESSAGES.tampered)));
+      if (!page) return void (await replier(deps, args, false)(notice(MESSAGES.tampered)));
       await replier(
+        deps,
         args,
         true,
       )(await listMessage(deps, { filter: page.f, words: page.q, offset: page.o }, "/alerts", false));
@@ -127,7 +127,7 @@ export function registerActions(app: App, deps: ListenerDeps): void {
     ACTION_ROW_MENU,
     guarded(deps, async (args) => {
       const choice = rowMenuCodec.decode(actionValue(args.action));
-      if (!choice) return void (await replier(args, false)(notice(MESSAGES.tampered)));
+      if (!choice) return void (await replier(deps, args, false)(notice(MESSAGES.tampered)));
       const userId = args.body.user.id;
       switch (choice.v) {
         case "show":
@@ -143,9 +143,9 @@ export function registerActions(app: App, deps: ListenerDeps): void {
           return openSnooze(deps, args, choice.a, { a: choice.a }, true);
         case "delete": {
           const decision = await deps.policy.check(userId);
-          if (!decision.ok) return void (await replier(args, false)(notice(decision.reason)));
+          if (!decision.ok) return void (await replier(deps, args, false)(notice(decision.reason)));
           const alert = await deps.alerts.api.getAlert(choice.a);
-          return void (await replier(args, false)(deleteConfirmation(alert)));
+          return void (await replier(deps, args, false)(deleteConfirmation(alert)));
         }
         case "enable":
         case "disable":
@@ -160,7 +160,7 @@ export function registerActions(app: App, deps: ListenerDeps): void {
       actionId,
       guarded(deps, async (args) => {
         const ref = alertRefCodec.decode(actionValue(args.action));
-        if (!ref) return void (await replier(args, false)(notice(MESSAGES.tampered)));
+        if (!ref) return void (await replier(deps, args, false)(notice(MESSAGES.tampered)));
         await body(args, ref.a);
       }),
     );
@@ -181,9 +181,9 @@ export function registerActions(app: App, deps: ListenerDeps): void {
       source: "button",
     });
     if (outcome.ok && outcome.alert) {
-      await replier(args, true)(await detailMessage(deps, alertId));
+      await replier(deps, args, true)(await detailMessage(deps, alertId));
     }
-    await replier(args, false)(notice(outcome.sentence));
+    await replier(deps, args, false)(notice(outcome.sentence));
     if (outcome.ok) {
       await deps.notifications?.alertChanged(outcome.alert, {
         verb: alert.enabled ? "disable" : "enable",
@@ -194,8 +194,8 @@ export function registerActions(app: App, deps: ListenerDeps): void {
   });
   refAction(ACTION_SHOW_DELETE, async (args, alertId) => {
     const decision = await deps.policy.check(args.body.user.id);
-    if (!decision.ok) return void (await replier(args, false)(notice(decision.reason)));
-    await replier(args, false)(deleteConfirmation(await deps.alerts.api.getAlert(alertId)));
+    if (!decision.ok) return void (await replier(deps, args, false)(notice(decision.reason)));
+    await replier(deps, args, false)(deleteConfirmation(await deps.alerts.api.getAlert(alertId)));
   });
   refAction(ACTION_CONFIRM_DELETE, async (args, alertId) => {
     const alert = await deps.alerts.api.getAlert(alertId);
@@ -205,7 +205,7 @@ export function registerActions(app: App, deps: ListenerDeps): void {
       verb: "delete",
       source: "button",
     });
-    await replier(args, outcome.ok)(notice(outcome.sentence));
+    await replier(deps, args, outcome.ok)(notice(outcome.sentence));
     if (outcome.ok)
       await deps.notifications?.alertChanged(null, { verb: "delete", userId: args.body.user.id, alertId });
   });
@@ -229,7 +229,7 @@ export function registerActions(app: App, deps: ListenerDeps): void {
         // preset, so its alert id comes from the controls block's id.
         const alertId =
           alertRefCodec.decode(actionValue(args.action))?.a ?? alertIdFromBlockId(args.action.block_id);
-        if (!alertId) return void (await replier(args, false)(notice(MESSAGES.tampered)));
+        if (!alertId) return void (await replier(deps, args, false)(notice(MESSAGES.tampered)));
         const channel = args.body.channel?.id;
         const ts = args.body.message?.ts;
         await body(args, alertId, channel && ts ? { channel, ts } : undefined);
@@ -250,7 +250,9 @@ export function registerActions(app: App, deps: ListenerDeps): void {
       ...(snoozeUntil ? { snoozeUntil } : {}),
       source: "notification",
     });
-    if (!outcome.ok) return void (await replier(args, false)(notice(outcome.sentence)));
+    if (!outcome.ok) return void (await replier(deps, args, false)(notice(outcome.sentence)));
+    // PostHog's answer was parsed in this slice; recording the action (a database write) is the next.
+    await yieldToOthers();
     await deps.notifications?.alertChanged(outcome.alert, { verb, userId, alertId }, origin);
   };
   notifyAction(ACTION_NOTIFY_SNOOZE, async (args, alertId, origin) => {
@@ -265,7 +267,7 @@ export function registerActions(app: App, deps: ListenerDeps): void {
       );
     }
     const preset = SNOOZE_PRESETS.find((p) => p.value === choice);
-    if (!preset) return void (await replier(args, false)(notice(MESSAGES.tampered)));
+    if (!preset) return void (await replier(deps, args, false)(notice(MESSAGES.tampered)));
     const timeZone = await userTimeZone(deps, args.body.user.id);
     const until = snoozePreset(preset.value as SnoozePreset, { now: deps.now(), timeZone });
     await notifyWrite(args, alertId, origin, "snooze", until);

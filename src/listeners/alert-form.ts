@@ -1,6 +1,5 @@
 import type {
   AllMiddlewareArgs,
-  App,
   BlockAction,
   ExternalSelectAction,
   SlackActionMiddlewareArgs,
@@ -58,6 +57,7 @@ import {
 import { ACTION_INSIGHT, ACTION_SUBSCRIBERS, BLOCK_INSIGHT, VIEW_ALERT_FORM } from "../slack/ids.js";
 import { safeMrkdwn } from "../slack/mrkdwn.js";
 import type { ListenerDeps } from "./deps.js";
+import type { ListenerRouter } from "./router.js";
 
 /**
  * The create / edit alert modal. Opening shows a loading view at once (the
@@ -544,10 +544,14 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
   return { insightOptions, subscriberOptions, insightChanged, submit };
 }
 
-export function registerAlertForm(app: App, deps: ListenerDeps, options: AlertFormOptions = {}): void {
+export function registerAlertForm(
+  app: ListenerRouter,
+  deps: ListenerDeps,
+  options: AlertFormOptions = {},
+): void {
   const handlers = alertFormHandlers(deps, options);
-  app.options<"block_suggestion">(ACTION_INSIGHT, handlers.insightOptions);
-  app.options<"block_suggestion">(ACTION_SUBSCRIBERS, handlers.subscriberOptions);
+  app.options(ACTION_INSIGHT, handlers.insightOptions);
+  app.options(ACTION_SUBSCRIBERS, handlers.subscriberOptions);
   app.action<BlockAction<ExternalSelectAction>>(ACTION_INSIGHT, handlers.insightChanged);
   app.view<ViewSubmitAction>(VIEW_ALERT_FORM, handlers.submit);
 }

@@ -1,4 +1,4 @@
-import type { AllMiddlewareArgs, RespondArguments, SlackCommandMiddlewareArgs } from "@slack/bolt";
+import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
 import { userMrkdwnFor } from "../alerts/messages.js";
 import type { Resolution } from "../alerts/service.js";
@@ -72,6 +72,15 @@ export function deleteConfirmation(alert: { id: string; name: string }): SlackMe
   };
 }
 
+/**
+ * Alerts with their insight names filled in, by the alert object PostHog's list
+ * gave (older servers leave the names out). The service caches that list and
+ * never changes its objects, so while it holds the same list every page shows
+ * the same named copies, and the rendered rows for them (see alertRow) are
+ * reused. A new list brings new objects and so fresh names.
+ */
+const namedCopies = new WeakMap<Alert, Alert>();
+
 /** An alert list page with insight names filled in for the rows shown. */
 export async function listMessage(
   deps: ListenerDeps,
@@ -80,10 +89,19 @@ export async function listMessage(
   fresh: boolean,
 ): Promise<SlackMessage> {
   const all = await deps.alerts.listAll({ fresh });
-  const named = new Map((await deps.alerts.withInsightNames(pageOf(all, query).page)).map((a) => [a.id, a]));
+  const unnamed = pageOf(all, query).page.filter((a) => a.insight_name === null);
+  if (unnamed.length === 0) return buildAlertList(deps.links, all, query, command);
+  if (unnamed.some((a) => !namedCopies.has(a))) {
+    const named = await deps.alerts.withInsightNames(unnamed);
+    named.forEach((copy, i) => {
+      const original = unnamed[i] as Alert;
+      // A failed lookup leaves the name out; it is tried again next time.
+      if (copy.insight_name !== null) namedCopies.set(original, copy);
+    });
+  }
   return buildAlertList(
     deps.links,
-    all.map((a) => named.get(a.id) ?? a),
+    all.map((a) => namedCopies.get(a) ?? a),
     query,
     command,
   );
@@ -256,12 +274,19 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
 
 /** `/alerts …` (or whatever the command is called): ack at once, then answer through the response_url. */
 export function commandListener(deps: ListenerDeps) {
-  return async ({ command, ack, respond, client }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
+  return async ({ command, ack, client }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
     await ack();
     // Let acks already waiting go out before this command's work starts.
     await yieldToOthers();
-    const reply = (message: SlackMessage) =>
-      respond({ response_type: "ephemeral", replace_original: false, ...message } as RespondArguments);
+    const reply = async (message: SlackMessage) => {
+      // Building the answer was one slice of work; serializing and posting it is the next.
+      await yieldToOthers();
+      await deps.responder.send(command.response_url, {
+        response_type: "ephemeral",
+        replace_original: false,
+        ...message,
+      });
+    };
     const ctx: CommandContext = {
       deps,
       command: command.command,

@@ -4,6 +4,7 @@ import type { AlertService } from "../alerts/service.js";
 import type { WritePolicy } from "../auth/policy.js";
 import type { Alert } from "../posthog/schemas.js";
 import type { SlackDirectory } from "../slack/directory.js";
+import type { ResponderPort } from "../slack/respond.js";
 
 /** Per-alert channel routes set with `/alerts watch`. */
 export interface RoutesPort {
@@ -30,6 +31,8 @@ export interface ListenerDeps {
   links: PostHogLinks;
   logger: Logger;
   now: () => Date;
+  /** Answers interactions through their response_url. */
+  responder: ResponderPort;
   routes?: RoutesPort;
   notifications?: NotificationsPort;
 }

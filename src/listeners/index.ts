@@ -4,13 +4,25 @@ import { registerAlertForm } from "./alert-form.js";
 import { commandListener } from "./commands.js";
 import type { ListenerDeps } from "./deps.js";
 import { registerHome } from "./home.js";
+import { ListenerRouter } from "./router.js";
 import { registerViews } from "./views.js";
 
-/** Every listener, registered once. Any slash command routed to the app is treated as `/alerts`. */
+/** The interaction handlers (buttons, menus, form suggestions, modal submissions), by id. */
+export function listenerRouter(deps: ListenerDeps): ListenerRouter {
+  const router = new ListenerRouter();
+  registerActions(router, deps);
+  registerViews(router, deps);
+  registerAlertForm(router, deps);
+  return router;
+}
+
+/**
+ * Every listener, registered once: the slash command (any slash command routed
+ * to the app is treated as `/alerts`), the Home tab, and one Bolt listener per
+ * kind of interaction that routes by id (see router.ts).
+ */
 export function registerListeners(app: App, deps: ListenerDeps): void {
   app.command(/.*/, commandListener(deps));
-  registerActions(app, deps);
-  registerViews(app, deps);
-  registerAlertForm(app, deps);
+  listenerRouter(deps).attach(app);
   registerHome(app, deps);
 }

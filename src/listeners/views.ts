@@ -1,4 +1,4 @@
-import type { AllMiddlewareArgs, App, SlackViewMiddlewareArgs, ViewSubmitAction } from "@slack/bolt";
+import type { ViewSubmitAction } from "@slack/bolt";
 import { MESSAGES } from "../alerts/messages.js";
 import { performWrite } from "../alerts/writes.js";
 import {
@@ -12,8 +12,9 @@ import { ACTION_SNOOZE_AT, BLOCK_SNOOZE_AT, VIEW_SNOOZE_CUSTOM } from "../slack/
 import { MAX_SNOOZE_MS, type SnoozePreset, snoozePreset } from "../time/snooze.js";
 import { userTimeZone } from "./commands.js";
 import type { ListenerDeps } from "./deps.js";
+import type { ListenerRouter, ViewArgs as RoutedViewArgs } from "./router.js";
 
-type ViewArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
+type ViewArgs = RoutedViewArgs<ViewSubmitAction>;
 
 /** Reads the snooze modal: a preset or a picked time. Returns the instant or an inline error. */
 export async function readSnoozeChoice(
@@ -59,7 +60,7 @@ export async function readSnoozeChoice(
   return { ok: true, until };
 }
 
-export function registerViews(app: App, deps: ListenerDeps): void {
+export function registerViews(app: ListenerRouter, deps: ListenerDeps): void {
   app.view<ViewSubmitAction>(VIEW_SNOOZE_CUSTOM, async ({ ack, body, view, client }: ViewArgs) => {
     const origin = snoozeOriginCodec.decode(view.private_metadata);
     const userId = body.user.id;

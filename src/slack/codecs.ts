@@ -3,24 +3,40 @@ import { LIMITS } from "./limits.js";
 
 /**
  * Button values, option values and private_metadata carry identifiers only,
- * as small JSON validated on the way back in. A value that does not decode
+ * as small JSON objects validated on the way back in. A value that does not decode
  * is treated as tampered with and refused; it is never cast.
+ *
+ * Encoding does not run the schema unless asked (`checkOnEncode`): the values
+ * are built by the bot from typed data (an alert list renders a hundred of
+ * them), and whatever comes back from Slack is checked on decode anyway. The
+ * length limit is always enforced, since Slack refuses the whole surface over it.
  */
 export interface Codec<T> {
   encode(value: T): string;
   decode(raw: string | undefined | null): T | null;
 }
 
-export function jsonCodec<S extends z.ZodType>(schema: S, maxLength: number): Codec<z.infer<S>> {
+export function jsonCodec<S extends z.ZodType>(
+  schema: S,
+  maxLength: number,
+  options: {
+    /** Parse on encode too, for values assembled from several sources (modal metadata). */
+    checkOnEncode?: boolean;
+  } = {},
+): Codec<z.infer<S>> {
+  const check = options.checkOnEncode === true;
   return {
     encode(value) {
-      const text = JSON.stringify(schema.parse(value));
+      const text = JSON.stringify(check ? schema.parse(value) : value);
       if (text.length > maxLength)
         throw new Error(`encoded value is ${text.length} characters; the limit is ${maxLength}`);
       return text;
     },
     decode(raw) {
       if (typeof raw !== "string" || raw.length === 0 || raw.length > maxLength) return null;
+      // Every value is a JSON object. Anything else (a select's plain option value such as "1h")
+      // is refused here, without the cost of JSON.parse throwing.
+      if (raw.charCodeAt(0) !== 0x7b) return null;
       let parsed: unknown;
       try {
         parsed = JSON.parse(raw);

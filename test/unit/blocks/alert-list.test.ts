@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { conditionWords, formatNumber } from "../../../src/alerts/describe.js";
 import { buildAlertDetail, sparkline } from "../../../src/blocks/alert-detail.js";
-import { buildAlertList, filterAlerts, LIST_PAGE_SIZE } from "../../../src/blocks/alert-list.js";
+import { alertRow, buildAlertList, filterAlerts, LIST_PAGE_SIZE } from "../../../src/blocks/alert-list.js";
 import { buildHelp } from "../../../src/blocks/help.js";
+import type { Alert } from "../../../src/posthog/schemas.js";
 import { listPageCodec, rowMenuCodec } from "../../../src/slack/codecs.js";
 import { HOSTILE_NAMES, makeAlert } from "../../fixtures/alerts.js";
 import { blockKitProblems, expectValidMessage } from "../../support/block-kit.js";
@@ -160,6 +161,33 @@ describe("buildAlertDetail", () => {
     expect(sparkline([1, null, 3])).toBe("▁ █");
     expect(sparkline([2, 2])).toBe("▄▄");
     expect(sparkline([])).toBe("");
+  });
+});
+
+describe("alertRow", () => {
+  it("renders an alert object's row once and shares it, frozen, between lists", () => {
+    const alerts = manyAlerts(3);
+    const first = buildAlertList(links, alerts, { filter: "all", words: "", offset: 0 });
+    const again = buildAlertList(links, alerts, { filter: "all", words: "", offset: 0 });
+    expect(again.blocks[1]).toBe(first.blocks[1]);
+    expect(alertRow(links, alerts[0] as Alert)).toBe(first.blocks[1]);
+    const row = first.blocks[1] as { accessory: { options: unknown[] } };
+    expect(Object.isFrozen(row)).toBe(true);
+    expect(Object.isFrozen(row.accessory.options[0])).toBe(true);
+    expect(() => {
+      (row as Record<string, unknown>).type = "divider";
+    }).toThrow(TypeError);
+  });
+
+  it("renders anew for another alert object or other links, with the same result for the same data", () => {
+    const [alert] = manyAlerts(1);
+    const row = alertRow(links, alert as Alert);
+    const copy = alertRow(links, { ...(alert as Alert) });
+    expect(copy).not.toBe(row);
+    expect(copy).toEqual(row);
+    const elsewhere = alertRow({ host: "https://eu.posthog.com", projectId: "7" }, alert as Alert);
+    expect(JSON.stringify(elsewhere)).toContain("eu.posthog.com");
+    expect(JSON.stringify(alertRow(links, alert as Alert))).not.toContain("eu.posthog.com");
   });
 });
 

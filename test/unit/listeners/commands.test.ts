@@ -1,0 +1,126 @@
+import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from "@slack/bolt";
+import { describe, expect, it } from "vitest";
+import { AlertService } from "../../../src/alerts/service.js";
+import { commandListener, listMessage } from "../../../src/listeners/commands.js";
+import { ResponseUrlError } from "../../../src/slack/respond.js";
+import { makeAlert } from "../../fixtures/alerts.js";
+import { type Fixture, fixture, markNextTurn } from "./support.js";
+
+const RESPONSE_URL = "https://hooks.slack.invalid/commands/T1/1/abc";
+
+/** Runs `/alerts <text>` through the listener as Bolt would, recording the ack in the event order. */
+async function run(f: Fixture, text: string) {
+  const args = {
+    command: {
+      command: "/alerts",
+      text,
+      user_id: "U0ANN0001",
+      channel_id: "C0CHANNEL1",
+      trigger_id: "1.2.3",
+      response_url: RESPONSE_URL,
+    },
+    ack: async () => {
+      f.events.push("ack");
+      // Another request's work that became ready meanwhile: it must not wait for this command's.
+      markNextTurn(f.events, "next turn after the ack");
+    },
+    client: {},
+  } as unknown as SlackCommandMiddlewareArgs & AllMiddlewareArgs;
+  await commandListener(f.deps)(args);
+}
+
+const alerts = () => [
+  makeAlert({ name: "Signups dropped", state: "Firing" }),
+  makeAlert({ name: "Checkout errors" }),
+  makeAlert({ name: "Weekly actives", enabled: false }),
+];
+
+describe("the /alerts command listener", () => {
+  it("acks first, lets the next turn of the event loop run, and answers through the responder", async () => {
+    const f = fixture(alerts());
+    await run(f, "list");
+    expect(f.events[0]).toBe("ack");
+    expect(f.events.indexOf("next turn after the ack")).toBeLessThan(f.events.indexOf("reply"));
+    expect(f.responder.sent).toHaveLength(1);
+    const [sent] = f.responder.sent;
+    expect(sent?.url).toBe(RESPONSE_URL);
+    expect(sent?.message.response_type).toBe("ephemeral");
+    expect(sent?.message.replace_original).toBe(false);
+    expect(sent?.message.text).toMatch(/^3 alerts/);
+  });
+
+  it("builds the answer and posts it in different turns of the event loop", async () => {
+    const f = fixture(alerts());
+    // Marks a turn from inside the PostHog call, i.e. while the answer is being built.
+    f.api.onCall = (method) => {
+      if (method === "listAllAlerts") markNextTurn(f.events, "turn while building");
+    };
+    await run(f, "list");
+    expect(f.events.indexOf("turn while building")).toBeGreaterThan(-1);
+    expect(f.events.indexOf("turn while building")).toBeLessThan(f.events.indexOf("reply"));
+  });
+
+  it("logs a response URL that Slack refuses, tries once more with one sentence, and logs that too", async () => {
+    const f = fixture(alerts());
+    f.responder.failWith = new ResponseUrlError(
+      "response_url_refused",
+      "Slack refused the response_url post: HTTP 404 used_url",
+      404,
+      "used_url",
+    );
+    await run(f, "list");
+    expect(f.responder.sent).toHaveLength(2);
+    expect(f.responder.sent[1]?.message.text).toMatch(/Something went wrong/);
+    const failed = f.logs
+      .map((l) => JSON.parse(l))
+      .filter((l) => /command failed|could not answer/.test(l.msg));
+    expect(failed.map((l) => l.msg)).toEqual(["command failed", "could not answer through response_url"]);
+    expect(failed[0]).toMatchObject({
+      code: "response_url_refused",
+      err: expect.stringContaining("used_url"),
+    });
+  });
+});
+
+describe("listMessage", () => {
+  const query = { filter: "all" as const, words: "", offset: 0 };
+
+  it("looks insight names up once, and shows the same rows again while the list is the same", async () => {
+    const f = fixture(alerts());
+    const first = await listMessage(f.deps, query, "/alerts", false);
+    const second = await listMessage(f.deps, query, "/alerts", false);
+    expect(f.api.listCalls).toBe(1);
+    // The three alerts share one insight: one lookup, and none the second time.
+    expect(f.api.insightCalls).toBe(1);
+    expect(JSON.stringify(first.blocks)).toContain("Daily signups 4821");
+    expect(second).toEqual(first);
+    // The rows are the very same (frozen) objects: rendered once.
+    expect(second.blocks[1]).toBe(first.blocks[1]);
+    expect(Object.isFrozen(first.blocks[1])).toBe(true);
+  });
+
+  it("renders rows anew for a fresh list", async () => {
+    const f = fixture(alerts());
+    const first = await listMessage(f.deps, query, "/alerts", false);
+    const fresh = await listMessage(f.deps, query, "/alerts", true);
+    expect(f.api.listCalls).toBe(2);
+    expect(fresh.blocks[1]).not.toBe(first.blocks[1]);
+    expect(fresh).toEqual(first);
+  });
+
+  it("does not keep an alert without its name after a failed lookup", async () => {
+    const f = fixture(alerts());
+    f.api.sameObjects = true;
+    const working = f.deps.alerts.api.getInsight;
+    f.deps.alerts.api.getInsight = async () => {
+      throw new Error("PostHog is down");
+    };
+    const unnamed = await listMessage(f.deps, query, "/alerts", false);
+    expect(JSON.stringify(unnamed.blocks)).not.toContain("Daily signups 4821");
+    // The same alert objects again, through a service whose lookups work: the names come.
+    f.deps.alerts.api.getInsight = working;
+    const deps = { ...f.deps, alerts: new AlertService(f.deps.alerts.api, () => 0) };
+    const named = await listMessage(deps, query, "/alerts", false);
+    expect(JSON.stringify(named.blocks)).toContain("Daily signups 4821");
+  });
+});

@@ -1,0 +1,149 @@
+import type { Logger } from "pino";
+import { AlertService, type AlertsApi } from "../../../src/alerts/service.js";
+import { WritePolicy } from "../../../src/auth/policy.js";
+import type { ListenerDeps, NotificationsPort } from "../../../src/listeners/deps.js";
+import { createLogger } from "../../../src/log.js";
+import type { Alert, AlertPatch, Insight } from "../../../src/posthog/schemas.js";
+import type { SlackDirectory } from "../../../src/slack/directory.js";
+import type { ResponderPort, ResponseMessage } from "../../../src/slack/respond.js";
+
+/** What happened, in order: the tests check that acks come first and that work yields in between. */
+export type Events = string[];
+
+/** Schedules a marker for the next turn of the event loop: it lands before anything that waited for a yield. */
+export function markNextTurn(events: Events, label: string): void {
+  setImmediate(() => events.push(label));
+}
+
+export interface FakeApi {
+  api: AlertsApi;
+  listCalls: number;
+  insightCalls: number;
+  patches: Array<{ id: string; patch: AlertPatch }>;
+  /** Called inside each PostHog call, before it answers. */
+  onCall: (method: string) => void;
+  /** Makes the next write fail with this error. */
+  failNextWrite: Error | null;
+  /** Lists return the same alert objects each time (the real client parses new ones). */
+  sameObjects: boolean;
+}
+
+export function fakeApi(alerts: Alert[]): FakeApi {
+  const state: FakeApi = {
+    listCalls: 0,
+    insightCalls: 0,
+    patches: [],
+    onCall: () => {},
+    failNextWrite: null,
+    sameObjects: false,
+    api: null as unknown as AlertsApi,
+  };
+  const api: Partial<AlertsApi> = {
+    async listAllAlerts() {
+      state.listCalls += 1;
+      state.onCall("listAllAlerts");
+      return state.sameObjects ? [...alerts] : alerts.map((a) => ({ ...a }));
+    },
+    async getAlert(id) {
+      state.onCall("getAlert");
+      const alert = alerts.find((a) => a.id === id);
+      if (!alert) throw Object.assign(new Error("not found"), { code: "not_found" });
+      return alert;
+    },
+    async getInsight(id) {
+      state.insightCalls += 1;
+      state.onCall("getInsight");
+      return { id: Number(id), name: `Daily signups ${id}`, short_id: `s${id}` } as unknown as Insight;
+    },
+    async updateAlert(id, patch) {
+      state.onCall("updateAlert");
+      if (state.failNextWrite) {
+        const error = state.failNextWrite;
+        state.failNextWrite = null;
+        throw error;
+      }
+      state.patches.push({ id, patch });
+      const alert = alerts.find((a) => a.id === id);
+      return { ...(alert as Alert), ...(patch as Partial<Alert>) };
+    },
+    async listMembers() {
+      return [];
+    },
+  };
+  state.api = api as AlertsApi;
+  return state;
+}
+
+export interface FakeResponder extends ResponderPort {
+  sent: Array<{ url: string | undefined; message: ResponseMessage }>;
+  /** Makes every send fail with this error. */
+  failWith: Error | null;
+}
+
+export function fakeResponder(events: Events): FakeResponder {
+  const responder: FakeResponder = {
+    sent: [],
+    failWith: null,
+    async send(url, message) {
+      events.push("reply");
+      responder.sent.push({ url, message });
+      if (responder.failWith) throw responder.failWith;
+    },
+  };
+  return responder;
+}
+
+const directory: SlackDirectory = {
+  async user(id) {
+    return {
+      id,
+      tz: "Europe/Berlin",
+      email: `${id.toLowerCase()}@example.com`,
+      isBot: false,
+      deleted: false,
+    };
+  },
+  async userGroupMembers() {
+    return [];
+  },
+};
+
+export interface Fixture {
+  deps: ListenerDeps;
+  api: FakeApi;
+  responder: FakeResponder;
+  events: Events;
+  logs: string[];
+  changes: Array<{ verb: string; alertId: string; origin?: { channel: string; ts: string } }>;
+}
+
+export function fixture(alerts: Alert[]): Fixture {
+  const events: Events = [];
+  const logs: string[] = [];
+  const api = fakeApi(alerts);
+  const responder = fakeResponder(events);
+  const changes: Fixture["changes"] = [];
+  const notifications: NotificationsPort = {
+    async alertChanged(_alert, action, origin) {
+      events.push("alertChanged");
+      changes.push({ verb: action.verb, alertId: action.alertId, ...(origin ? { origin } : {}) });
+    },
+  };
+  const logger: Logger = createLogger({ level: "debug", secrets: [], out: { write: (l) => logs.push(l) } });
+  const deps: ListenerDeps = {
+    alerts: new AlertService(api.api, () => 0),
+    policy: new WritePolicy(
+      { mode: "everyone" },
+      directory,
+      async () => [],
+      () => 0,
+    ),
+    directory,
+    links: { host: "https://us.posthog.com", projectId: "4242" },
+    logger,
+    now: () => new Date("2026-03-02T10:00:00Z"),
+    responder,
+    notifications,
+  };
+  return { deps, api, responder, events, logs, changes };
+}
