@@ -40,7 +40,8 @@ export function matchAlert(ref: string, alerts: Alert[]): Resolution {
  * PostHog on each click; every write drops the cache.
  */
 export class AlertService {
-  private cache: { at: number; alerts: Promise<Alert[]> } | null = null;
+  /** `list` is the resolved value of `alerts`, once it has one. */
+  private cache: { at: number; alerts: Promise<Alert[]>; list: Alert[] | null } | null = null;
   private readonly insights = new Map<
     number,
     { at: number; value: Promise<{ name: string; shortId: string } | null> }
@@ -65,9 +66,11 @@ export class AlertService {
     }
     const alerts = this.api.listAllAlerts();
     const generation = this.generation;
-    this.cache = { at: t, alerts };
+    const cache: NonNullable<typeof this.cache> = { at: t, alerts, list: null };
+    this.cache = cache;
     alerts.then(
       (list) => {
+        cache.list = list;
         if (this.generation === generation) this.settled = list;
       },
       () => {
@@ -93,7 +96,7 @@ export class AlertService {
         (list) => {
           if (this.generation !== generation) return;
           this.settled = list;
-          this.cache = { at: started, alerts: Promise.resolve(list) };
+          this.cache = { at: started, alerts: Promise.resolve(list), list };
         },
         () => undefined,
       )
@@ -162,14 +165,38 @@ export class AlertService {
     return matchAlert(wanted, await this.listAll({ fresh: true }));
   }
 
-  async update(id: string, patch: AlertPatch): Promise<Alert> {
-    try {
-      return await this.api.updateAlert(id, patch);
-    } finally {
+  /**
+   * Applies a write PostHog confirmed to the cached list, so the next command
+   * does not read every page again (100 requests at 10,000 alerts, against
+   * PostHog's 480 a minute). With no list in hand, or a read in flight that
+   * began before the write, the cache is dropped instead.
+   */
+  private applyWrite(change: (list: Alert[]) => Alert[]): void {
+    const list = this.cache?.list;
+    if (!this.cache || !list || list !== this.settled) {
       this.invalidate();
+      return;
     }
+    const next = change(list);
+    this.generation += 1;
+    this.settled = next;
+    this.cache = { at: this.cache.at, alerts: Promise.resolve(next), list: next };
   }
 
+  async update(id: string, patch: AlertPatch): Promise<Alert> {
+    let updated: Alert;
+    try {
+      updated = await this.api.updateAlert(id, patch);
+    } catch (error) {
+      // PostHog may have applied it before the failure: read the list again.
+      this.invalidate();
+      throw error;
+    }
+    this.applyWrite((list) => list.map((alert) => (alert.id === id ? updated : alert)));
+    return updated;
+  }
+
+  /** A new alert's place in PostHog's order is PostHog's to say: the list is read again. */
   async create(body: AlertCreate): Promise<Alert> {
     try {
       return await this.api.createAlert(body);
@@ -181,8 +208,10 @@ export class AlertService {
   async delete(id: string): Promise<void> {
     try {
       await this.api.deleteAlert(id);
-    } finally {
+    } catch (error) {
       this.invalidate();
+      throw error;
     }
+    this.applyWrite((list) => list.filter((alert) => alert.id !== id));
   }
 }

@@ -58,4 +58,47 @@ describe("AlertService.listAll", () => {
     service.invalidate();
     expect((await service.listAll())[0]?.name).toBe("after");
   });
+
+  it("applies a confirmed update or delete to the cached list without reading PostHog again", async () => {
+    const [a, b, c] = [makeAlert({ name: "a" }), makeAlert({ name: "b" }), makeAlert({ name: "c" })];
+    const fake = api([[a, b, c]]);
+    const writes = Object.assign(fake, {
+      updateAlert: async (id: string) => ({ ...(id === b.id ? b : a), name: "b snoozed" }),
+      deleteAlert: async () => undefined,
+    });
+    const service = new AlertService(writes as unknown as AlertsApi, () => 0, 1000);
+    await service.listAll();
+
+    const updated = await service.update(b.id, { snoozed_until: "2026-11-29T10:00:00Z" });
+    expect(updated.name).toBe("b snoozed");
+    expect((await service.listAll()).map((x) => x.name)).toEqual(["a", "b snoozed", "c"]);
+    await service.delete(a.id);
+    expect((await service.listAll()).map((x) => x.name)).toEqual(["b snoozed", "c"]);
+    expect(fake.calls).toBe(1);
+  });
+
+  it("reads the list again after a failed write, and after a write that met a read in flight", async () => {
+    const first = [makeAlert({ name: "first" })];
+    const fake = api([first, [makeAlert({ name: "second" })], [makeAlert({ name: "third" })]]);
+    const writes = Object.assign(fake, {
+      updateAlert: async () => {
+        throw Object.assign(new Error("PostHog is unavailable"), { code: "unavailable" });
+      },
+      deleteAlert: async () => undefined,
+    });
+    const service = new AlertService(writes as unknown as AlertsApi, () => 0, 1000);
+    await service.listAll();
+    await expect(service.update(first[0]?.id as string, { enabled: false })).rejects.toThrow("unavailable");
+    expect((await service.listAll())[0]?.name).toBe("second");
+
+    service.invalidate();
+    fake.gate = fake.hold();
+    const inFlight = service.listAll();
+    await service.delete("some-id");
+    fake.release();
+    fake.gate = null;
+    await inFlight;
+    // The read began before the delete, so its answer may not show it: the next command reads again.
+    expect((await service.listAll())[0]?.name).toBe("third");
+  });
 });
