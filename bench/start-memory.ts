@@ -18,6 +18,7 @@ import {
   otherCpuShare,
   readCpuMs,
   readMemory,
+  SHIPPED_NODE_FLAGS,
   spawnChild,
   startBareBolt,
   startBot,
@@ -29,8 +30,11 @@ import { BOT_TOKEN, type RequestKind, SIGNING_SECRET, startWorld } from "./lib/w
 
 export interface MemoryVariant {
   label: string;
-  /** NODE_OPTIONS for the bot (empty: none). */
-  nodeOptions: string;
+  /**
+   * Node flags for `node dist/main.js`; null is the bot as shipped: `npm start`
+   * (or, with BENCH_MEMORY_VIA=node, the flags `npm start` gives it).
+   */
+  nodeArgs: string[] | null;
 }
 
 export interface StartMemoryOptions {
@@ -53,20 +57,20 @@ export interface StartMemoryOptions {
 
 export const START_TARGET_MS = 2_000;
 export const RSS_TARGET_MB = 150;
-/** V8 sizes its heap from the machine's RAM; these caps keep a small bot small. */
-export const CAPPED_HEAP = "--max-old-space-size=128 --max-semi-space-size=4";
-
 /**
- * Variants measured beside the shipped bot: BENCH_MEMORY_VARIANTS is "0" for
- * none, or NODE_OPTIONS strings separated by ";" (default: the capped heap).
+ * Variants measured beside the shipped bot, each started as `node <flags> dist/main.js`:
+ * BENCH_MEMORY_VARIANTS is "0" for none, or sets of node flags separated by ";", where
+ * an empty set is V8's defaults (the default: what the shipped heap flags save).
  */
-function extraVariants(spec: string | undefined): MemoryVariant[] {
+export function extraVariants(spec: string | undefined): MemoryVariant[] {
   if (spec === "0") return [];
-  const list = spec === undefined || spec.trim() === "" ? [CAPPED_HEAP] : spec.split(";");
-  return list
-    .map((options) => options.trim())
-    .filter((options) => options !== "")
-    .map((options) => ({ label: `NODE_OPTIONS="${options}"`, nodeOptions: options }));
+  return (spec ?? "").split(";").map((flags) => {
+    const nodeArgs = flags.trim().split(/\s+/).filter(Boolean);
+    return {
+      label: nodeArgs.length > 0 ? `node ${nodeArgs.join(" ")}` : "V8's default heap sizes (no flags)",
+      nodeArgs,
+    };
+  });
 }
 
 export function startMemoryOptionsFromEnv(
@@ -84,7 +88,7 @@ export function startMemoryOptionsFromEnv(
     rate: num("BENCH_RATE", 100),
     idleSeconds: num("BENCH_IDLE_SECONDS", 2),
     memoryVia: env.BENCH_MEMORY_VIA === "node" ? "node" : "npm",
-    memoryVariants: [{ label: "as shipped", nodeOptions: "" }, ...extraVariants(env.BENCH_MEMORY_VARIANTS)],
+    memoryVariants: [{ label: "as shipped", nodeArgs: null }, ...extraVariants(env.BENCH_MEMORY_VARIANTS)],
     resultsDir,
     log: (line) => process.stdout.write(`${line}\n`),
   };
@@ -193,11 +197,12 @@ export async function runStartMemory(options: StartMemoryOptions): Promise<Bench
     const memory: MemoryRun[] = [];
     let liveCpuMs = 0;
     for (const variant of options.memoryVariants) {
-      const { port, env: vars } = await env(variant.nodeOptions ? { NODE_OPTIONS: variant.nodeOptions } : {});
+      const { port, env: vars } = await env();
+      const via = variant.nodeArgs === null ? options.memoryVia : "node";
       const started =
-        options.memoryVia === "npm"
+        via === "npm"
           ? await startWithNpm(vars, port)
-          : await startBot(vars, port).then((b) => ({
+          : await startBot(vars, port, variant.nodeArgs ?? SHIPPED_NODE_FLAGS).then((b) => ({
               ...b,
               botPid: b.child.pid,
               stop: () => b.child.stop(),
@@ -246,18 +251,14 @@ export async function runStartMemory(options: StartMemoryOptions): Promise<Bench
         afterLoad = readMemory(pid);
       }
       log(
-        `memory (${variant.label}, via ${options.memoryVia}): idle ${idle.rssMb.toFixed(1)} MB, peak under load ${peakUnderLoadMb?.toFixed(1) ?? "–"} MB, after ${afterLoad?.rssMb.toFixed(1) ?? "–"} MB`,
+        `memory (${variant.label}, via ${via}): idle ${idle.rssMb.toFixed(1)} MB, peak under load ${peakUnderLoadMb?.toFixed(1) ?? "–"} MB, after ${afterLoad?.rssMb.toFixed(1) ?? "–"} MB`,
       );
-      memory.push({ variant, via: options.memoryVia, idle, peakUnderLoadMb, afterLoad, load });
-      liveCpuMs += readCpuMs(pid);
+      memory.push({ variant, via, idle, peakUnderLoadMb, afterLoad, load });
+      if (via === "npm") liveCpuMs += readCpuMs(pid);
       await started.stop();
     }
     // The bots were stopped through npm, which may not have waited for them: count their CPU as ours.
-    const otherCpu = otherCpuShare(
-      machineBefore,
-      options.memoryVia === "npm" ? liveCpuMs : 0,
-      machineInfo().cores,
-    );
+    const otherCpu = otherCpuShare(machineBefore, liveCpuMs, machineInfo().cores);
 
     const figures: StartMemoryFigures = { runs, nodeAloneMs, otherCpu, bareIdle, bareReadyMs, memory };
     const result = startMemoryResult(options, figures);
@@ -333,7 +334,9 @@ export function startMemoryResult(options: StartMemoryOptions, f: StartMemoryFig
   );
 
   const memoryRows: Array<Array<string | number>> = f.memory.map((run) => [
-    `${run.variant.label} (${run.via === "npm" ? "`npm start`" : "`node dist/main.js`"})`,
+    run.variant.nodeArgs === null
+      ? `as shipped (${run.via === "npm" ? "`npm start`" : "`node dist/main.js` with its flags"})`
+      : run.variant.label,
     run.idle.rssMb.toFixed(1),
     run.peakUnderLoadMb?.toFixed(1) ?? "–",
     run.afterLoad?.rssMb.toFixed(1) ?? "–",
@@ -363,9 +366,9 @@ export function startMemoryResult(options: StartMemoryOptions, f: StartMemoryFig
       : "loading modules before the server listens.",
   ];
   if (shipped) {
-    const capped = f.memory.find((run) => run.variant.nodeOptions !== "");
+    const defaults = f.memory.find((run) => run.variant.nodeArgs?.length === 0);
     limits.push(
-      `memory: idle, the bot holds ${shipped.idle.rssMb.toFixed(0)} MB (the runtime and its modules; a bare Bolt app ${f.bareIdle.rssMb.toFixed(0)} MB). Under load V8 lets the heap grow with the machine's RAM before it collects${capped ? `; with ${capped.variant.label} the same load peaks at ${peakOf(capped).toFixed(0)} MB` : ""}.`,
+      `memory: idle, the bot holds ${shipped.idle.rssMb.toFixed(0)} MB (the runtime and its modules; a bare Bolt app ${f.bareIdle.rssMb.toFixed(0)} MB). Without flags V8 sizes the heap from the machine's RAM and lets it grow before it collects${defaults ? ` (here ${peakOf(defaults).toFixed(0)} MB under the same load)` : ""}; \`npm start\` caps it (\`${SHIPPED_NODE_FLAGS.join(" ")}\`), and the live heap is a fraction of the cap.`,
     );
   }
 

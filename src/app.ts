@@ -7,6 +7,7 @@ import { AlertService, type AlertsApi } from "./alerts/service.js";
 import { WritePolicy } from "./auth/policy.js";
 import type { Config } from "./config.js";
 import { Health } from "./http/health.js";
+import { HeapWatch } from "./http/heap-watch.js";
 import type { ListenerDeps } from "./listeners/deps.js";
 import { registerListeners } from "./listeners/index.js";
 import { boltLogger } from "./log.js";
@@ -128,6 +129,8 @@ export async function createBot(input: BotDeps): Promise<Bot> {
       : {}),
   });
   health.register("delivery", () => notifications.health());
+  const heap = new HeapWatch({ logger });
+  health.register("memory", heap.check);
 
   const alerts = new AlertService(posthog, () => now().getTime());
   const directory = createSlackDirectory(client, () => now().getTime());
@@ -233,11 +236,13 @@ export async function createBot(input: BotDeps): Promise<Bot> {
       logger.info({ port, mode: config.slack.socketMode ? "socket" : "http" }, "listening");
       if (config.slack.socketMode) await app.start();
       notifications.start();
+      heap.start();
       health.markReady();
       return { port };
     },
     async stop() {
       health.markStopping();
+      heap.stop();
       if (config.slack.socketMode) await app.stop().catch(() => undefined);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());

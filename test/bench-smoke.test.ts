@@ -155,7 +155,7 @@ describe("the benchmarks", () => {
       rate: 20,
       idleSeconds: 0.2,
       memoryVia: "npm",
-      memoryVariants: [{ label: "as shipped", nodeOptions: "" }],
+      memoryVariants: [{ label: "as shipped", nodeArgs: null }],
       resultsDir: dir,
     });
     const figures = result.data as StartMemoryFigures;

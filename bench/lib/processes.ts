@@ -262,11 +262,28 @@ export function nodeArgsFromEnv(): string[] {
   return (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
 }
 
-/** Starts the built bot with the given environment and waits until `/healthz` answers 200. */
+/**
+ * The node flags `npm start` gives the bot (its heap sizes), read from package.json
+ * so the benchmarks run the bot as deployed. `--env-file…` is left out: the
+ * benchmarks pass the whole environment themselves.
+ */
+export const SHIPPED_NODE_FLAGS: string[] = (() => {
+  const pkg = JSON.parse(readFileSync(join(REPO_ROOT, "package.json"), "utf8")) as {
+    scripts?: { start?: string };
+  };
+  return (pkg.scripts?.start ?? "")
+    .split(/\s+/)
+    .filter((word) => word.startsWith("--") && !word.startsWith("--env-file"));
+})();
+
+/**
+ * Starts the built bot with the given environment and waits until `/healthz` answers 200.
+ * By default it gets the flags `npm start` gives it, then BENCH_NODE_ARGS.
+ */
 export async function startBot(
   env: Record<string, string>,
   port: number,
-  nodeArgs: string[] = nodeArgsFromEnv(),
+  nodeArgs: string[] = [...SHIPPED_NODE_FLAGS, ...nodeArgsFromEnv()],
 ): Promise<{ child: Child; origin: string; readyMs: number }> {
   assertBuilt();
   const child = spawnChild(process.execPath, [...nodeArgs, MAIN_JS], { env: childEnv(env) });
