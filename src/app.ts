@@ -175,6 +175,9 @@ export async function createBot(input: BotDeps): Promise<Bot> {
     logger: boltLogger(logger),
     clientOptions,
     tokenVerificationEnabled: false,
+    // Bolt's conversation store is unused here, and it built an Error with a stack trace on
+    // every request ("Conversation not found") before each ack.
+    convoStore: false,
     ...(receiver ? { receiver } : { socketMode: true, appToken: config.slack.appToken as string }),
   });
   app.error(async (error) => {

@@ -65,7 +65,10 @@ export function boltLogger(logger: Logger): BoltLogger {
       .map((p) => (typeof p === "string" ? p : p instanceof Error ? p.message : JSON.stringify(p)))
       .join(" ");
   return {
-    debug: (...msg: unknown[]) => child.debug(text(msg)),
+    // Bolt logs a debug line or two per request; build its text only when someone reads it.
+    debug: (...msg: unknown[]) => {
+      if (child.isLevelEnabled("debug")) child.debug(text(msg));
+    },
     info: (...msg: unknown[]) => child.info(text(msg)),
     warn: (...msg: unknown[]) => child.warn(text(msg)),
     error: (...msg: unknown[]) => child.error(text(msg)),

@@ -86,7 +86,8 @@ export function forkHelper<Command, Reply extends { type: string }>(opts: {
   const dir = mkdtempSync(join(tmpdir(), "bench-helper-"));
   transpile(dir, opts.entrySource, opts.files ?? []);
   const child = fork(join(dir, opts.entrySource.replace(/\.ts$/, ".js")), [], {
-    execArgv: [],
+    // BENCH_HELPER_NODE_ARGS, e.g. `--cpu-prof`, profiles the fakes as BENCH_NODE_ARGS does the bot.
+    execArgv: (process.env.BENCH_HELPER_NODE_ARGS ?? "").split(" ").filter(Boolean),
     env: childEnv(opts.env),
     stdio: ["ignore", "pipe", "pipe", "ipc"],
     ...(opts.serialization ? { serialization: opts.serialization } : {}),
