@@ -9,7 +9,7 @@
  * bot, bare, bare, bot so that drift (CPU frequency, other load) touches both.
  */
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { setPriority, tmpdir } from "node:os";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { type LoadResult, LoadTarget, mergeRuns, type PreparedRequest } from "./lib/load.js";
@@ -221,6 +221,7 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
   const inline = options.world === "inline";
   const world = inline ? await startWorldInline() : await startWorldProcess();
   const worldPid = inline ? null : world.pid;
+  if (worldPid !== null && process.env.BENCH_WORLD_NICE) setPriority(worldPid, Number(process.env.BENCH_WORLD_NICE));
   const dataDir = mkdtempSync(join(tmpdir(), "alerts-bot-bench-"));
   const started: Child[] = [];
   const loads: LoadTarget[] = [];

@@ -33,6 +33,40 @@ import type { ListenerRouter, ActionArgs as RoutedActionArgs } from "./router.js
 
 type ActionArgs = RoutedActionArgs<BlockAction>;
 
+/**
+ * What an action's work after the ack needs from Bolt's arguments. Clicks wait on
+ * PostHog for up to seconds; keeping only these fields lets Bolt's request body
+ * (with the whole message it came from) and context go as soon as the ack is out.
+ */
+interface Click {
+  action: BlockAction["actions"][number];
+  body: {
+    user: { id: string };
+    trigger_id: string;
+    response_url: string;
+    channel?: { id: string };
+    message?: { ts: string };
+  };
+  client: ActionArgs["client"];
+}
+
+function clickOf(args: ActionArgs): Click {
+  const { body } = args;
+  const channel = body.channel?.id;
+  const ts = body.message?.ts;
+  return {
+    action: args.action,
+    body: {
+      user: { id: body.user.id },
+      trigger_id: body.trigger_id,
+      response_url: body.response_url,
+      ...(channel ? { channel: { id: channel } } : {}),
+      ...(ts ? { message: { ts } } : {}),
+    },
+    client: args.client,
+  };
+}
+
 /** The action's value (button) or selected option value (menus). */
 function actionValue(action: BlockAction["actions"][number]): string | undefined {
   if ("selected_option" in action && action.selected_option) return action.selected_option.value;
@@ -40,7 +74,7 @@ function actionValue(action: BlockAction["actions"][number]): string | undefined
   return undefined;
 }
 
-function replier(deps: ListenerDeps, args: ActionArgs, replaceOriginal: boolean) {
+function replier(deps: ListenerDeps, args: Click, replaceOriginal: boolean) {
   return async (message: SlackMessage) => {
     // Building the answer was one slice of work; serializing and posting it is the next.
     await yieldToOthers();
@@ -52,38 +86,42 @@ function replier(deps: ListenerDeps, args: ActionArgs, replaceOriginal: boolean)
   };
 }
 
-/** Runs an action body after the ack; any failure reaches the clicker as one sentence. */
-function guarded(deps: ListenerDeps, body: (args: ActionArgs) => Promise<void>) {
-  return async (args: ActionArgs) => {
-    await args.ack();
-    // Let acks already waiting go out before this action's work starts.
-    await yieldToOthers();
-    try {
-      await body(args);
-    } catch (error) {
-      deps.logger.warn(
-        {
-          slackUser: args.body.user.id,
-          action: args.action.action_id,
-          code: (error as { code?: string }).code,
-          err: (error as Error).message,
-        },
-        "action failed",
-      );
-      await replier(
-        deps,
-        args,
-        false,
-      )(notice(userMrkdwnFor(error))).catch((e: Error) =>
-        deps.logger.error({ err: e.message }, "could not answer through response_url"),
-      );
-    }
-  };
+/**
+ * Acks, then runs an action body with only what it needs (see Click); any failure
+ * reaches the clicker as one sentence.
+ */
+function guarded(deps: ListenerDeps, body: (args: Click) => Promise<void>) {
+  return (args: ActionArgs): Promise<void> => args.ack().then(() => afterAck(deps, body, clickOf(args)));
+}
+
+async function afterAck(deps: ListenerDeps, body: (args: Click) => Promise<void>, args: Click) {
+  // Let acks already waiting go out before this action's work starts.
+  await yieldToOthers();
+  try {
+    await body(args);
+  } catch (error) {
+    deps.logger.warn(
+      {
+        slackUser: args.body.user.id,
+        action: args.action.action_id,
+        code: (error as { code?: string }).code,
+        err: (error as Error).message,
+      },
+      "action failed",
+    );
+    await replier(
+      deps,
+      args,
+      false,
+    )(notice(userMrkdwnFor(error))).catch((e: Error) =>
+      deps.logger.error({ err: e.message }, "could not answer through response_url"),
+    );
+  }
 }
 
 async function openSnooze(
   deps: ListenerDeps,
-  args: ActionArgs,
+  args: Click,
   alertId: string,
   origin: SnoozeOrigin,
   withPresets: boolean,
@@ -99,7 +137,7 @@ async function openSnooze(
   }
 }
 
-async function writeFromEphemeral(deps: ListenerDeps, args: ActionArgs, alertId: string, verb: WriteVerb) {
+async function writeFromEphemeral(deps: ListenerDeps, args: Click, alertId: string, verb: WriteVerb) {
   const alert = await deps.alerts.api.getAlert(alertId);
   const outcome = await performWrite(deps, { userId: args.body.user.id, alert, verb, source: "button" });
   await replier(deps, args, false)(notice(outcome.sentence));
@@ -155,7 +193,7 @@ export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
   );
 
   // Buttons under `/alerts show`
-  const refAction = (actionId: string, body: (args: ActionArgs, alertId: string) => Promise<void>) =>
+  const refAction = (actionId: string, body: (args: Click, alertId: string) => Promise<void>) =>
     app.action<BlockAction>(
       actionId,
       guarded(deps, async (args) => {
@@ -217,7 +255,7 @@ export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
   const notifyAction = (
     actionId: string,
     body: (
-      args: ActionArgs,
+      args: Click,
       alertId: string,
       origin: { channel: string; ts: string } | undefined,
     ) => Promise<void>,
@@ -236,7 +274,7 @@ export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
       }),
     );
   const notifyWrite = async (
-    args: ActionArgs,
+    args: Click,
     alertId: string,
     origin: { channel: string; ts: string } | undefined,
     verb: WriteVerb,

@@ -23,6 +23,8 @@ export function listenerRouter(deps: ListenerDeps): ListenerRouter {
  */
 export function registerListeners(app: App, deps: ListenerDeps): void {
   app.command(/.*/, commandListener(deps));
-  listenerRouter(deps).attach(app);
+  listenerRouter(deps).attach(app, (error) =>
+    deps.logger.error({ err: error instanceof Error ? error.message : String(error) }, "action failed"),
+  );
   registerHome(app, deps);
 }

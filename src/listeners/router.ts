@@ -77,11 +77,18 @@ export class ListenerRouter {
     return actionIds.filter((id) => this.actions.filter((route) => matches(route.id, id)).length > 1);
   }
 
-  /** Registers the three Bolt listeners that dispatch to the routes. */
-  attach(app: App): void {
+  /**
+   * Registers the three Bolt listeners that dispatch to the routes.
+   *
+   * An action handler acks first, and its work after that (PostHog calls that may
+   * take seconds) goes on without Bolt waiting for it: Bolt's request context and
+   * body are freed once the ack is out, instead of piling up while PostHog is slow.
+   * A failure there goes to `onError`, since Bolt's error handler no longer sees it.
+   */
+  attach(app: App, onError: (error: unknown) => void): void {
     app.action(/(?:)/, async (args) => {
       const handler = find(this.actions, (args.payload as { action_id?: unknown }).action_id);
-      if (handler) await handler(args);
+      if (handler) handler(args).catch(onError);
     });
     app.options(/(?:)/, async (args) => {
       const handler = find(this.suggestions, (args.payload as { action_id?: unknown }).action_id);

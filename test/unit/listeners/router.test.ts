@@ -20,7 +20,12 @@ import {
   ACTION_SHOW_TOGGLE,
 } from "../../../src/slack/ids.js";
 import { makeAlert } from "../../fixtures/alerts.js";
+import { waitFor } from "../notifications/support.js";
 import { fixture } from "./support.js";
+
+const failOnError = (error: unknown) => {
+  throw error;
+};
 
 /** Every action id the bot puts on a surface and listens for. */
 const ACTION_IDS = [
@@ -95,7 +100,7 @@ describe("ListenerRouter inside Bolt", () => {
       await ack();
     });
     const app = boltApp();
-    router.attach(app);
+    router.attach(app, failOnError);
     const acks: string[] = [];
     for (const id of ["exact", "prefix_next", "unknown"]) {
       await app.processEvent({ body: blockAction(id), ack: async () => void acks.push(id) });
@@ -117,7 +122,7 @@ describe("ListenerRouter inside Bolt", () => {
       await ack();
     });
     const app = boltApp();
-    router.attach(app);
+    router.attach(app, failOnError);
     const base = { team: { id: "T0TEAM" }, user: { id: "U0ANN0001" }, api_app_id: "A0APP", token: "x" };
     await app.processEvent({
       body: {
@@ -147,7 +152,7 @@ describe("ListenerRouter inside Bolt", () => {
   it("hands the real snooze control's click to the snooze handler", async () => {
     const f = fixture([makeAlert()]);
     const app = boltApp();
-    listenerRouter(f.deps).attach(app);
+    listenerRouter(f.deps).attach(app, failOnError);
     let acked = false;
     await app.processEvent({
       body: {
@@ -164,8 +169,36 @@ describe("ListenerRouter inside Bolt", () => {
     });
     expect(acked).toBe(true);
     // An unknown preset is refused with one sentence through the response URL.
+    await waitFor(() => f.responder.sent.length > 0);
     expect(f.responder.sent.map((s) => s.message.text)).toEqual([
       "That button is no longer valid. Run the command again.",
     ]);
+  });
+
+  it("lets Bolt finish once an action is acked, while its work goes on, and reports a late failure", async () => {
+    const router = new ListenerRouter();
+    let release: () => void = () => {};
+    const pending = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    let finished = false;
+    router.action("slow", async ({ ack }) => {
+      await ack();
+      await pending;
+      finished = true;
+      throw new Error("PostHog went away");
+    });
+    const errors: unknown[] = [];
+    const app = boltApp();
+    router.attach(app, (error) => errors.push(error));
+    let acked = false;
+    await app.processEvent({ body: blockAction("slow"), ack: async () => void (acked = true) });
+    // Bolt is done with the request (its context can go) while the handler still waits.
+    expect(acked).toBe(true);
+    expect(finished).toBe(false);
+    release();
+    await waitFor(() => errors.length > 0);
+    expect(finished).toBe(true);
+    expect((errors[0] as Error).message).toBe("PostHog went away");
   });
 });
