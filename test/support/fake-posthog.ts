@@ -246,6 +246,32 @@ function instantOf(s: string): number {
   return whole + frac;
 }
 
+/** A check's instant, parsed once: every write adds a check, and the newest is looked up each time. */
+const checkInstants = new WeakMap<FakeCheck, number>();
+
+function checkInstant(check: FakeCheck): number {
+  let t = checkInstants.get(check);
+  if (t === undefined) {
+    t = instantOf(check.created_at);
+    checkInstants.set(check, t);
+  }
+  return t;
+}
+
+/** The newest check (the later one of two at the same instant), without sorting them all. */
+function newestCheck(checks: FakeCheck[]): FakeCheck | undefined {
+  let newest: FakeCheck | undefined;
+  let newestAt = Number.NEGATIVE_INFINITY;
+  for (const check of checks) {
+    const t = checkInstant(check);
+    if (t >= newestAt) {
+      newest = check;
+      newestAt = t;
+    }
+  }
+  return newest;
+}
+
 function pyStr(s: string): string {
   const quote = s.includes("'") && !s.includes('"') ? '"' : "'";
   const body = s
@@ -1046,7 +1072,7 @@ class FakePostHogServer implements FakePostHog {
       last_value: null,
     };
     alert.last_value =
-      checks.length > 0 ? (this.sortedChecks(alert)[0]?.calculated_value ?? null) : (a.last_value ?? null);
+      checks.length > 0 ? (newestCheck(checks)?.calculated_value ?? null) : (a.last_value ?? null);
     this.alerts.set(alert.id, alert);
     return alert;
   }
@@ -1078,7 +1104,7 @@ class FakePostHogServer implements FakePostHog {
       state,
       targets_notified: notified,
     });
-    alert.last_value = this.sortedChecks(alert)[0]?.calculated_value ?? null;
+    alert.last_value = newestCheck(alert.checks)?.calculated_value ?? null;
     return createdAt;
   }
 
@@ -1415,7 +1441,7 @@ class FakePostHogServer implements FakePostHog {
 
   private sortedChecks(alert: FakeAlert): FakeCheck[] {
     return alert.checks
-      .map((c, i) => ({ c, i, t: instantOf(c.created_at) }))
+      .map((c, i) => ({ c, i, t: checkInstant(c) }))
       .sort((x, y) => y.t - x.t || y.i - x.i)
       .map((x) => x.c);
   }
