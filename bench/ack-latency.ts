@@ -221,7 +221,8 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
   const inline = options.world === "inline";
   const world = inline ? await startWorldInline() : await startWorldProcess();
   const worldPid = inline ? null : world.pid;
-  if (worldPid !== null && process.env.BENCH_WORLD_NICE) setPriority(worldPid, Number(process.env.BENCH_WORLD_NICE));
+  if (worldPid !== null && process.env.BENCH_WORLD_NICE)
+    setPriority(worldPid, Number(process.env.BENCH_WORLD_NICE));
   const dataDir = mkdtempSync(join(tmpdir(), "alerts-bot-bench-"));
   const started: Child[] = [];
   const loads: LoadTarget[] = [];

@@ -154,6 +154,7 @@ describe("the benchmarks", () => {
       loadSeconds: 0.5,
       rate: 20,
       idleSeconds: 0.2,
+      warmupSeconds: 0.3,
       memoryVia: "npm",
       memoryVariants: [{ label: "as shipped", nodeArgs: null }],
       resultsDir: dir,
