@@ -192,7 +192,12 @@ describe("ListenerRouter inside Bolt", () => {
     const app = boltApp();
     router.attach(app, (error) => errors.push(error));
     let acked = false;
-    await app.processEvent({ body: blockAction("slow"), ack: async () => void (acked = true) });
+    await app.processEvent({
+      body: blockAction("slow"),
+      ack: async () => {
+        acked = true;
+      },
+    });
     // Bolt is done with the request (its context can go) while the handler still waits.
     expect(acked).toBe(true);
     expect(finished).toBe(false);
