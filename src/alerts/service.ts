@@ -53,6 +53,19 @@ export class AlertService {
     private readonly cacheMs = 15_000,
   ) {}
 
+  /**
+   * The list as `listAll` would answer it, when that needs no PostHog call: the
+   * cached list, or the last one while it is refreshed in the background. Null
+   * when the list must be read first.
+   */
+  listNow(): Alert[] | null {
+    if (!this.cache) return null;
+    if (this.now() - this.cache.at < this.cacheMs) return this.cache.list;
+    if (!this.settled) return null;
+    this.refreshInBackground();
+    return this.settled;
+  }
+
   listAll(options: { fresh?: boolean } = {}): Promise<Alert[]> {
     const t = this.now();
     if (!options.fresh && this.cache) {

@@ -81,6 +81,48 @@ export function deleteConfirmation(alert: { id: string; name: string }): SlackMe
  */
 const namedCopies = new WeakMap<Alert, Alert>();
 
+/** The page from alerts in hand, or null when a row shown still needs its insight name looked up. */
+function listFrom(
+  deps: ListenerDeps,
+  all: Alert[],
+  query: { filter: ListFilter; words: string; offset: number },
+  command: string,
+): SlackMessage | null {
+  const unnamed = pageOf(all, query).page.filter((a) => a.insight_name === null);
+  if (unnamed.length === 0) return buildAlertList(deps.links, all, query, command);
+  if (unnamed.some((a) => !namedCopies.has(a))) return null;
+  return buildAlertList(
+    deps.links,
+    all.map((a) => namedCopies.get(a) ?? a),
+    query,
+    command,
+  );
+}
+
+/**
+ * The answer to a command when it needs no call to PostHog or Slack: help, a
+ * usage problem, or a list page from the cached alerts. It goes out in the ack
+ * itself, so it shows at once and costs no second request; anything else is
+ * answered through the response URL after the ack.
+ */
+export function immediateAnswer(deps: ListenerDeps, text: string, command: string): SlackMessage | null {
+  const parsed = parseCommand(text);
+  switch (parsed.kind) {
+    case "help":
+      return buildHelp(command);
+    case "usage":
+      return buildUsage(command, parsed.line, parsed.problem);
+    case "list": {
+      const all = deps.alerts.listNow();
+      return all
+        ? listFrom(deps, all, { filter: parsed.filter, words: parsed.words, offset: 0 }, command)
+        : null;
+    }
+    default:
+      return null;
+  }
+}
+
 /** An alert list page with insight names filled in for the rows shown. */
 export async function listMessage(
   deps: ListenerDeps,
@@ -89,8 +131,9 @@ export async function listMessage(
   fresh: boolean,
 ): Promise<SlackMessage> {
   const all = await deps.alerts.listAll({ fresh });
+  const ready = listFrom(deps, all, query, command);
+  if (ready) return ready;
   const unnamed = pageOf(all, query).page.filter((a) => a.insight_name === null);
-  if (unnamed.length === 0) return buildAlertList(deps.links, all, query, command);
   if (unnamed.some((a) => !namedCopies.has(a))) {
     const named = await deps.alerts.withInsightNames(unnamed);
     named.forEach((copy, i) => {
@@ -275,6 +318,17 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
 /** `/alerts …` (or whatever the command is called): ack at once, then answer through the response_url. */
 export function commandListener(deps: ListenerDeps) {
   return async ({ command, ack, client }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
+    let immediate: SlackMessage | null = null;
+    try {
+      immediate = immediateAnswer(deps, command.text ?? "", command.command);
+    } catch (error) {
+      // Answered the usual way below, where a failure becomes a sentence for the user.
+      deps.logger.warn({ err: (error as Error).message }, "could not answer a command in its ack");
+    }
+    if (immediate) {
+      await ack({ response_type: "ephemeral", ...immediate } as never);
+      return;
+    }
     await ack();
     // Let acks already waiting go out before this command's work starts.
     await yieldToOthers();

@@ -1,6 +1,13 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { expectValidMessage } from "../support/block-kit.js";
-import { type Harness, nextResponse, startHarness, USERS, visibleText } from "../support/harness.js";
+import {
+  commandReply,
+  type Harness,
+  nextResponse,
+  startHarness,
+  USERS,
+  visibleText,
+} from "../support/harness.js";
 import { unsafeMrkdwn } from "../support/mrkdwn-safety.js";
 
 let h: Harness | undefined;
@@ -43,9 +50,12 @@ describe("the running bot", () => {
         responseUrl: h.slack.responseUrl(),
       });
       expect(ack.status).toBe(200);
-      const reply = await nextResponse(h, before);
+      // Help needs nothing from PostHog or Slack, so it comes in the ack itself.
+      const reply = await commandReply(h, ack, before);
+      expect(reply?.via).toBe("ack");
+      expect(h.slack.responses).toHaveLength(before);
       expect(reply?.body.response_type).toBe("ephemeral");
-      expectValidMessage(reply?.body);
+      expectValidMessage(reply?.body ?? {});
       for (const sub of [
         "list",
         "show",
@@ -58,7 +68,7 @@ describe("the running bot", () => {
         "disable",
         "watch",
       ]) {
-        expect(visibleText(reply?.body)).toContain(`/alerts ${sub}`);
+        expect(visibleText(reply?.body ?? {})).toContain(`/alerts ${sub}`);
       }
     }
   });

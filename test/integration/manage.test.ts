@@ -12,7 +12,14 @@ import {
 } from "../../src/slack/ids.js";
 import { expectValidMessage, expectValidView } from "../support/block-kit.js";
 import type { FakeAlert, FakePostHog } from "../support/fake-posthog.js";
-import { type Harness, nextResponse, startHarness, USERS, visibleText } from "../support/harness.js";
+import {
+  commandReply,
+  type Harness,
+  nextResponse,
+  startHarness,
+  USERS,
+  visibleText,
+} from "../support/harness.js";
 import { unsafeMrkdwn } from "../support/mrkdwn-safety.js";
 
 let h: Harness;
@@ -35,7 +42,7 @@ function seed(posthog: FakePostHog) {
   posthog.addAlert({ insight: insight.id, name: "Errors spiking (EU)" });
 }
 
-/** Sends a command as a user and returns the reply posted to its response_url. */
+/** Sends a command as a user and returns its answer (in the ack, or posted to its response_url). */
 async function command(text: string, userId: string = USERS.ann.id) {
   const before = h.slack.responses.length;
   const ack = await h.requester.slashCommand({
@@ -46,8 +53,8 @@ async function command(text: string, userId: string = USERS.ann.id) {
   });
   expect(ack.status).toBe(200);
   expect(ack.ms).toBeLessThan(2_500);
-  const reply = await nextResponse(h, before);
-  expectValidMessage(reply?.body);
+  const reply = await commandReply(h, ack, before);
+  expectValidMessage(reply?.body ?? {});
   expect(unsafeMrkdwn(reply?.body, h.posthog.url)).toEqual([]);
   return reply?.body as { text: string; blocks: unknown[] };
 }
@@ -287,6 +294,41 @@ describe("list paging and row menus", () => {
     expectValidMessage(second?.body);
     expect(second?.body.replace_original).toBe(true);
     expect(visibleText(second?.body)).toContain("showing 21–40");
+  });
+
+  it("answers a list in the ack while the alerts are cached, and through the response URL when they are not", async () => {
+    const send = (text: string) =>
+      h.requester.slashCommand({ text, userId: USERS.ann.id, responseUrl: h.slack.responseUrl() });
+    const listReads = () =>
+      h.posthog.requests.filter((r) => r.method === "GET" && /\/alerts\/?$/.test(r.path));
+
+    // Nothing cached yet: the ack is empty, and the list follows on the response URL.
+    const before = h.slack.responses.length;
+    const cold = await send("list");
+    expect(cold.json).toBeUndefined();
+    const posted = await commandReply(h, cold, before);
+    expect(posted?.via).toBe("response_url");
+    const reads = listReads().length;
+    expect(reads).toBeGreaterThan(0);
+
+    // Cached: the same page comes in the ack, with no PostHog read and no second request to Slack.
+    const warm = await send("list");
+    const answered = await commandReply(h, warm, h.slack.responses.length);
+    expect(answered?.via).toBe("ack");
+    expect(answered?.body.response_type).toBe("ephemeral");
+    expectValidMessage(answered?.body ?? {});
+    expect(answered?.body.blocks).toEqual(posted?.body.blocks);
+    expect(listReads()).toHaveLength(reads);
+    expect(h.slack.responses).toHaveLength(before + 1);
+
+    // A write from Slack updates the cached list in place: the next list shows it without reading
+    // the list again (it may take the response URL, when the changed row's insight name is looked up).
+    await command("disable Signups dropped");
+    const after = await commandReply(h, await send("list"), h.slack.responses.length);
+    expect(visibleText(after?.body ?? {})).toMatch(
+      /Signups dropped[^"]*disabled|disabled[^"]*Signups dropped/i,
+    );
+    expect(listReads()).toHaveLength(reads);
   });
 
   it("opens the snooze form from a row menu and snoozes until the picked time", async () => {

@@ -98,6 +98,23 @@ export async function nextResponse(h: Harness, count: number, timeoutMs = 5_000)
   return h.slack.responses[count];
 }
 
+/**
+ * The answer to a slash command: in the ack's body when the bot answered at once
+ * (help, usage, a cached list), otherwise the next response_url post after `count`.
+ */
+export async function commandReply(
+  h: Harness,
+  ack: { json?: unknown },
+  count: number,
+  timeoutMs = 5_000,
+): Promise<{ body: Record<string, unknown>; via: "ack" | "response_url" } | undefined> {
+  const json = ack.json as Record<string, unknown> | undefined;
+  if (json && (typeof json.text === "string" || Array.isArray(json.blocks)))
+    return { body: json, via: "ack" };
+  const posted = await nextResponse(h, count, timeoutMs);
+  return posted ? { body: posted.body as Record<string, unknown>, via: "response_url" } : undefined;
+}
+
 /** All text a message shows (fallback plus block text), for assertions. */
 export function visibleText(message: { text?: string; blocks?: unknown[] }): string {
   return `${message.text ?? ""}\n${JSON.stringify(message.blocks ?? [])}`;

@@ -101,4 +101,23 @@ describe("AlertService.listAll", () => {
     // The read began before the delete, so its answer may not show it: the next command reads again.
     expect((await service.listAll())[0]?.name).toBe("third");
   });
+
+  it("listNow answers only without a PostHog call: null when cold, the list when cached or expired", async () => {
+    const first = [makeAlert({ name: "first" })];
+    const fake = api([first, [makeAlert({ name: "second" })]]);
+    let now = 0;
+    const service = new AlertService(fake as unknown as AlertsApi, () => now, 1000);
+    expect(service.listNow()).toBeNull();
+    expect(fake.calls).toBe(0);
+    await service.listAll();
+    expect(service.listNow()).toBe(first);
+    now = 1500;
+    // Expired: the last list at once, and one refresh in the background.
+    expect(service.listNow()).toBe(first);
+    expect(fake.calls).toBe(2);
+    await new Promise((r) => setImmediate(r));
+    expect(service.listNow()?.[0]?.name).toBe("second");
+    service.invalidate();
+    expect(service.listNow()).toBeNull();
+  });
 });
