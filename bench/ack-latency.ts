@@ -153,6 +153,8 @@ export interface AckRow {
   sendLagP99: number;
   /** Slack calls per request: Web API methods, and `response_url` for posts to response URLs. */
   slackCallsPerRequest: Record<string, number>;
+  /** Share of requests whose ack carried the answer itself (a cached list, help). */
+  answeredInAck?: number;
   /** The p99 of each of the runs merged into this row (their spread shows the machine's noise). */
   partP99s?: number[];
 }
@@ -205,6 +207,7 @@ function row(
     latency: m.load.latency,
     cpuMsPerRequest: m.cpuMsPerRequest,
     sendLagP99: m.load.sendLag.p99,
+    answeredInAck: Math.round((m.load.withBody / Math.max(1, m.load.sent)) * 100) / 100,
     slackCallsPerRequest: Object.fromEntries(
       Object.entries(m.slackCalls).map(([k, n]) => [
         k,
@@ -445,7 +448,7 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
       ms(r.latency.p99),
       ms(r.latency.max),
       r.cpuMsPerRequest.toFixed(2),
-      callsText(r.slackCallsPerRequest),
+      `${callsText(r.slackCallsPerRequest)}${r.answeredInAck ? `; answered in the ack ${r.answeredInAck.toFixed(2)}` : ""}`,
     ]),
   };
 
@@ -535,7 +538,7 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
       "Latency runs from handing " +
       "the request to the client to reading the whole response. After a warm-up, runs take turns in a mirrored " +
       "order (bot, bare, bot with slow PostHog, the same again, bare, bot) so drift on the machine touches each alike. CPU ms/req is the target process's CPU time (including the bot's work after the ack) ÷ requests; " +
-      "Slack calls/req counts the Web API calls and response URL posts that work made.",
+      "Slack calls/req counts the Web API calls and response URL posts that work made, and the share of requests answered in the ack itself.",
     settings: {
       "seconds per target and kind": options.seconds,
       "rate (req/s)": options.rate,

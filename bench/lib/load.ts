@@ -53,6 +53,8 @@ export interface LoadResult {
   throughput: number;
   /** Wall time of the whole run, sending and draining, in milliseconds. */
   wallMs: number;
+  /** Successful responses that carried a body (a Slack ack with an answer in it). */
+  withBody: number;
 }
 
 const LOOPBACK_HOSTS = new Set(["127.0.0.1", "localhost", "[::1]"]);
@@ -97,6 +99,7 @@ export class LoadTarget {
     const lags = new Float64Array(count);
     const errorKinds: Record<string, number> = {};
     let ok = 0;
+    let withBody = 0;
     let lastDone = 0;
     const fail = (kind: string) => {
       errorKinds[kind] = (errorKinds[kind] ?? 0) + 1;
@@ -118,8 +121,12 @@ export class LoadTarget {
           signal: controller.signal,
         })
         .then(async (res) => {
-          await res.body.dump();
+          // Read, not dumped: whether the body was empty is part of the answer (Bolt sends an ack's
+          // answer chunked, without a Content-Length).
+          let bytes = 0;
+          for await (const chunk of res.body) bytes += (chunk as Buffer).length;
           const finished = performance.now();
+          if (res.statusCode === okStatus && bytes > 0) withBody += 1;
           if (res.statusCode === okStatus) {
             samples[ok] = finished - started;
             ok += 1;
@@ -173,6 +180,7 @@ export class LoadTarget {
       offeredRate: count > 1 ? ((count - 1) * 1000) / sendWindow : rate,
       throughput: ok > 0 ? (ok * 1000) / Math.max(lastDone - start, 1) : 0,
       wallMs: end - start,
+      withBody,
     };
   }
 
@@ -218,5 +226,6 @@ export function mergeRuns(runs: LoadResult[]): LoadResult {
     offeredRate: weighted((r) => r.offeredRate),
     throughput: weighted((r) => r.throughput),
     wallMs: wall,
+    withBody: runs.reduce((n, r) => n + r.withBody, 0),
   };
 }
