@@ -315,7 +315,10 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
   }
 }
 
-/** `/alerts …` (or whatever the command is called): ack at once, then answer through the response_url. */
+/**
+ * `/alerts …` (or whatever the command is called): an answer that needs no I/O goes in
+ * the ack (see immediateAnswer); otherwise ack at once, then answer through the response_url.
+ */
 export function commandListener(deps: ListenerDeps) {
   return async ({ command, ack, client }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
     let immediate: SlackMessage | null = null;
