@@ -1,7 +1,7 @@
 import type { BlockAction } from "@slack/bolt";
 import { MESSAGES, userMrkdwnFor } from "../alerts/messages.js";
 import { performWrite, type WriteVerb } from "../alerts/writes.js";
-import { notice, type SlackMessage } from "../blocks/common.js";
+import { notice } from "../blocks/common.js";
 import { alertIdFromBlockId } from "../blocks/notification.js";
 import {
   buildSnoozeModal,
@@ -28,7 +28,7 @@ import {
 import { type SnoozePreset, snoozePreset } from "../time/snooze.js";
 import { openAlertForm } from "./alert-form.js";
 import { deleteConfirmation, detailMessage, listMessage, userTimeZone } from "./commands.js";
-import { type ListenerDeps, yieldToOthers } from "./deps.js";
+import { type ListenerDeps, responseUrlReplier, yieldToOthers } from "./deps.js";
 import type { ListenerRouter, ActionArgs as RoutedActionArgs } from "./router.js";
 
 type ActionArgs = RoutedActionArgs<BlockAction>;
@@ -75,15 +75,7 @@ function actionValue(action: BlockAction["actions"][number]): string | undefined
 }
 
 function replier(deps: ListenerDeps, args: Click, replaceOriginal: boolean) {
-  return async (message: SlackMessage) => {
-    // Building the answer was one slice of work; serializing and posting it is the next.
-    await yieldToOthers();
-    await deps.responder.send(args.body.response_url, {
-      response_type: "ephemeral",
-      replace_original: replaceOriginal,
-      ...message,
-    });
-  };
+  return responseUrlReplier(deps, args.body.response_url, replaceOriginal);
 }
 
 /**

@@ -14,7 +14,7 @@ import { ACTION_CONFIRM_DELETE } from "../slack/ids.js";
 import { safeMrkdwn } from "../slack/mrkdwn.js";
 import { isValidTimeZone, parseSnoozeWhen } from "../time/snooze.js";
 import { openAlertForm } from "./alert-form.js";
-import { type ListenerDeps, yieldToOthers } from "./deps.js";
+import { type ListenerDeps, responseUrlReplier, yieldToOthers } from "./deps.js";
 
 const FALLBACK_TZ = "UTC";
 
@@ -335,15 +335,7 @@ export function commandListener(deps: ListenerDeps) {
     await ack();
     // Let acks already waiting go out before this command's work starts.
     await yieldToOthers();
-    const reply = async (message: SlackMessage) => {
-      // Building the answer was one slice of work; serializing and posting it is the next.
-      await yieldToOthers();
-      await deps.responder.send(command.response_url, {
-        response_type: "ephemeral",
-        replace_original: false,
-        ...message,
-      });
-    };
+    const reply = responseUrlReplier(deps, command.response_url, false);
     const ctx: CommandContext = {
       deps,
       command: command.command,

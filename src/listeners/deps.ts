@@ -2,6 +2,7 @@ import type { Logger } from "pino";
 import type { PostHogLinks } from "../alerts/describe.js";
 import type { AlertService } from "../alerts/service.js";
 import type { WritePolicy } from "../auth/policy.js";
+import type { SlackMessage } from "../blocks/common.js";
 import type { Alert } from "../posthog/schemas.js";
 import type { SlackDirectory } from "../slack/directory.js";
 import type { ResponderPort } from "../slack/respond.js";
@@ -35,6 +36,21 @@ export interface ListenerDeps {
   responder: ResponderPort;
   routes?: RoutesPort;
   notifications?: NotificationsPort;
+}
+
+/**
+ * Answers one interaction through its response_url, as a message only the user sees.
+ * Building the answer was one slice of work; serializing and posting it is the next.
+ */
+export function responseUrlReplier(deps: ListenerDeps, responseUrl: string, replaceOriginal: boolean) {
+  return async (message: SlackMessage): Promise<void> => {
+    await yieldToOthers();
+    await deps.responder.send(responseUrl, {
+      response_type: "ephemeral",
+      replace_original: replaceOriginal,
+      ...message,
+    });
+  };
 }
 
 /** One turn of the event loop, so pending I/O (other requests' acks) runs first. */
