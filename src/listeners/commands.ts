@@ -81,22 +81,17 @@ export function deleteConfirmation(alert: { id: string; name: string }): SlackMe
  */
 const namedCopies = new WeakMap<Alert, Alert>();
 
-/** The page from alerts in hand, or null when a row shown still needs its insight name looked up. */
-function listFrom(
-  deps: ListenerDeps,
-  all: Alert[],
-  query: { filter: ListFilter; words: string; offset: number },
-  command: string,
-): SlackMessage | null {
-  const unnamed = pageOf(all, query).page.filter((a) => a.insight_name === null);
-  if (unnamed.length === 0) return buildAlertList(deps.links, all, query, command);
-  if (unnamed.some((a) => !namedCopies.has(a))) return null;
-  return buildAlertList(
-    deps.links,
-    all.map((a) => namedCopies.get(a) ?? a),
-    query,
-    command,
-  );
+type ListQuery = { filter: ListFilter; words: string; offset: number };
+
+/** Rows of the page whose insight name PostHog left out. */
+function unnamedRows(all: Alert[], query: ListQuery): Alert[] {
+  return pageOf(all, query).page.filter((a) => a.insight_name === null);
+}
+
+/** The page, with the insight names found so far filled in. */
+function renderList(deps: ListenerDeps, all: Alert[], unnamed: Alert[], query: ListQuery, command: string) {
+  const shown = unnamed.length === 0 ? all : all.map((a) => namedCopies.get(a) ?? a);
+  return buildAlertList(deps.links, shown, query, command);
 }
 
 /**
@@ -114,9 +109,11 @@ export function immediateAnswer(deps: ListenerDeps, text: string, command: strin
       return buildUsage(command, parsed.line, parsed.problem);
     case "list": {
       const all = deps.alerts.listNow();
-      return all
-        ? listFrom(deps, all, { filter: parsed.filter, words: parsed.words, offset: 0 }, command)
-        : null;
+      if (!all) return null;
+      const query = { filter: parsed.filter, words: parsed.words, offset: 0 };
+      const unnamed = unnamedRows(all, query);
+      // A row whose insight name is still to be looked up needs PostHog: answered after the ack.
+      return unnamed.every((a) => namedCopies.has(a)) ? renderList(deps, all, unnamed, query, command) : null;
     }
     default:
       return null;
@@ -126,14 +123,12 @@ export function immediateAnswer(deps: ListenerDeps, text: string, command: strin
 /** An alert list page with insight names filled in for the rows shown. */
 export async function listMessage(
   deps: ListenerDeps,
-  query: { filter: ListFilter; words: string; offset: number },
+  query: ListQuery,
   command: string,
   fresh: boolean,
 ): Promise<SlackMessage> {
   const all = await deps.alerts.listAll({ fresh });
-  const ready = listFrom(deps, all, query, command);
-  if (ready) return ready;
-  const unnamed = pageOf(all, query).page.filter((a) => a.insight_name === null);
+  const unnamed = unnamedRows(all, query);
   if (unnamed.some((a) => !namedCopies.has(a))) {
     const named = await deps.alerts.withInsightNames(unnamed);
     named.forEach((copy, i) => {
@@ -142,12 +137,7 @@ export async function listMessage(
       if (copy.insight_name !== null) namedCopies.set(original, copy);
     });
   }
-  return buildAlertList(
-    deps.links,
-    all.map((a) => namedCopies.get(a) ?? a),
-    query,
-    command,
-  );
+  return renderList(deps, all, unnamed, query, command);
 }
 
 /** One alert in detail, with its recent checks and insight name. */
