@@ -179,52 +179,49 @@ export class AlertService {
   }
 
   /**
-   * Applies a write PostHog confirmed to the cached list, so the next command
-   * does not read every page again (100 requests at 10,000 alerts, against
-   * PostHog's 480 a minute). With no list in hand, or a read in flight that
-   * began before the write, the cache is dropped instead.
+   * Runs a write, then applies what PostHog confirmed to the cached list, so the
+   * next command does not read every page again (100 requests at 10,000 alerts,
+   * against PostHog's 480 a minute). The cache is dropped instead when the write
+   * fails (PostHog may have applied it before the failure), when there is no
+   * change to apply, or when no list is in hand or a read that began before the
+   * write is still in flight.
    */
-  private applyWrite(change: (list: Alert[]) => Alert[]): void {
-    const list = this.cache?.list;
-    if (!this.cache || !list || list !== this.settled) {
+  private async write<T>(call: () => Promise<T>, change?: (list: Alert[], result: T) => Alert[]): Promise<T> {
+    let result: T;
+    try {
+      result = await call();
+    } catch (error) {
       this.invalidate();
-      return;
+      throw error;
     }
-    const next = change(list);
+    const list = this.cache?.list;
+    if (!change || !this.cache || !list || list !== this.settled) {
+      this.invalidate();
+      return result;
+    }
+    const next = change(list, result);
     this.generation += 1;
     this.settled = next;
     this.cache = { at: this.cache.at, alerts: Promise.resolve(next), list: next };
+    return result;
   }
 
-  async update(id: string, patch: AlertPatch): Promise<Alert> {
-    let updated: Alert;
-    try {
-      updated = await this.api.updateAlert(id, patch);
-    } catch (error) {
-      // PostHog may have applied it before the failure: read the list again.
-      this.invalidate();
-      throw error;
-    }
-    this.applyWrite((list) => list.map((alert) => (alert.id === id ? updated : alert)));
-    return updated;
+  update(id: string, patch: AlertPatch): Promise<Alert> {
+    return this.write(
+      () => this.api.updateAlert(id, patch),
+      (list, updated) => list.map((alert) => (alert.id === id ? updated : alert)),
+    );
   }
 
   /** A new alert's place in PostHog's order is PostHog's to say: the list is read again. */
-  async create(body: AlertCreate): Promise<Alert> {
-    try {
-      return await this.api.createAlert(body);
-    } finally {
-      this.invalidate();
-    }
+  create(body: AlertCreate): Promise<Alert> {
+    return this.write(() => this.api.createAlert(body));
   }
 
-  async delete(id: string): Promise<void> {
-    try {
-      await this.api.deleteAlert(id);
-    } catch (error) {
-      this.invalidate();
-      throw error;
-    }
-    this.applyWrite((list) => list.filter((alert) => alert.id !== id));
+  delete(id: string): Promise<void> {
+    return this.write(
+      () => this.api.deleteAlert(id),
+      (list) => list.filter((alert) => alert.id !== id),
+    );
   }
 }
