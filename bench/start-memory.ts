@@ -64,7 +64,7 @@ export const RSS_TARGET_MB = 150;
  * BENCH_MEMORY_VARIANTS is "0" for none, or sets of node flags separated by ";", where
  * an empty set is V8's defaults (the default: what the shipped heap flags save).
  */
-export function extraVariants(spec: string | undefined): MemoryVariant[] {
+function extraVariants(spec: string | undefined): MemoryVariant[] {
   if (spec === "0") return [];
   return (spec ?? "").split(";").map((flags) => {
     const nodeArgs = flags.trim().split(/\s+/).filter(Boolean);

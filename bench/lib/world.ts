@@ -26,18 +26,21 @@ const SNOOZE_CHOICE = { value: "1h", text: "1 hour" };
 
 export type RequestKind = "command" | "snooze";
 
+/** Where and how the bot under test runs (see botEnvFor). */
+export interface BotEnvOptions {
+  port: number;
+  databasePath: string;
+  logLevel: string;
+  pollSeconds?: number;
+}
+
 export interface World {
   posthog: FakePostHog;
   slack: FakeSlack;
   /** The alert the snooze clicks act on. */
   alertId: string;
   /** Environment for `node dist/main.js` pointing at the fakes (every configuration variable set). */
-  botEnv(opts: {
-    port: number;
-    databasePath: string;
-    logLevel: string;
-    pollSeconds?: number;
-  }): Record<string, string>;
+  botEnv(opts: BotEnvOptions): Record<string, string>;
   /** A signed `/alerts list` or snooze click, each with its own response URL. */
   request(kind: RequestKind): PreparedRequest;
   /** Waits until the fakes have seen no new traffic for `quietMs` (bot work after the ack has finished). */
@@ -131,7 +134,7 @@ function notificationMessage(alertId: string, ts: string): Record<string, unknow
 /** Environment for `node dist/main.js` pointing at the fakes at these addresses (every variable set). */
 export function botEnvFor(
   urls: { slackApiUrl: string; posthogUrl: string },
-  opts: { port: number; databasePath: string; logLevel: string; pollSeconds?: number },
+  opts: BotEnvOptions,
 ): Record<string, string> {
   return {
     SLACK_BOT_TOKEN: BOT_TOKEN,

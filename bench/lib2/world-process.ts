@@ -4,19 +4,14 @@
  * TypeScript runs there).
  */
 import type { PreparedRequest } from "../lib/load.js";
-import { botEnvFor, type RequestKind, startWorld } from "../lib/world.js";
+import { type BotEnvOptions, botEnvFor, type RequestKind, startWorld } from "../lib/world.js";
 import { forkHelper } from "./child-process.js";
 import type { WorldChildCommand, WorldChildReply } from "./world-child.js";
 
 export interface WorldProcess {
   pid: number;
   alertId: string;
-  botEnv(opts: {
-    port: number;
-    databasePath: string;
-    logLevel: string;
-    pollSeconds?: number;
-  }): Record<string, string>;
+  botEnv(opts: BotEnvOptions): Record<string, string>;
   /** PostHog's answer delay from now on. */
   setLatency(ms: number): Promise<void>;
   /** `count` signed requests, request i of kind `kinds[i % kinds.length]`, each with its own response URL. */

@@ -27,6 +27,10 @@ export interface MemoryDetails {
   externalMb: number;
 }
 
+function inMb(figures: HeapFigures): { heapUsedMb: number; heapLimitMb: number } {
+  return { heapUsedMb: Math.round(figures.usedBytes / MB), heapLimitMb: Math.round(figures.limitBytes / MB) };
+}
+
 function v8Figures(): HeapFigures {
   const stats = getHeapStatistics();
   return { usedBytes: stats.used_heap_size, limitBytes: stats.heap_size_limit };
@@ -59,16 +63,10 @@ export class HeapWatch {
     const share = figures.usedBytes / figures.limitBytes;
     if (!this.high && share >= this.warnAt) {
       this.high = true;
-      this.options.logger.warn(
-        { heapUsedMb: Math.round(figures.usedBytes / MB), heapLimitMb: Math.round(figures.limitBytes / MB) },
-        this.sentence(figures),
-      );
+      this.options.logger.warn(inMb(figures), this.sentence(figures));
     } else if (this.high && share < this.clearAt) {
       this.high = false;
-      this.options.logger.info(
-        { heapUsedMb: Math.round(figures.usedBytes / MB), heapLimitMb: Math.round(figures.limitBytes / MB) },
-        "the JavaScript heap is back under its warning line",
-      );
+      this.options.logger.info(inMb(figures), "the JavaScript heap is back under its warning line");
     }
     return figures;
   }
@@ -80,8 +78,7 @@ export class HeapWatch {
     return {
       warning: this.high ? this.sentence(figures) : null,
       details: {
-        heapUsedMb: Math.round(figures.usedBytes / MB),
-        heapLimitMb: Math.round(figures.limitBytes / MB),
+        ...inMb(figures),
         rssMb: Math.round(process.rss / MB),
         externalMb: Math.round(process.external / MB),
       },
@@ -100,8 +97,7 @@ export class HeapWatch {
   }
 
   private sentence(figures: HeapFigures): string {
-    const used = Math.round(figures.usedBytes / MB);
-    const limit = Math.round(figures.limitBytes / MB);
-    return `The JavaScript heap is at ${used} of ${limit} MB (${Math.round((100 * figures.usedBytes) / figures.limitBytes)}%). If it stays this full, start the bot with a larger --max-old-space-size (see "Memory" in the README) before it runs out.`;
+    const { heapUsedMb, heapLimitMb } = inMb(figures);
+    return `The JavaScript heap is at ${heapUsedMb} of ${heapLimitMb} MB (${Math.round((100 * figures.usedBytes) / figures.limitBytes)}%). If it stays this full, start the bot with a larger --max-old-space-size (see "Memory" in the README) before it runs out.`;
   }
 }

@@ -1,4 +1,4 @@
-import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from "@slack/bolt";
+import type { AllMiddlewareArgs, RespondArguments, SlackCommandMiddlewareArgs } from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
 import { userMrkdwnFor } from "../alerts/messages.js";
 import type { Resolution } from "../alerts/service.js";
@@ -319,7 +319,7 @@ export function commandListener(deps: ListenerDeps) {
       deps.logger.warn({ err: (error as Error).message }, "could not answer a command in its ack");
     }
     if (immediate) {
-      await ack({ response_type: "ephemeral", ...immediate } as never);
+      await ack({ response_type: "ephemeral", ...immediate } as RespondArguments);
       return;
     }
     await ack();
