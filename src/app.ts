@@ -15,6 +15,7 @@ import { createNotifications, type Notifications } from "./notifications/service
 import { PostHogClient } from "./posthog/client.js";
 import { createSlackDirectory } from "./slack/directory.js";
 import { ROUTE_HEALTH, ROUTE_POSTHOG_WEBHOOK, ROUTE_SLACK_EVENTS } from "./slack/ids.js";
+import { PendingResponses } from "./slack/json-ack.js";
 import { createResponseUrlSender, type ResponseUrlSender } from "./slack/respond.js";
 import { openStore, type Store } from "./store/store.js";
 
@@ -153,6 +154,7 @@ export async function createBot(input: BotDeps): Promise<Bot> {
     notifications: notifications.port,
   };
 
+  const pending = new PendingResponses();
   const receiver = config.slack.socketMode
     ? undefined
     : new HTTPReceiver({
@@ -160,6 +162,7 @@ export async function createBot(input: BotDeps): Promise<Bot> {
         endpoints: ROUTE_SLACK_EVENTS,
         logger: boltLogger(logger),
         processBeforeResponse: false,
+        customPropertiesExtractor: pending.contextFor,
       });
 
   // Who the bot is, asked once. Bolt is given the answer: without both ids it would call
@@ -200,6 +203,7 @@ export async function createBot(input: BotDeps): Promise<Bot> {
         res.writeHead(401).end();
         return;
       }
+      pending.remember(req, res);
       receiver.requestListener(req, res);
       return;
     }

@@ -126,8 +126,11 @@ export class LoadTarget {
           let bytes = 0;
           for await (const chunk of res.body) bytes += (chunk as Buffer).length;
           const finished = performance.now();
-          if (res.statusCode === okStatus && bytes > 0) withBody += 1;
-          if (res.statusCode === okStatus) {
+          // Slack reads a body as JSON only when its content type says so, and shows any other as text.
+          const isJson = /^application\/json\b/i.test(String(res.headers["content-type"] ?? ""));
+          if (res.statusCode === okStatus && bytes > 0 && !isJson) fail("ack_body_not_json");
+          else if (res.statusCode === okStatus) {
+            if (bytes > 0) withBody += 1;
             samples[ok] = finished - started;
             ok += 1;
             lastDone = finished;

@@ -37,7 +37,8 @@ export function matchAlert(ref: string, alerts: Alert[]): Resolution {
 /**
  * Alert reads and writes for the Slack surfaces. Lists are cached for a few
  * seconds so paging through 1,000 alerts does not re-read every page from
- * PostHog on each click; every write drops the cache.
+ * PostHog on each click. A write that PostHog confirms updates the cached list;
+ * any other write drops it.
  */
 export class AlertService {
   /** `list` is the resolved value of `alerts`, once it has one. */

@@ -1,4 +1,4 @@
-import type { AllMiddlewareArgs, RespondArguments, SlackCommandMiddlewareArgs } from "@slack/bolt";
+import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
 import { userMrkdwnFor } from "../alerts/messages.js";
 import type { Resolution } from "../alerts/service.js";
@@ -11,6 +11,7 @@ import { parseCommand, splitSnoozeArgs } from "../commands/parse.js";
 import type { Alert } from "../posthog/schemas.js";
 import { alertRefCodec, type ListFilter } from "../slack/codecs.js";
 import { ACTION_CONFIRM_DELETE } from "../slack/ids.js";
+import { AckAnswer, ackWithAnswer } from "../slack/json-ack.js";
 import { safeMrkdwn } from "../slack/mrkdwn.js";
 import { isValidTimeZone, parseSnoozeWhen } from "../time/snooze.js";
 import { openAlertForm } from "./alert-form.js";
@@ -95,25 +96,47 @@ function renderList(deps: ListenerDeps, all: Alert[], unnamed: Alert[], query: L
 }
 
 /**
+ * Ack answers for list pages of one cached list, by command and query. The list
+ * object changes whenever the alerts do (the service never edits one in place),
+ * so an answer is right for as long as its list is cached; a new list starts
+ * with none. Queries are typed by people, so only the latest few are kept.
+ */
+const listAnswers = new WeakMap<readonly Alert[], Map<string, AckAnswer>>();
+const LIST_ANSWERS_KEPT = 16;
+
+function ephemeralAnswer(message: SlackMessage): AckAnswer {
+  return new AckAnswer({ response_type: "ephemeral", ...message });
+}
+
+/**
  * The answer to a command when it needs no call to PostHog or Slack: help, a
  * usage problem, or a list page from the cached alerts. It goes out in the ack
  * itself, so it shows at once and costs no second request; anything else is
  * answered through the response URL after the ack.
  */
-export function immediateAnswer(deps: ListenerDeps, text: string, command: string): SlackMessage | null {
+export function immediateAnswer(deps: ListenerDeps, text: string, command: string): AckAnswer | null {
   const parsed = parseCommand(text);
   switch (parsed.kind) {
     case "help":
-      return buildHelp(command);
+      return ephemeralAnswer(buildHelp(command));
     case "usage":
-      return buildUsage(command, parsed.line, parsed.problem);
+      return ephemeralAnswer(buildUsage(command, parsed.line, parsed.problem));
     case "list": {
       const all = deps.alerts.listNow();
       if (!all) return null;
+      const key = JSON.stringify([command, parsed.filter, parsed.words]);
+      const answers = listAnswers.get(all) ?? new Map<string, AckAnswer>();
+      const kept = answers.get(key);
+      if (kept) return kept;
       const query = { filter: parsed.filter, words: parsed.words, offset: 0 };
       const unnamed = unnamedRows(all, query);
       // A row whose insight name is still to be looked up needs PostHog: answered after the ack.
-      return unnamed.every((a) => namedCopies.has(a)) ? renderList(deps, all, unnamed, query, command) : null;
+      if (!unnamed.every((a) => namedCopies.has(a))) return null;
+      const answer = ephemeralAnswer(renderList(deps, all, unnamed, query, command));
+      if (answers.size >= LIST_ANSWERS_KEPT) answers.delete(answers.keys().next().value as string);
+      answers.set(key, answer);
+      listAnswers.set(all, answers);
+      return answer;
     }
     default:
       return null;
@@ -310,8 +333,8 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
  * the ack (see immediateAnswer); otherwise ack at once, then answer through the response_url.
  */
 export function commandListener(deps: ListenerDeps) {
-  return async ({ command, ack, client }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
-    let immediate: SlackMessage | null = null;
+  return async ({ command, ack, client, context }: SlackCommandMiddlewareArgs & AllMiddlewareArgs) => {
+    let immediate: AckAnswer | null = null;
     try {
       immediate = immediateAnswer(deps, command.text ?? "", command.command);
     } catch (error) {
@@ -319,7 +342,7 @@ export function commandListener(deps: ListenerDeps) {
       deps.logger.warn({ err: (error as Error).message }, "could not answer a command in its ack");
     }
     if (immediate) {
-      await ack({ response_type: "ephemeral", ...immediate } as RespondArguments);
+      await ackWithAnswer(ack, context, immediate);
       return;
     }
     await ack();

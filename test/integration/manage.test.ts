@@ -313,6 +313,8 @@ describe("list paging and row menus", () => {
 
     // Cached: the same page comes in the ack, with no PostHog read and no second request to Slack.
     const warm = await send("list");
+    // Slack reads an ack's body as a message only when it is marked as JSON (else it shows the text).
+    expect(warm.contentType).toMatch(/^application\/json/);
     const answered = await commandReply(h, warm, h.slack.responses.length);
     expect(answered?.via).toBe("ack");
     expect(answered?.body.response_type).toBe("ephemeral");

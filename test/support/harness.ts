@@ -104,10 +104,14 @@ export async function nextResponse(h: Harness, count: number, timeoutMs = 5_000)
  */
 export async function commandReply(
   h: Harness,
-  ack: { json?: unknown },
+  ack: { body?: string; json?: unknown; contentType?: string | null },
   count: number,
   timeoutMs = 5_000,
 ): Promise<{ body: Record<string, unknown>; via: "ack" | "response_url" } | undefined> {
+  if (ack.body && ack.json === undefined)
+    throw new Error(
+      `the ack's body is not JSON (content type ${ack.contentType}): Slack would show it as plain text`,
+    );
   const json = ack.json as Record<string, unknown> | undefined;
   if (json && (typeof json.text === "string" || Array.isArray(json.blocks)))
     return { body: json, via: "ack" };

@@ -34,7 +34,7 @@ export interface SlackHttpResponse {
   body: string;
   /** Wall-clock time from sending to the full response, in milliseconds. */
   ms: number;
-  /** The body parsed as JSON, when it is JSON. */
+  /** The body parsed as JSON, when it is JSON and its content type says so. */
   json?: unknown;
   contentType: string | null;
 }
@@ -167,8 +167,11 @@ export class SlackRequester {
     });
     const text = await res.text();
     const ms = performance.now() - started;
+    // Like Slack: a body is read as JSON only when it says it is; any other body would be shown
+    // to the user as plain text.
+    const contentType = res.headers.get("content-type");
     let json: unknown;
-    if (text !== "") {
+    if (text !== "" && /^application\/json\b/i.test(contentType ?? "")) {
       try {
         json = JSON.parse(text);
       } catch {
@@ -180,7 +183,7 @@ export class SlackRequester {
       body: text,
       ms,
       ...(json !== undefined ? { json } : {}),
-      contentType: res.headers.get("content-type"),
+      contentType,
     };
   }
 

@@ -1,15 +1,25 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from "@slack/bolt";
 import { describe, expect, it } from "vitest";
 import { AlertService } from "../../../src/alerts/service.js";
-import { commandListener, listMessage } from "../../../src/listeners/commands.js";
+import { commandListener, immediateAnswer, listMessage } from "../../../src/listeners/commands.js";
+import { JSON_ACK_CONTEXT_KEY } from "../../../src/slack/json-ack.js";
 import { ResponseUrlError } from "../../../src/slack/respond.js";
 import { makeAlert } from "../../fixtures/alerts.js";
 import { type Fixture, fixture, markNextTurn } from "./support.js";
 
 const RESPONSE_URL = "https://hooks.slack.invalid/commands/T1/1/abc";
 
-/** Runs `/alerts <text>` through the listener as Bolt would, recording the ack in the event order. */
-async function run(f: Fixture, text: string) {
+/** What the listener acked with, and the context marker's calls (the HTTP receiver's JSON mark). */
+interface Acked {
+  bodies: unknown[];
+  marked: number;
+}
+
+/**
+ * Runs `/alerts <text>` through the listener as Bolt would, recording the ack in the event order.
+ * With `acked`, the context carries the HTTP receiver's JSON marker and the ack bodies are kept.
+ */
+async function run(f: Fixture, text: string, acked?: Acked) {
   const args = {
     command: {
       command: "/alerts",
@@ -19,12 +29,22 @@ async function run(f: Fixture, text: string) {
       trigger_id: "1.2.3",
       response_url: RESPONSE_URL,
     },
-    ack: async () => {
+    ack: async (body?: unknown) => {
       f.events.push("ack");
+      acked?.bodies.push(body);
       // Another request's work that became ready meanwhile: it must not wait for this command's.
       markNextTurn(f.events, "next turn after the ack");
     },
     client: {},
+    context: acked
+      ? {
+          [JSON_ACK_CONTEXT_KEY]: () => {
+            // Marked before the ack goes out, or the header would come too late.
+            expect(acked.bodies).toHaveLength(acked.marked);
+            acked.marked += 1;
+          },
+        }
+      : {},
   } as unknown as SlackCommandMiddlewareArgs & AllMiddlewareArgs;
   await commandListener(f.deps)(args);
 }
@@ -79,6 +99,77 @@ describe("the /alerts command listener", () => {
       code: "response_url_refused",
       err: expect.stringContaining("used_url"),
     });
+  });
+});
+
+describe("answers in the ack", () => {
+  /** A fixture whose list is cached and whose rows' insight names are known, so lists need no I/O. */
+  async function warm() {
+    const f = fixture(alerts());
+    await listMessage(f.deps, { filter: "all", words: "", offset: 0 }, "/alerts", false);
+    return f;
+  }
+
+  it("sends a cached list as JSON text, marked as JSON before the ack, and posts nothing else", async () => {
+    const f = await warm();
+    const acked: Acked = { bodies: [], marked: 0 };
+    await run(f, "list", acked);
+    expect(acked.marked).toBe(1);
+    const [body] = acked.bodies;
+    expect(typeof body).toBe("string");
+    const parsed = JSON.parse(body as string);
+    expect(parsed.response_type).toBe("ephemeral");
+    expect(parsed.text).toMatch(/^3 alerts/);
+    expect(parsed.blocks).toHaveLength(5);
+    expect(f.responder.sent).toHaveLength(0);
+  });
+
+  it("acks with the object itself where there is no HTTP response to mark (Socket Mode)", async () => {
+    const f = await warm();
+    const acked: Acked = { bodies: [], marked: 0 };
+    await commandListener(f.deps)({
+      command: { command: "/alerts", text: "help", user_id: "U0ANN0001", response_url: RESPONSE_URL },
+      ack: async (body?: unknown) => void acked.bodies.push(body),
+      client: {},
+      context: {},
+    } as unknown as SlackCommandMiddlewareArgs & AllMiddlewareArgs);
+    const [body] = acked.bodies as Array<{ response_type: string; text: string }>;
+    expect(body?.response_type).toBe("ephemeral");
+    expect(body?.text).toMatch(/alerts/);
+  });
+
+  it("serializes a page once per cached list and query, and never serves one from an older list", async () => {
+    const f = await warm();
+    const first = immediateAnswer(f.deps, "list", "/alerts");
+    expect(first).not.toBeNull();
+    expect(immediateAnswer(f.deps, "list", "/alerts")).toBe(first);
+    expect(JSON.parse(first?.json ?? "")).toEqual(first?.body);
+
+    // Other queries and other command names are other answers.
+    const firing = immediateAnswer(f.deps, "list firing", "/alerts");
+    expect(firing).not.toBe(first);
+    expect(firing?.body.text).toMatch(/^1 firing alert/);
+    expect(immediateAnswer(f.deps, "list", "/alerts-staging")?.json).toContain("/alerts-staging show");
+
+    // A write changes the cached list. The changed row's insight name is not known yet, so the
+    // next list is not answered in the ack; once it is, the answer shows the change.
+    const signups = f.deps.alerts.listNow()?.[0];
+    await f.deps.alerts.update(signups?.id ?? "", { enabled: false });
+    expect(immediateAnswer(f.deps, "list", "/alerts")).toBeNull();
+    await listMessage(f.deps, { filter: "all", words: "", offset: 0 }, "/alerts", false);
+    const after = immediateAnswer(f.deps, "list", "/alerts");
+    expect(after).not.toBeNull();
+    expect(after?.json).toMatch(/Disabled {2}\*Signups dropped/);
+    expect(first?.json).toMatch(/Firing {2}\*Signups dropped/);
+  });
+
+  it("keeps answers for the latest queries only", async () => {
+    const f = await warm();
+    const first = immediateAnswer(f.deps, "list", "/alerts");
+    for (let i = 0; i < 16; i++) immediateAnswer(f.deps, `list all word${i}`, "/alerts");
+    const again = immediateAnswer(f.deps, "list", "/alerts");
+    expect(again).not.toBe(first);
+    expect(again?.json).toBe(first?.json);
   });
 });
 
