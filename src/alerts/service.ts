@@ -34,6 +34,18 @@ export function matchAlert(ref: string, alerts: Alert[]): Resolution {
   return { ok: false, reason: "not_found", ref: wanted };
 }
 
+interface InsightInfo {
+  name: string;
+  shortId: string;
+}
+
+const INSIGHT_TTL_MS = 10 * 60_000;
+const FAILED_INSIGHT_TTL_MS = 30_000;
+
+function withInsight(alert: Alert, info: InsightInfo): Alert {
+  return { ...alert, insight_name: info.name, insight_short_id: alert.insight_short_id ?? info.shortId };
+}
+
 /**
  * Alert reads and writes for the Slack surfaces. Lists are cached for a few
  * seconds so paging through 1,000 alerts does not re-read every page from
@@ -43,9 +55,10 @@ export function matchAlert(ref: string, alerts: Alert[]): Resolution {
 export class AlertService {
   /** `list` is the resolved value of `alerts`, once it has one. */
   private cache: { at: number; alerts: Promise<Alert[]>; list: Alert[] | null } | null = null;
+  /** Insight lookups by insight id; `known` is the answer once it came (null: the lookup failed). */
   private readonly insights = new Map<
     number,
-    { at: number; value: Promise<{ name: string; shortId: string } | null> }
+    { at: number; value: Promise<InsightInfo | null>; known?: InsightInfo | null }
   >();
 
   constructor(
@@ -123,22 +136,23 @@ export class AlertService {
    * Fills in insight names and short ids, which older PostHog servers leave
    * out of alert lists (they return the insight's numeric id only). Looked
    * up per insight, a few at a time, cached for ten minutes; a failed lookup
-   * leaves the alert as it was.
+   * leaves the alert as it was, and is tried again after half a minute.
    */
   async withInsightNames(alerts: Alert[]): Promise<Alert[]> {
     const missing = [...new Set(alerts.filter((a) => a.insight_name === null).map((a) => a.insight))];
     const t = this.now();
-    const queue = missing.filter((id) => {
-      const hit = this.insights.get(id);
-      return !hit || t - hit.at > 10 * 60_000;
-    });
+    const queue = missing.filter((id) => !this.freshInsight(id, t));
     const load = async (id: number) => {
-      const value = this.api.getInsight(id).then(
-        (i) => ({ name: i.name || i.derived_name || "Untitled insight", shortId: i.short_id }),
-        () => null,
-      );
-      this.insights.set(id, { at: t, value });
-      await value;
+      const entry: { at: number; value: Promise<InsightInfo | null>; known?: InsightInfo | null } = {
+        at: t,
+        value: this.api.getInsight(id).then(
+          (i) =>
+            (entry.known = { name: i.name || i.derived_name || "Untitled insight", shortId: i.short_id }),
+          () => (entry.known = null),
+        ),
+      };
+      this.insights.set(id, entry);
+      await entry.value;
     };
     const workers = Array.from({ length: Math.min(4, queue.length) }, async () => {
       for (let id = queue.shift(); id !== undefined; id = queue.shift()) await load(id);
@@ -148,11 +162,37 @@ export class AlertService {
       alerts.map(async (a) => {
         if (a.insight_name !== null) return a;
         const info = await this.insights.get(a.insight)?.value;
-        return info
-          ? { ...a, insight_name: info.name, insight_short_id: a.insight_short_id ?? info.shortId }
-          : a;
+        return info ? withInsight(a, info) : a;
       }),
     );
+  }
+
+  /**
+   * What `withInsightNames` would answer, when it needs no PostHog call: every
+   * insight name missing is one already looked up. Null otherwise. An alert
+   * that a write just replaced is named this way without waiting.
+   */
+  withKnownInsightNames(alerts: Alert[]): Alert[] | null {
+    const t = this.now();
+    const named: Alert[] = [];
+    for (const a of alerts) {
+      if (a.insight_name !== null) {
+        named.push(a);
+        continue;
+      }
+      const info = this.freshInsight(a.insight, t)?.known;
+      if (!info) return null;
+      named.push(withInsight(a, info));
+    }
+    return named;
+  }
+
+  /** The insight lookup that still counts at `t`: ten minutes for an answer, half a minute for a failure. */
+  private freshInsight(id: number, t: number) {
+    const hit = this.insights.get(id);
+    if (!hit) return undefined;
+    const ttl = hit.known === null ? FAILED_INSIGHT_TTL_MS : INSIGHT_TTL_MS;
+    return t - hit.at > ttl ? undefined : hit;
   }
 
   invalidate(): void {

@@ -82,6 +82,13 @@ export function deleteConfirmation(alert: { id: string; name: string }): SlackMe
  */
 const namedCopies = new WeakMap<Alert, Alert>();
 
+/** Keeps the copies that got their names; a failed lookup leaves one out, to be tried again. */
+function rememberNames(originals: Alert[], copies: Alert[]): void {
+  copies.forEach((copy, i) => {
+    if (copy.insight_name !== null) namedCopies.set(originals[i] as Alert, copy);
+  });
+}
+
 type ListQuery = { filter: ListFilter; words: string; offset: number };
 
 /** Rows of the page whose insight name PostHog left out. */
@@ -130,8 +137,14 @@ export function immediateAnswer(deps: ListenerDeps, text: string, command: strin
       if (kept) return kept;
       const query = { filter: parsed.filter, words: parsed.words, offset: 0 };
       const unnamed = unnamedRows(all, query);
-      // A row whose insight name is still to be looked up needs PostHog: answered after the ack.
-      if (!unnamed.every((a) => namedCopies.has(a))) return null;
+      const missing = unnamed.filter((a) => !namedCopies.has(a));
+      if (missing.length > 0) {
+        // Rows new to this list (a write replaced them) whose insights were looked up before.
+        // A name still to be looked up needs PostHog: answered after the ack.
+        const named = deps.alerts.withKnownInsightNames(missing);
+        if (!named) return null;
+        rememberNames(missing, named);
+      }
       const answer = ephemeralAnswer(renderList(deps, all, unnamed, query, command));
       if (answers.size >= LIST_ANSWERS_KEPT) answers.delete(answers.keys().next().value as string);
       answers.set(key, answer);
@@ -153,12 +166,7 @@ export async function listMessage(
   const all = await deps.alerts.listAll({ fresh });
   const unnamed = unnamedRows(all, query);
   if (unnamed.some((a) => !namedCopies.has(a))) {
-    const named = await deps.alerts.withInsightNames(unnamed);
-    named.forEach((copy, i) => {
-      const original = unnamed[i] as Alert;
-      // A failed lookup leaves the name out; it is tried again next time.
-      if (copy.insight_name !== null) namedCopies.set(original, copy);
-    });
+    rememberNames(unnamed, await deps.alerts.withInsightNames(unnamed));
   }
   return renderList(deps, all, unnamed, query, command);
 }

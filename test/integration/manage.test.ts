@@ -323,10 +323,13 @@ describe("list paging and row menus", () => {
     expect(listReads()).toHaveLength(reads);
     expect(h.slack.responses).toHaveLength(before + 1);
 
-    // A write from Slack updates the cached list in place: the next list shows it without reading
-    // the list again (it may take the response URL, when the changed row's insight name is looked up).
+    // A write from Slack updates the cached list in place: the next list shows it in the ack,
+    // without reading the list or the insight again.
     await command("disable Signups dropped");
+    const requests = h.posthog.requests.length;
     const after = await commandReply(h, await send("list"), h.slack.responses.length);
+    expect(after?.via).toBe("ack");
+    expect(h.posthog.requests).toHaveLength(requests);
     expect(visibleText(after?.body ?? {})).toMatch(
       /Signups dropped[^"]*disabled|disabled[^"]*Signups dropped/i,
     );

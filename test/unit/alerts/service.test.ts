@@ -121,3 +121,62 @@ describe("AlertService.listAll", () => {
     expect(service.listNow()).toBeNull();
   });
 });
+
+describe("AlertService insight names", () => {
+  function insightApi() {
+    const fake = {
+      lookups: [] as number[],
+      failing: false,
+      async getInsight(id: number) {
+        fake.lookups.push(id);
+        if (fake.failing) throw new Error("PostHog is down");
+        return { id, name: `Insight ${id} name`, derived_name: null, short_id: `s${id}` };
+      },
+    };
+    return fake;
+  }
+
+  it("names alerts without a lookup only when every insight was looked up already", async () => {
+    const fake = insightApi();
+    let now = 0;
+    const service = new AlertService(fake as unknown as AlertsApi, () => now);
+    const a = makeAlert({ insight: 1 });
+    const b = makeAlert({ insight: 2 });
+    const named = makeAlert({ insight: { id: 3, name: "Given", short_id: "g3" } });
+
+    expect(service.withKnownInsightNames([a])).toBeNull();
+    expect(service.withKnownInsightNames([named])).toEqual([named]);
+    await service.withInsightNames([a]);
+    expect(fake.lookups).toEqual([1]);
+
+    // A copy of `a` (as a write returns it) is named from the earlier lookup; `b` is not known yet.
+    const copy = { ...a, name: "renamed" };
+    expect(service.withKnownInsightNames([copy])).toEqual([
+      { ...copy, insight_name: "Insight 1 name", insight_short_id: "s1" },
+    ]);
+    expect(service.withKnownInsightNames([copy, b])).toBeNull();
+
+    // After ten minutes the lookup no longer counts.
+    now = 10 * 60_000 + 1;
+    expect(service.withKnownInsightNames([copy])).toBeNull();
+    expect(fake.lookups).toEqual([1]);
+  });
+
+  it("tries a failed lookup again after half a minute, and never names from a failure", async () => {
+    const fake = insightApi();
+    let now = 0;
+    const service = new AlertService(fake as unknown as AlertsApi, () => now);
+    const a = makeAlert({ insight: 7 });
+    fake.failing = true;
+    expect((await service.withInsightNames([a]))[0]?.insight_name).toBeNull();
+    expect(service.withKnownInsightNames([a])).toBeNull();
+    fake.failing = false;
+    now = 20_000;
+    await service.withInsightNames([a]);
+    expect(fake.lookups).toEqual([7]);
+    now = 30_001;
+    expect((await service.withInsightNames([a]))[0]?.insight_name).toBe("Insight 7 name");
+    expect(fake.lookups).toEqual([7, 7]);
+    expect(service.withKnownInsightNames([a])?.[0]?.insight_name).toBe("Insight 7 name");
+  });
+});
