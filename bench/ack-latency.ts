@@ -44,6 +44,11 @@ export interface StepUpOptions {
 export interface AckLatencyOptions {
   /** Seconds of measurement per target and request kind at `rate`. */
   seconds: number;
+  /**
+   * Runs each target's `seconds` is split into (even; default 4). The targets take turns run by
+   * run, so a spell of load from elsewhere on the machine, which lasts seconds, falls on each alike.
+   */
+  parts?: number;
   rate: number;
   warmupSeconds: number;
   /** PostHog response delay for the second measurement; 0 skips it. */
@@ -81,6 +86,7 @@ export function ackLatencyOptionsFromEnv(
   return {
     seconds,
     rate: num("BENCH_RATE", 100),
+    parts: num("BENCH_PARTS", 4),
     warmupSeconds: num("BENCH_WARMUP_SECONDS", Math.min(3, seconds)),
     slowPostHogMs: num("BENCH_SLOW_POSTHOG_MS", 2_000),
     stepUp:
@@ -313,14 +319,16 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
     }
 
     // Steady rate. Bot, bare and the bot with slow PostHog take turns in a mirrored order
-    // (bot, bare, slow, slow, bare, bot), so drift on the machine touches all three alike.
+    // (bot, bare, slow, slow, bare, bot, and again), so drift on the machine touches all three alike.
     const rows: AckRow[] = [];
     const ratios = { command: Number.NaN, snooze: Number.NaN };
     const slowRatios: Partial<Record<RequestKind, number>> = {};
     const slowMs = options.slowPostHogMs;
     type Slot = "bot" | "bare" | "slow";
-    const order: Slot[] =
+    const runs = partCount(options);
+    const mirrored: Slot[] =
       slowMs > 0 ? ["bot", "bare", "slow", "slow", "bare", "bot"] : ["bot", "bare", "bare", "bot"];
+    const order = Array.from({ length: runs / 2 }, () => mirrored).flat();
     for (const kind of kinds) {
       log(
         `${kind} at ${options.rate} req/s, ${options.seconds} s per target${slowMs > 0 ? ` (and the bot with PostHog answering in ${slowMs} ms)` : ""}`,
@@ -330,7 +338,7 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
         const target = slot === "bare" ? bareTarget : botTarget;
         const delay = slot === "slow" ? slowMs : 0;
         parts[slot].push(
-          await measure(target, [kind], options.rate, options.seconds / 2, { posthogDelayMs: delay }),
+          await measure(target, [kind], options.rate, options.seconds / runs, { posthogDelayMs: delay }),
         );
       }
       const bot = merge(parts.bot);
@@ -536,11 +544,13 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
         ? "The fakes run inside the load generator's process. "
         : "The fakes run in a process of their own, so their work on the bot's posts (the fake Slack checks each message against Block Kit's schema) does not delay the generator, which would lengthen only the bot's latencies. ") +
       "Latency runs from handing " +
-      "the request to the client to reading the whole response. After a warm-up, runs take turns in a mirrored " +
-      "order (bot, bare, bot with slow PostHog, the same again, bare, bot) so drift on the machine touches each alike. CPU ms/req is the target process's CPU time (including the bot's work after the ack) ÷ requests; " +
+      "the request to the client to reading the whole response. After a warm-up, each target's time is split into " +
+      `${partCount(options)} runs, which take turns in a mirrored order (bot, bare, bot with slow PostHog, the same again, bare, bot, and so on), so that a spell of load from elsewhere on the machine falls on each alike. ` +
+      "CPU ms/req is the target process's CPU time (including the bot's work after the ack) ÷ requests; " +
       "Slack calls/req counts the Web API calls and response URL posts that work made, and the share of requests answered in the ack itself.",
     settings: {
       "seconds per target and kind": options.seconds,
+      "runs per target and kind": partCount(options),
       "rate (req/s)": options.rate,
       "bot LOG_LEVEL": options.logLevel,
       fakes: options.world === "inline" ? "in the generator's process" : "own process",
@@ -552,7 +562,7 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
     limits: ackLimits(options, f),
     notes: [
       quietNote(f.otherCpu),
-      halvesNote(f),
+      partsNote(f),
       `Resident memory after all of the above: bot ${f.memory.bot.rssMb.toFixed(0)} MB (peak ${f.memory.bot.hwmMb.toFixed(0)} MB), bare Bolt ${f.memory.bare.rssMb.toFixed(0)} MB.${f.steps.some((s) => s.target === "bot" && !s.passed) ? " The bot's figures include the step-up's last step, where it was overloaded and its replies to response URLs piled up; the memory benchmark measures it at a steady 100 req/s." : ""}`,
       options.world === "inline"
         ? "The generator and both fakes share the bench process; “generator lag” is how late it sent against its schedule. When it grows, the bench process, not the target, is the bottleneck."
@@ -562,8 +572,13 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
   };
 }
 
+/** Runs per target and kind: an even number, at least 2. */
+function partCount(options: AckLatencyOptions): number {
+  return Math.max(2, 2 * Math.round((options.parts ?? 4) / 2));
+}
+
 /** The p99 of each run merged into a row: how far the machine alone moves a p99 between runs. */
-function halvesNote(f: AckLatencyFigures): string {
+function partsNote(f: AckLatencyFigures): string {
   const parts = f.rows
     .filter((r) => (r.partP99s ?? []).length > 1)
     .map(
@@ -571,7 +586,7 @@ function halvesNote(f: AckLatencyFigures): string {
         `${KIND_LABEL[r.kind]} ${r.target === "bot" ? "bot" : "bare Bolt"}${r.posthogDelayMs > 0 ? " (slow PostHog)" : ""} ${(r.partP99s ?? []).map((p) => ms(p)).join(" and ")}`,
     );
   return parts.length > 0
-    ? `Each row of the steady-rate table merges two runs; their p99s (ms) were: ${parts.join("; ")}.`
+    ? `Each row of the steady-rate table merges ${f.rows[0]?.partP99s?.length ?? 0} runs; their p99s (ms) were: ${parts.join("; ")}.`
     : "";
 }
 
@@ -627,7 +642,7 @@ function ackLimits(options: AckLatencyOptions, f: AckLatencyFigures): string[] {
         .map((p) => ms(p))
         .join(" and ");
     lines.push(
-      `\`/alerts list\` does not wait on PostHog (the cached list is refreshed in the background, one request every 15 s), so a slower PostHog adds no work to its path, yet its p99 with PostHog slow was ${(f.slowRatios.command ?? 0).toFixed(2)}× its own; the halves of each run show how far the machine alone moves a p99 (the bot with PostHog at normal speed ${spread(0)} ms, with PostHog slow ${spread(options.slowPostHogMs)} ms).`,
+      `\`/alerts list\` does not wait on PostHog (the cached list is refreshed in the background, one request every 15 s), so a slower PostHog adds no work to its path, yet its p99 with PostHog slow was ${(f.slowRatios.command ?? 0).toFixed(2)}× its own; the separate runs show how far the machine alone moves a p99 (the bot with PostHog at normal speed ${spread(0)} ms, with PostHog slow ${spread(options.slowPostHogMs)} ms).`,
     );
   }
   const failed = f.steps.find((s) => s.target === "bot" && !s.passed);
