@@ -50,6 +50,7 @@ export interface AckLatencyOptions {
    */
   parts?: number;
   rate: number;
+  /** Unmeasured seconds per target and kind before the runs (JIT, pools, caches). */
   warmupSeconds: number;
   /** PostHog response delay for the second measurement; 0 skips it. */
   slowPostHogMs: number;
@@ -87,7 +88,7 @@ export function ackLatencyOptionsFromEnv(
     seconds,
     rate: num("BENCH_RATE", 100),
     parts: num("BENCH_PARTS", 4),
-    warmupSeconds: num("BENCH_WARMUP_SECONDS", Math.min(3, seconds)),
+    warmupSeconds: num("BENCH_WARMUP_SECONDS", Math.min(5, seconds)),
     slowPostHogMs: num("BENCH_SLOW_POSTHOG_MS", 2_000),
     stepUp:
       env.BENCH_STEP_UP === "0"
@@ -315,7 +316,7 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
       log(`warming up (${options.warmupSeconds} s per target and kind)`);
       for (const kind of kinds)
         for (const target of [botTarget, bareTarget])
-          await measure(target, [kind], options.rate, options.warmupSeconds / 2);
+          await measure(target, [kind], options.rate, options.warmupSeconds);
     }
 
     // Steady rate. Bot, bare and the bot with slow PostHog take turns in a mirrored order
@@ -551,6 +552,7 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
     settings: {
       "seconds per target and kind": options.seconds,
       "runs per target and kind": partCount(options),
+      "warm-up seconds per target and kind": options.warmupSeconds,
       "rate (req/s)": options.rate,
       "bot LOG_LEVEL": options.logLevel,
       fakes: options.world === "inline" ? "in the generator's process" : "own process",
