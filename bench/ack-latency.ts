@@ -25,7 +25,7 @@ import {
   startBot,
 } from "./lib/processes.js";
 import { type BenchResult, type BenchTable, machineInfo, quietNote, writeResult } from "./lib/report.js";
-import { type LatencyStats, ms, ratio } from "./lib/stats.js";
+import { type LatencyStats, median, ms, ratio } from "./lib/stats.js";
 import { BOT_TOKEN, type RequestKind, SIGNING_SECRET } from "./lib/world.js";
 import { startWorldInline, startWorldProcess } from "./lib2/world-process.js";
 
@@ -44,10 +44,7 @@ export interface StepUpOptions {
 export interface AckLatencyOptions {
   /** Seconds of measurement per target and request kind at `rate`. */
   seconds: number;
-  /**
-   * Runs each target's `seconds` is split into (even; default 4). The targets take turns run by
-   * run, so a spell of load from elsewhere on the machine, which lasts seconds, falls on each alike.
-   */
+  /** Runs each target's `seconds` is split into (default 16), taken in turns; see DEFAULT_PARTS. */
   parts?: number;
   rate: number;
   /** Unmeasured seconds per target and kind before the runs (JIT, pools, caches). */
@@ -73,6 +70,13 @@ export interface AckLatencyOptions {
 
 export const ACK_TARGET_RATIO = 1.25;
 
+/**
+ * Runs per target and kind. Spells of load from elsewhere on this shared machine last
+ * seconds; with a few long runs one spell decided a ratio (the same bot with the same work
+ * measured 0.76× and 1.46× its own p99 in two runs of four), with sixteen they fall on each alike.
+ */
+const DEFAULT_PARTS = 16;
+
 const KINDS: RequestKind[] = ["command", "snooze"];
 
 export function ackLatencyOptionsFromEnv(
@@ -87,7 +91,7 @@ export function ackLatencyOptionsFromEnv(
   return {
     seconds,
     rate: num("BENCH_RATE", 100),
-    parts: num("BENCH_PARTS", 4),
+    parts: num("BENCH_PARTS", DEFAULT_PARTS),
     warmupSeconds: num("BENCH_WARMUP_SECONDS", Math.min(5, seconds)),
     slowPostHogMs: num("BENCH_SLOW_POSTHOG_MS", 2_000),
     stepUp:
@@ -319,17 +323,15 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
           await measure(target, [kind], options.rate, options.warmupSeconds);
     }
 
-    // Steady rate. Bot, bare and the bot with slow PostHog take turns in a mirrored order
-    // (bot, bare, slow, slow, bare, bot, and again), so drift on the machine touches all three alike.
+    // Steady rate. Bot, bare and the bot with slow PostHog take turns in short runs, each round
+    // in a rotated order (bot, bare, slow; bare, slow, bot; slow, bot, bare; …), so a spell of load
+    // from elsewhere on the machine, which lasts seconds, falls on all three alike.
     const rows: AckRow[] = [];
     const ratios = { command: Number.NaN, snooze: Number.NaN };
     const slowRatios: Partial<Record<RequestKind, number>> = {};
     const slowMs = options.slowPostHogMs;
-    type Slot = "bot" | "bare" | "slow";
     const runs = partCount(options);
-    const mirrored: Slot[] =
-      slowMs > 0 ? ["bot", "bare", "slow", "slow", "bare", "bot"] : ["bot", "bare", "bare", "bot"];
-    const order = Array.from({ length: runs / 2 }, () => mirrored).flat();
+    const order = runOrder(runs, slowMs > 0);
     for (const kind of kinds) {
       log(
         `${kind} at ${options.rate} req/s, ${options.seconds} s per target${slowMs > 0 ? ` (and the bot with PostHog answering in ${slowMs} ms)` : ""}`,
@@ -546,7 +548,7 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
         : "The fakes run in a process of their own, so their work on the bot's posts (the fake Slack checks each message against Block Kit's schema) does not delay the generator, which would lengthen only the bot's latencies. ") +
       "Latency runs from handing " +
       "the request to the client to reading the whole response. After a warm-up, each target's time is split into " +
-      `${partCount(options)} runs, which take turns in a mirrored order (bot, bare, bot with slow PostHog, the same again, bare, bot, and so on), so that a spell of load from elsewhere on the machine falls on each alike. ` +
+      `${partCount(options)} runs, which take turns in rounds whose order rotates (bot, bare, bot with slow PostHog; bare, slow, bot; slow, bot, bare; and so on), so that a spell of load from elsewhere on the machine, which lasts seconds, falls on each alike. ` +
       "CPU ms/req is the target process's CPU time (including the bot's work after the ack) ÷ requests; " +
       "Slack calls/req counts the Web API calls and response URL posts that work made, and the share of requests answered in the ack itself.",
     settings: {
@@ -574,9 +576,19 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
   };
 }
 
-/** Runs per target and kind: an even number, at least 2. */
+/** Runs per target and kind: at least 2. */
 function partCount(options: AckLatencyOptions): number {
-  return Math.max(2, 2 * Math.round((options.parts ?? 4) / 2));
+  return Math.max(2, Math.round(options.parts ?? DEFAULT_PARTS));
+}
+
+type Slot = "bot" | "bare" | "slow";
+
+/** `runs` rounds of every slot, each round's order rotated by one from the last. */
+export function runOrder(runs: number, withSlow: boolean): Slot[] {
+  const slots: Slot[] = withSlow ? ["bot", "bare", "slow"] : ["bot", "bare"];
+  return Array.from({ length: runs }, (_, round) =>
+    slots.map((_, i) => slots[(i + round) % slots.length] as Slot),
+  ).flat();
 }
 
 /** The p99 of each run merged into a row: how far the machine alone moves a p99 between runs. */
@@ -585,11 +597,17 @@ function partsNote(f: AckLatencyFigures): string {
     .filter((r) => (r.partP99s ?? []).length > 1)
     .map(
       (r) =>
-        `${KIND_LABEL[r.kind]} ${r.target === "bot" ? "bot" : "bare Bolt"}${r.posthogDelayMs > 0 ? " (slow PostHog)" : ""} ${(r.partP99s ?? []).map((p) => ms(p)).join(" and ")}`,
+        `${KIND_LABEL[r.kind]} ${r.target === "bot" ? "bot" : "bare Bolt"}${r.posthogDelayMs > 0 ? " (slow PostHog)" : ""} ${spreadOf(r.partP99s ?? [])}`,
     );
   return parts.length > 0
-    ? `Each row of the steady-rate table merges ${f.rows[0]?.partP99s?.length ?? 0} runs; their p99s (ms) were: ${parts.join("; ")}.`
+    ? `Each row of the steady-rate table merges ${f.rows[0]?.partP99s?.length ?? 0} runs; the p99s of those runs (ms, lowest–highest, median) were: ${parts.join("; ")}.`
     : "";
+}
+
+/** Lowest–highest and median of a few figures, in ms. */
+function spreadOf(values: number[]): string {
+  if (values.length === 0) return "–";
+  return `${ms(Math.min(...values))}–${ms(Math.max(...values))}, median ${ms(median(values))}`;
 }
 
 function ackLimits(options: AckLatencyOptions, f: AckLatencyFigures): string[] {
@@ -637,12 +655,10 @@ function ackLimits(options: AckLatencyOptions, f: AckLatencyFigures): string[] {
   }
   if (moved.includes("command")) {
     const spread = (delay: number) =>
-      (
+      spreadOf(
         f.rows.find((r) => r.kind === "command" && r.target === "bot" && r.posthogDelayMs === delay)
-          ?.partP99s ?? []
-      )
-        .map((p) => ms(p))
-        .join(" and ");
+          ?.partP99s ?? [],
+      );
     lines.push(
       `\`/alerts list\` does not wait on PostHog (the cached list is refreshed in the background, one request every 15 s), so a slower PostHog adds no work to its path, yet its p99 with PostHog slow was ${(f.slowRatios.command ?? 0).toFixed(2)}× its own; the separate runs show how far the machine alone moves a p99 (the bot with PostHog at normal speed ${spread(0)} ms, with PostHog slow ${spread(options.slowPostHogMs)} ms).`,
     );
