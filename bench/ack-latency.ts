@@ -27,7 +27,7 @@ import {
 import { type BenchResult, type BenchTable, machineInfo, quietNote, writeResult } from "./lib/report.js";
 import { type LatencyStats, median, ms, ratio } from "./lib/stats.js";
 import { BOT_TOKEN, type RequestKind, SIGNING_SECRET } from "./lib/world.js";
-import { startWorldInline, startWorldProcess } from "./lib2/world-process.js";
+import { startWorldInline, startWorldProcess } from "./lib/world-process.js";
 
 export interface StepUpOptions {
   /** Seconds per step. */

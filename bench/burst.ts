@@ -16,12 +16,12 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { request } from "undici";
 import { BLOCK_NOTIFY_CONTROLS_PREFIX } from "../src/blocks/notification.js";
 import type { ApiCall } from "../test/support/fake-slack.js";
+import { ClosedLoopTarget } from "./lib/closed-loop.js";
 import { type Child, cpuSnapshot, freePort, otherCpuShare, readCpuMs, startBot } from "./lib/processes.js";
 import { type BenchResult, machineInfo, quietNote, writeResult } from "./lib/report.js";
 import { ms } from "./lib/stats.js";
+import { firingRequest, int, num, readStoredCounts, type StoredCounts } from "./lib/webhooks.js";
 import { BOT_TOKEN, startWorld, type World } from "./lib/world.js";
-import { ClosedLoopTarget } from "./lib2/closed-loop.js";
-import { firingRequest, int, num, readStoredCounts, type StoredCounts } from "./lib2/webhooks.js";
 
 export interface BurstOptions {
   channels: number;

@@ -14,11 +14,10 @@
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { type ClosedLoopResult, ClosedLoopTarget, mergeClosedLoop } from "./lib/closed-loop.js";
 import { type Child, cpuSnapshot, freePort, otherCpuShare, readCpuMs, startBot } from "./lib/processes.js";
 import { type BenchResult, type BenchTable, machineInfo, quietNote, writeResult } from "./lib/report.js";
 import { type LatencyStats, ms } from "./lib/stats.js";
-import { startWorld, type World } from "./lib/world.js";
-import { type ClosedLoopResult, ClosedLoopTarget, mergeClosedLoop } from "./lib2/closed-loop.js";
 import {
   firingRequest,
   int,
@@ -26,7 +25,8 @@ import {
   readStoredCounts,
   type StoredCounts,
   startNullServer,
-} from "./lib2/webhooks.js";
+} from "./lib/webhooks.js";
+import { startWorld, type World } from "./lib/world.js";
 
 export interface IntakeOptions {
   /** Seconds of measurement per target and phase (run as two halves, A-B-B-A). */

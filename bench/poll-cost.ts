@@ -17,12 +17,12 @@ import { createPoller } from "../src/notifications/poller.js";
 import type { Logger } from "../src/notifications/ports.js";
 import { PostHogClient } from "../src/posthog/client.js";
 import { openStore } from "../src/store/store.js";
+import { startPostHogProcess } from "./lib/posthog-process.js";
 import { cpuSnapshot, otherCpuShare, readCpuMs } from "./lib/processes.js";
 import { type BenchResult, machineInfo, quietNote, writeResult } from "./lib/report.js";
 import { median, ms } from "./lib/stats.js";
+import { int, num } from "./lib/webhooks.js";
 import { POSTHOG_KEY, PROJECT_ID } from "./lib/world.js";
-import { startPostHogProcess } from "./lib2/posthog-process.js";
-import { int, num } from "./lib2/webhooks.js";
 
 export interface PollCostOptions {
   /** Alert counts to measure. */

@@ -20,7 +20,7 @@ export async function startPostHogProcess(opts: {
 }): Promise<PostHogProcess> {
   const { child, next, ask, close } = forkHelper<PostHogChildCommand, PostHogChildReply>({
     label: "fake PostHog",
-    entrySource: "bench/lib2/posthog-child.ts",
+    entrySource: "bench/lib/posthog-child.ts",
     env: { FAKE_POSTHOG_KEY: opts.apiKey, FAKE_POSTHOG_PROJECT: String(opts.projectId) },
   });
   try {

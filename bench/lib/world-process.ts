@@ -3,9 +3,10 @@
  * world-child.ts) as a child process (see child-process.ts for how its
  * TypeScript runs there).
  */
-import type { PreparedRequest } from "../lib/load.js";
-import { type BotEnvOptions, botEnvFor, type RequestKind, startWorld } from "../lib/world.js";
+
 import { forkHelper } from "./child-process.js";
+import type { PreparedRequest } from "./load.js";
+import { type BotEnvOptions, botEnvFor, type RequestKind, startWorld } from "./world.js";
 import type { WorldChildCommand, WorldChildReply } from "./world-child.js";
 
 export interface WorldProcess {
@@ -27,7 +28,7 @@ export interface WorldProcess {
 export async function startWorldProcess(opts: { alerts?: number } = {}): Promise<WorldProcess> {
   const { child, next, ask, close } = forkHelper<WorldChildCommand, WorldChildReply>({
     label: "benchmark world",
-    entrySource: "bench/lib2/world-child.ts",
+    entrySource: "bench/lib/world-child.ts",
     // The fake Slack's Block Kit checker reads the schema.
     files: ["test/support/vendor/slack-block-kit.schema.json"],
     env: { WORLD_ALERTS: String(opts.alerts ?? 30) },

@@ -6,11 +6,11 @@
 import { join } from "node:path";
 import Database from "better-sqlite3";
 import { firingBody } from "../../test/support/webhook.js";
-import type { PreparedRequest } from "../lib/load.js";
-import { type Child, childEnv, REPO_ROOT, spawnChild } from "../lib/processes.js";
-import { WEBHOOK_SECRET } from "../lib/world.js";
+import type { PreparedRequest } from "./load.js";
+import { type Child, childEnv, REPO_ROOT, spawnChild } from "./processes.js";
+import { WEBHOOK_SECRET } from "./world.js";
 
-export const NULL_SERVER_JS = join(REPO_ROOT, "bench", "lib2", "null-server.mjs");
+export const NULL_SERVER_JS = join(REPO_ROOT, "bench", "lib", "null-server.mjs");
 export const WEBHOOK_PATH = "/posthog/webhook";
 
 /** 2026-01-01T00:00:00Z: check times count up from here, one millisecond per event. */

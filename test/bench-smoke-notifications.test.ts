@@ -13,15 +13,15 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type BurstFigures, type BurstOptions, burstFigures, runBurst } from "../bench/burst.js";
 import { type IntakeFigures, p99Above, runIntake } from "../bench/intake.js";
+import { ClosedLoopTarget } from "../bench/lib/closed-loop.js";
 import { readResults } from "../bench/lib/report.js";
-import { ClosedLoopTarget } from "../bench/lib2/closed-loop.js";
 import { type PollCostFigures, runPollCost } from "../bench/poll-cost.js";
 import { BLOCK_NOTIFY_CONTROLS_PREFIX } from "../src/blocks/notification.js";
 import type { ApiCall } from "./support/fake-slack.js";
 
 let dir: string;
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), "bench-smoke-2-"));
+  dir = mkdtempSync(join(tmpdir(), "bench-smoke-notifications-"));
 });
 afterAll(() => {
   rmSync(dir, { recursive: true, force: true });

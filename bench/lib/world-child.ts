@@ -7,8 +7,8 @@
  * `startWorldProcess` (it is transpiled to JavaScript first); importing it for
  * its types is fine.
  */
-import type { PreparedRequest } from "../lib/load.js";
-import { type RequestKind, startWorld } from "../lib/world.js";
+import type { PreparedRequest } from "./load.js";
+import { type RequestKind, startWorld } from "./world.js";
 
 export type WorldChildCommand =
   | { type: "latency"; ms: number }

@@ -20,7 +20,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
 import ts from "typescript";
-import { childEnv, REPO_ROOT } from "../lib/processes.js";
+import { childEnv, REPO_ROOT } from "./processes.js";
 
 /** What every child answers with when a command fails. */
 interface ErrorReply {

@@ -7,8 +7,8 @@
  */
 import { performance } from "node:perf_hooks";
 import { Pool } from "undici";
-import { assertLoopback, type PreparedRequest } from "../lib/load.js";
-import { type LatencyStats, summarize } from "../lib/stats.js";
+import { assertLoopback, type PreparedRequest } from "./load.js";
+import { type LatencyStats, summarize } from "./stats.js";
 
 export interface ClosedLoopOptions {
   /** Requests in flight at any moment (one per worker). */
