@@ -6,8 +6,7 @@
  * waited with that many others in flight.
  */
 import { performance } from "node:perf_hooks";
-import { Pool } from "undici";
-import { assertLoopback, type PreparedRequest } from "./load.js";
+import { LoopbackPool, type PreparedRequest } from "./load.js";
 import { type LatencyStats, summarize } from "./stats.js";
 
 export interface ClosedLoopOptions {
@@ -42,19 +41,10 @@ export interface ClosedLoopResult {
   wallMs: number;
 }
 
-/** A keep-alive pool of `connections` to one loopback origin. */
-export class ClosedLoopTarget {
-  readonly origin: string;
-  private readonly pool: Pool;
-
+/** Closed-loop load: `concurrency` requests in flight, each sent when the last was answered. */
+export class ClosedLoopTarget extends LoopbackPool {
   constructor(origin: string, connections = 32) {
-    this.origin = assertLoopback(origin).origin;
-    this.pool = new Pool(this.origin, {
-      connections,
-      pipelining: 1,
-      keepAliveTimeout: 60_000,
-      keepAliveMaxTimeout: 60_000,
-    });
+    super(origin, connections);
   }
 
   async run(options: ClosedLoopOptions): Promise<ClosedLoopResult> {
@@ -114,10 +104,6 @@ export class ClosedLoopTarget {
       throughput: (ok * 1000) / Math.max(wallMs, 1),
       wallMs,
     };
-  }
-
-  async close(): Promise<void> {
-    await this.pool.destroy();
   }
 }
 

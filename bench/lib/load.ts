@@ -67,12 +67,12 @@ export function assertLoopback(origin: string): URL {
   return url;
 }
 
-/** A keep-alive connection pool to one loopback origin. */
-export class LoadTarget {
+/** A keep-alive pool of `connections` to one loopback origin, for the load generators. */
+export class LoopbackPool {
   readonly origin: string;
-  private readonly pool: Pool;
+  protected readonly pool: Pool;
 
-  constructor(origin: string, connections = 128) {
+  constructor(origin: string, connections: number) {
     this.origin = assertLoopback(origin).origin;
     this.pool = new Pool(this.origin, {
       connections,
@@ -80,6 +80,17 @@ export class LoadTarget {
       keepAliveTimeout: 60_000,
       keepAliveMaxTimeout: 60_000,
     });
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+}
+
+/** Open-loop load: requests at a steady rate, whatever the responses take. */
+export class LoadTarget extends LoopbackPool {
+  constructor(origin: string, connections = 128) {
+    super(origin, connections);
   }
 
   /** Sends requests at a steady rate and measures each one. Bounded by count and by time. */
@@ -185,10 +196,6 @@ export class LoadTarget {
       wallMs: end - start,
       withBody,
     };
-  }
-
-  async close(): Promise<void> {
-    await this.pool.destroy();
   }
 }
 
