@@ -6,8 +6,8 @@
  * waited with that many others in flight.
  */
 import { performance } from "node:perf_hooks";
-import { LoopbackPool, type PreparedRequest } from "./load.js";
-import { type LatencyStats, summarize } from "./stats.js";
+import { LoopbackPool, type PreparedRequest, type RunCounts } from "./load.js";
+import { summarize } from "./stats.js";
 
 export interface ClosedLoopOptions {
   /** Requests in flight at any moment (one per worker). */
@@ -26,16 +26,8 @@ export interface ClosedLoopOptions {
   onAccepted?: (i: number, body: string) => void;
 }
 
-export interface ClosedLoopResult {
+export interface ClosedLoopResult extends RunCounts {
   concurrency: number;
-  sent: number;
-  ok: number;
-  errors: number;
-  /** Error counts by kind: `http_<status>`, `timeout`, or the client's error code. */
-  errorKinds: Record<string, number>;
-  /** Latency of accepted requests: handed to the client → whole response read. */
-  latency: LatencyStats;
-  samples: Float64Array;
   /** Accepted requests per second over the run. */
   throughput: number;
   wallMs: number;

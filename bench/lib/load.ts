@@ -33,8 +33,8 @@ export interface LoadOptions {
   okStatus?: number;
 }
 
-export interface LoadResult {
-  rate: number;
+/** What both load generators count in a run. */
+export interface RunCounts {
   sent: number;
   ok: number;
   errors: number;
@@ -44,6 +44,10 @@ export interface LoadResult {
   latency: LatencyStats;
   /** Every successful request's latency, in completion order. */
   samples: Float64Array;
+}
+
+export interface LoadResult extends RunCounts {
+  rate: number;
   /** How late the generator sent requests against their schedule (its own event-loop delay). */
   sendLag: LatencyStats;
   lagSamples: Float64Array;
