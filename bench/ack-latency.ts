@@ -73,7 +73,8 @@ export const ACK_TARGET_RATIO = 1.25;
 /**
  * Runs per target and kind. Spells of load from elsewhere on this shared machine last
  * seconds; with a few long runs one spell decided a ratio (the same bot with the same work
- * measured 0.76× and 1.46× its own p99 in two runs of four), with sixteen they fall on each alike.
+ * measured 0.76× and 1.46× its own p99 in two runs of four). Sixteen short runs spread such a spell
+ * more evenly over the targets; a machine loaded from outside still moves the ratios between runs.
  */
 const DEFAULT_PARTS = 16;
 
