@@ -6,7 +6,7 @@
  * waited with that many others in flight.
  */
 import { performance } from "node:perf_hooks";
-import { LoopbackPool, type PreparedRequest, type RunCounts } from "./load.js";
+import { LoopbackPool, mergeCounts, type PreparedRequest, type RunCounts } from "./load.js";
 import { summarize } from "./stats.js";
 
 export interface ClosedLoopOptions {
@@ -101,30 +101,12 @@ export class ClosedLoopTarget extends LoopbackPool {
 
 /** Merges runs against one target (e.g. the two halves of an A-B-B-A sequence). */
 export function mergeClosedLoop(runs: ClosedLoopResult[]): ClosedLoopResult {
-  const first = runs[0];
-  if (!first) throw new Error("nothing to merge");
-  const total = runs.reduce((n, r) => n + r.samples.length, 0);
-  const samples = new Float64Array(total);
-  let offset = 0;
-  for (const run of runs) {
-    samples.set(run.samples, offset);
-    offset += run.samples.length;
-  }
-  const errorKinds: Record<string, number> = {};
-  for (const run of runs)
-    for (const [kind, n] of Object.entries(run.errorKinds)) errorKinds[kind] = (errorKinds[kind] ?? 0) + n;
-  const sent = runs.reduce((n, r) => n + r.sent, 0);
-  const ok = runs.reduce((n, r) => n + r.ok, 0);
+  const counts = mergeCounts(runs);
   const wallMs = runs.reduce((n, r) => n + r.wallMs, 0);
   return {
-    concurrency: first.concurrency,
-    sent,
-    ok,
-    errors: sent - ok,
-    errorKinds,
-    latency: summarize(samples),
-    samples,
-    throughput: (ok * 1000) / Math.max(wallMs, 1),
+    ...counts,
+    concurrency: (runs[0] as ClosedLoopResult).concurrency,
+    throughput: (counts.ok * 1000) / Math.max(wallMs, 1),
     wallMs,
   };
 }

@@ -203,7 +203,6 @@ export class LoadTarget extends LoopbackPool {
   }
 }
 
-/** Merges several runs against the same target (e.g. the two halves of an A-B-B-A sequence). */
 function concat(arrays: Float64Array[]): Float64Array {
   const out = new Float64Array(arrays.reduce((n, a) => n + a.length, 0));
   let offset = 0;
@@ -214,32 +213,33 @@ function concat(arrays: Float64Array[]): Float64Array {
   return out;
 }
 
-export function mergeRuns(runs: LoadResult[]): LoadResult {
+/** The counts of several runs against one target, as if they were one run: for either generator. */
+export function mergeCounts(runs: RunCounts[]): RunCounts {
   if (runs.length === 0) throw new Error("nothing to merge");
   const samples = concat(runs.map((r) => r.samples));
-  const lagSamples = concat(runs.map((r) => r.lagSamples));
   const errorKinds: Record<string, number> = {};
   for (const run of runs)
     for (const [kind, n] of Object.entries(run.errorKinds)) errorKinds[kind] = (errorKinds[kind] ?? 0) + n;
   const sent = runs.reduce((n, r) => n + r.sent, 0);
   const ok = runs.reduce((n, r) => n + r.ok, 0);
-  const wall = runs.reduce((n, r) => n + r.wallMs, 0);
+  return { sent, ok, errors: sent - ok, errorKinds, latency: summarize(samples), samples };
+}
+
+/** Merges several runs against the same target (e.g. the runs a target takes in turns with another). */
+export function mergeRuns(runs: LoadResult[]): LoadResult {
+  const counts = mergeCounts(runs);
+  const lagSamples = concat(runs.map((r) => r.lagSamples));
   const weighted = (pick: (r: LoadResult) => number) =>
-    runs.reduce((n, r) => n + pick(r) * r.sent, 0) / Math.max(sent, 1);
+    runs.reduce((n, r) => n + pick(r) * r.sent, 0) / Math.max(counts.sent, 1);
   const first = runs[0] as LoadResult;
   return {
+    ...counts,
     rate: first.rate,
-    sent,
-    ok,
-    errors: sent - ok,
-    errorKinds,
-    latency: summarize(samples),
-    samples,
     sendLag: summarize(lagSamples),
     lagSamples,
     offeredRate: weighted((r) => r.offeredRate),
     throughput: weighted((r) => r.throughput),
-    wallMs: wall,
+    wallMs: runs.reduce((n, r) => n + r.wallMs, 0),
     withBody: runs.reduce((n, r) => n + r.withBody, 0),
   };
 }
