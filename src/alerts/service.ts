@@ -39,6 +39,13 @@ interface InsightInfo {
   shortId: string;
 }
 
+/** One insight lookup; `known` is its answer once it came (null: the lookup failed). */
+interface InsightLookup {
+  at: number;
+  value: Promise<InsightInfo | null>;
+  known?: InsightInfo | null;
+}
+
 const INSIGHT_TTL_MS = 10 * 60_000;
 const FAILED_INSIGHT_TTL_MS = 30_000;
 
@@ -55,11 +62,8 @@ function withInsight(alert: Alert, info: InsightInfo): Alert {
 export class AlertService {
   /** `list` is the resolved value of `alerts`, once it has one. */
   private cache: { at: number; alerts: Promise<Alert[]>; list: Alert[] | null } | null = null;
-  /** Insight lookups by insight id; `known` is the answer once it came (null: the lookup failed). */
-  private readonly insights = new Map<
-    number,
-    { at: number; value: Promise<InsightInfo | null>; known?: InsightInfo | null }
-  >();
+  /** Insight lookups by insight id. */
+  private readonly insights = new Map<number, InsightLookup>();
 
   constructor(
     readonly api: AlertsApi,
@@ -143,7 +147,7 @@ export class AlertService {
     const t = this.now();
     const queue = missing.filter((id) => !this.freshInsight(id, t));
     const load = async (id: number) => {
-      const entry: { at: number; value: Promise<InsightInfo | null>; known?: InsightInfo | null } = {
+      const entry: InsightLookup = {
         at: t,
         value: this.api.getInsight(id).then(
           (i) =>
