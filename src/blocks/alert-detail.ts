@@ -10,7 +10,7 @@ import {
   stateLabel,
 } from "../alerts/describe.js";
 import type { Alert } from "../posthog/schemas.js";
-import { alertRefCodec } from "../slack/codecs.js";
+import { alertRefCodec, toggleCodec } from "../slack/codecs.js";
 import { slackDate } from "../slack/dates.js";
 import {
   ACTION_OPEN_IN_POSTHOG,
@@ -48,7 +48,9 @@ export function alertActions(links: PostHogLinks, alert: Alert): Block {
     elements: [
       button("Edit", ACTION_SHOW_EDIT, { value }),
       button(alert.snoozed_until ? "Snooze again…" : "Snooze…", ACTION_SHOW_SNOOZE, { value }),
-      button(alert.enabled ? "Disable" : "Enable", ACTION_SHOW_TOGGLE, { value }),
+      button(alert.enabled ? "Disable" : "Enable", ACTION_SHOW_TOGGLE, {
+        value: toggleCodec.encode({ a: alert.id, v: alert.enabled ? "disable" : "enable" }),
+      }),
       button("Delete…", ACTION_SHOW_DELETE, { value, style: "danger" }),
       button("Open in PostHog", ACTION_OPEN_IN_POSTHOG, { url: alertUrl(links, alert) }),
     ],

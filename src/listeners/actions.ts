@@ -9,7 +9,7 @@ import {
   SNOOZE_PRESETS,
   type SnoozeOrigin,
 } from "../blocks/snooze-modal.js";
-import { alertRefCodec, listPageCodec, rowMenuCodec } from "../slack/codecs.js";
+import { alertRefCodec, listPageCodec, rowMenuCodec, toggleCodec } from "../slack/codecs.js";
 import {
   ACTION_CONFIRM_DELETE,
   ACTION_LIST_PAGE,
@@ -28,7 +28,7 @@ import {
 import { type SnoozePreset, snoozePreset } from "../time/snooze.js";
 import { openAlertForm } from "./alert-form.js";
 import { deleteConfirmation, detailMessage, listMessage, userTimeZone } from "./commands.js";
-import { type ListenerDeps, responseUrlReplier, yieldToOthers } from "./deps.js";
+import { announceChange, type ListenerDeps, responseUrlReplier, yieldToOthers } from "./deps.js";
 import type { ListenerRouter, ActionArgs as RoutedActionArgs } from "./router.js";
 
 type ActionArgs = RoutedActionArgs<BlockAction>;
@@ -133,8 +133,7 @@ async function writeFromEphemeral(deps: ListenerDeps, args: Click, alertId: stri
   const alert = await deps.alerts.api.getAlert(alertId);
   const outcome = await performWrite(deps, { userId: args.body.user.id, alert, verb, source: "button" });
   await replier(deps, args, false)(notice(outcome.sentence));
-  if (outcome.ok)
-    await deps.notifications?.alertChanged(outcome.alert, { verb, userId: args.body.user.id, alertId });
+  if (outcome.ok) await announceChange(deps, outcome.alert, { verb, userId: args.body.user.id, alertId });
 }
 
 export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
@@ -202,26 +201,30 @@ export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
     }),
   );
   refAction(ACTION_SHOW_SNOOZE, (args, alertId) => openSnooze(deps, args, alertId, { a: alertId }, true));
-  refAction(ACTION_SHOW_TOGGLE, async (args, alertId) => {
-    const alert = await deps.alerts.api.getAlert(alertId);
-    const outcome = await performWrite(deps, {
-      userId: args.body.user.id,
-      alert,
-      verb: alert.enabled ? "disable" : "enable",
-      source: "button",
-    });
-    if (outcome.ok && outcome.alert) {
-      await replier(deps, args, true)(await detailMessage(deps, alertId));
-    }
-    await replier(deps, args, false)(notice(outcome.sentence));
-    if (outcome.ok) {
-      await deps.notifications?.alertChanged(outcome.alert, {
-        verb: alert.enabled ? "disable" : "enable",
-        userId: args.body.user.id,
-        alertId,
-      });
-    }
-  });
+  // The verb comes from the button, so a click on an out-of-date message does what its label
+  // said; messages from before the verb was in the value fall back to the alert's state.
+  app.action<BlockAction>(
+    ACTION_SHOW_TOGGLE,
+    guarded(deps, async (args) => {
+      const choice = toggleCodec.decode(actionValue(args.action));
+      if (!choice) return void (await replier(deps, args, false)(notice(MESSAGES.tampered)));
+      const alertId = choice.a;
+      const userId = args.body.user.id;
+      const alert = choice.v ? { id: alertId, name: "" } : await deps.alerts.api.getAlert(alertId);
+      const verb = choice.v ?? ("enabled" in alert && alert.enabled ? "disable" : "enable");
+      const outcome = await performWrite(deps, { userId, alert, verb, source: "button" });
+      if (outcome.ok) {
+        // The refreshed view is a courtesy; the sentence below is the answer.
+        await detailMessage(deps, alertId)
+          .then((message) => replier(deps, args, true)(message))
+          .catch((error: Error) =>
+            deps.logger.warn({ alertId, err: error.message }, "could not refresh the alert's details"),
+          );
+      }
+      await replier(deps, args, false)(notice(outcome.sentence));
+      if (outcome.ok) await announceChange(deps, outcome.alert, { verb, userId, alertId });
+    }),
+  );
   refAction(ACTION_SHOW_DELETE, async (args, alertId) => {
     const decision = await deps.policy.check(args.body.user.id);
     if (!decision.ok) return void (await replier(deps, args, false)(notice(decision.reason)));
@@ -236,8 +239,7 @@ export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
       source: "button",
     });
     await replier(deps, args, outcome.ok)(notice(outcome.sentence));
-    if (outcome.ok)
-      await deps.notifications?.alertChanged(null, { verb: "delete", userId: args.body.user.id, alertId });
+    if (outcome.ok) await announceChange(deps, null, { verb: "delete", userId: args.body.user.id, alertId });
   });
   // Link buttons still send an action; ack them so Slack shows no error.
   for (const id of [ACTION_OPEN_IN_POSTHOG, ACTION_NOTIFY_OPEN])
@@ -283,7 +285,7 @@ export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
     if (!outcome.ok) return void (await replier(deps, args, false)(notice(outcome.sentence)));
     // PostHog's answer was parsed in this slice; recording the action (a database write) is the next.
     await yieldToOthers();
-    await deps.notifications?.alertChanged(outcome.alert, { verb, userId, alertId }, origin);
+    await announceChange(deps, outcome.alert, { verb, userId, alertId }, origin);
   };
   notifyAction(ACTION_NOTIFY_SNOOZE, async (args, alertId, origin) => {
     const choice = "selected_option" in args.action ? args.action.selected_option?.value : undefined;

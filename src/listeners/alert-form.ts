@@ -56,7 +56,7 @@ import {
 } from "../posthog/schemas.js";
 import { ACTION_INSIGHT, ACTION_SUBSCRIBERS, BLOCK_INSIGHT, VIEW_ALERT_FORM } from "../slack/ids.js";
 import { safeMrkdwn } from "../slack/mrkdwn.js";
-import type { ListenerDeps } from "./deps.js";
+import { announceChange, type ListenerDeps, TIMED_OUT, within } from "./deps.js";
 import type { ListenerRouter } from "./router.js";
 
 /**
@@ -81,17 +81,6 @@ export interface AlertFormOptions {
 }
 
 const DEFAULTS: Required<AlertFormOptions> = { policyWaitMs: 1800, menuWaitMs: 2500, reloadWaitMs: 3000 };
-
-const TIMED_OUT = Symbol("timed out");
-
-/** Resolves with the promise's value, or TIMED_OUT after `ms`; the promise keeps running. */
-function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), ms);
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
-}
 
 function asView(view: ModalView): types.View {
   return view as unknown as types.View;
@@ -524,11 +513,7 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
     await show(buildSuccessView({ mode: meta.m, alert, links: deps.links, changed }));
 
     if (changed && meta.m === "edit") {
-      await deps.notifications
-        ?.alertChanged(alert, { verb: "edit", userId, alertId: alert.id })
-        .catch((error: unknown) =>
-          deps.logger.warn(errorFields(error), "could not refresh the notification"),
-        );
+      await announceChange(deps, alert, { verb: "edit", userId, alertId: alert.id });
     }
     if (changed && meta.c) {
       const verb = meta.m === "create" ? "created" : "updated";

@@ -15,14 +15,26 @@ import { AckAnswer, ackWithAnswer } from "../slack/json-ack.js";
 import { safeMrkdwn } from "../slack/mrkdwn.js";
 import { isValidTimeZone, parseSnoozeWhen } from "../time/snooze.js";
 import { openAlertForm } from "./alert-form.js";
-import { type ListenerDeps, responseUrlReplier, yieldToOthers } from "./deps.js";
+import {
+  announceChange,
+  type ListenerDeps,
+  responseUrlReplier,
+  TIMED_OUT,
+  within,
+  yieldToOthers,
+} from "./deps.js";
 
 const FALLBACK_TZ = "UTC";
 
-/** A Slack user's time zone, or UTC when Slack does not say. */
-export async function userTimeZone(deps: ListenerDeps, userId: string): Promise<string> {
+/**
+ * A Slack user's time zone, or UTC when Slack does not say. With `waitMs`, UTC
+ * also when Slack takes longer than that (for answers that must come before an ack).
+ */
+export async function userTimeZone(deps: ListenerDeps, userId: string, waitMs?: number): Promise<string> {
   try {
-    const tz = (await deps.directory.user(userId))?.tz;
+    const lookup = deps.directory.user(userId);
+    const user = waitMs === undefined ? await lookup : await within(lookup, waitMs);
+    const tz = user === TIMED_OUT ? undefined : user?.tz;
     return tz && isValidTimeZone(tz) ? tz : FALLBACK_TZ;
   } catch {
     return FALLBACK_TZ;
@@ -209,11 +221,7 @@ async function write(ctx: CommandContext, ref: string, verb: WriteVerb, snoozeUn
     });
     await ctx.reply(notice(outcome.sentence));
     if (outcome.ok)
-      await ctx.deps.notifications?.alertChanged(outcome.alert, {
-        verb,
-        userId: ctx.userId,
-        alertId: alert.id,
-      });
+      await announceChange(ctx.deps, outcome.alert, { verb, userId: ctx.userId, alertId: alert.id });
   });
 }
 

@@ -53,6 +53,38 @@ export function responseUrlReplier(deps: ListenerDeps, responseUrl: string, repl
   };
 }
 
+/**
+ * Tells the notification side about a write PostHog confirmed, so open notification
+ * messages show who did what. Its failure (a database write) is logged, never shown:
+ * the user's change has happened, and an error reply would say it had not.
+ */
+export async function announceChange(
+  deps: Pick<ListenerDeps, "notifications" | "logger">,
+  alert: Alert | null,
+  action: { verb: string; userId: string; alertId: string },
+  origin?: { channel: string; ts: string },
+): Promise<void> {
+  try {
+    await deps.notifications?.alertChanged(alert, action, origin);
+  } catch (error) {
+    deps.logger.warn(
+      { alertId: action.alertId, action: action.verb, err: (error as Error).message },
+      "could not record the change for its notification message",
+    );
+  }
+}
+
+export const TIMED_OUT = Symbol("timed out");
+
+/** Resolves with the promise's value, or TIMED_OUT after `ms`; the promise keeps running. */
+export function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
+    timer = setTimeout(() => resolve(TIMED_OUT), ms);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
 /** One turn of the event loop, so pending I/O (other requests' acks) runs first. */
 export function yieldToOthers(): Promise<void> {
   return new Promise((resolve) => setImmediate(resolve));

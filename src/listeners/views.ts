@@ -11,10 +11,16 @@ import {
 import { ACTION_SNOOZE_AT, BLOCK_SNOOZE_AT, VIEW_SNOOZE_CUSTOM } from "../slack/ids.js";
 import { MAX_SNOOZE_MS, type SnoozePreset, snoozePreset } from "../time/snooze.js";
 import { userTimeZone } from "./commands.js";
-import type { ListenerDeps } from "./deps.js";
+import { announceChange, type ListenerDeps } from "./deps.js";
 import type { ListenerRouter, ViewArgs as RoutedViewArgs } from "./router.js";
 
 type ViewArgs = RoutedViewArgs<ViewSubmitAction>;
+
+/**
+ * How long a submission waits for the user's time zone: the answer goes in the ack,
+ * which Slack wants within 3 s. A slower lookup reads the preset in UTC.
+ */
+const TIME_ZONE_WAIT_MS = 1000;
 
 /** Reads the snooze modal: a preset or a picked time. Returns the instant or an inline error. */
 export async function readSnoozeChoice(
@@ -31,7 +37,10 @@ export async function readSnoozeChoice(
       return { ok: false, errors: { [BLOCK_SNOOZE_PRESET]: "Choose one of the listed durations." } };
     return {
       ok: true,
-      until: snoozePreset(preset.value as SnoozePreset, { now, timeZone: await userTimeZone(deps, userId) }),
+      until: snoozePreset(preset.value as SnoozePreset, {
+        now,
+        timeZone: await userTimeZone(deps, userId, TIME_ZONE_WAIT_MS),
+      }),
     };
   }
   if (typeof picked !== "number") {
@@ -88,12 +97,11 @@ export function registerViews(app: ListenerRouter, deps: ListenerDeps): void {
       .update({ view_id: view.id, view: buildMessageModal("Snooze alert", outcome.sentence) as never })
       .catch((e: Error) => deps.logger.warn({ err: e.message }, "could not update the snooze modal"));
     if (!outcome.ok) return;
-    await deps.notifications
-      ?.alertChanged(
-        outcome.alert,
-        { verb: "snooze", userId, alertId: origin.a },
-        origin.c && origin.t ? { channel: origin.c, ts: origin.t } : undefined,
-      )
-      .catch((e: Error) => deps.logger.warn({ err: e.message }, "could not refresh the notification"));
+    await announceChange(
+      deps,
+      outcome.alert,
+      { verb: "snooze", userId, alertId: origin.a },
+      origin.c && origin.t ? { channel: origin.c, ts: origin.t } : undefined,
+    );
   });
 }

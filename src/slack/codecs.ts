@@ -57,6 +57,14 @@ export const alertIdSchema = z
 export const alertRefSchema = z.object({ a: alertIdSchema });
 export const alertRefCodec = jsonCodec(alertRefSchema, LIMITS.optionValue);
 
+/**
+ * The Enable/Disable button under `/alerts show`: the alert and the verb its label
+ * promised, so a click on a message older than the alert's state does what it
+ * said. Messages posted before the verb was added carry the id only.
+ */
+export const toggleSchema = z.object({ a: alertIdSchema, v: z.enum(["enable", "disable"]).optional() });
+export const toggleCodec = jsonCodec(toggleSchema, LIMITS.optionValue);
+
 export const LIST_FILTERS = ["firing", "snoozed", "disabled", "errored", "all"] as const;
 export type ListFilter = (typeof LIST_FILTERS)[number];
 

@@ -92,6 +92,31 @@ describe("/alerts show", () => {
   });
 });
 
+describe("the buttons under /alerts show", () => {
+  it("Disable does what its label said, also when clicked again on the out-of-date message", async () => {
+    const shown = await command("show Signups dropped");
+    const toggle = (shown.blocks as Array<{ elements?: Array<Record<string, unknown>> }>)
+      .flatMap((b) => b.elements ?? [])
+      .find((e) => e.action_id === ACTION_SHOW_TOGGLE) as { text: { text: string }; value: string };
+    expect(toggle.text.text).toBe("Disable");
+    for (const click of [1, 2]) {
+      const before = h.slack.responses.length;
+      await h.requester.blockAction({
+        userId: USERS.ann.id,
+        actionId: ACTION_SHOW_TOGGLE,
+        value: toggle.value,
+        responseUrl: h.slack.responseUrl(),
+      });
+      const refreshed = await nextResponse(h, before);
+      const sentence = await nextResponse(h, before + 1);
+      expect(refreshed?.body.replace_original, `click ${click}`).toBe(true);
+      expect(visibleText(refreshed?.body)).toContain("Enable");
+      expect(sentence?.body.text, `click ${click}`).toMatch(/disabled \*Signups dropped\*/);
+      expect(h.posthog.alerts.get(signups.id)?.enabled, `click ${click}`).toBe(false);
+    }
+  });
+});
+
 describe("writes from commands", () => {
   it("snoozes for an exact duration and reports PostHog's result as a date token", async () => {
     const before = Date.now();

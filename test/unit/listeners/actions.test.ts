@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { controlsBlockId } from "../../../src/blocks/notification.js";
 import { listenerRouter } from "../../../src/listeners/index.js";
 import type { ActionArgs } from "../../../src/listeners/router.js";
-import { ACTION_NOTIFY_SNOOZE, ACTION_ROW_MENU } from "../../../src/slack/ids.js";
+import { ACTION_NOTIFY_SNOOZE, ACTION_ROW_MENU, ACTION_SHOW_TOGGLE } from "../../../src/slack/ids.js";
 import { createResponseUrlSender } from "../../../src/slack/respond.js";
 import { makeAlert } from "../../fixtures/alerts.js";
 import { type Fixture, fixture, markNextTurn } from "./support.js";
@@ -74,6 +74,83 @@ describe("a snooze click on a notification", () => {
       url: RESPONSE_URL,
       message: { response_type: "ephemeral", replace_original: false },
     });
+  });
+});
+
+describe("a write PostHog confirmed, when the notification side cannot record it", () => {
+  const alert = makeAlert({ name: "Signups dropped", state: "Firing" });
+  const logged = (f: Fixture) =>
+    f.logs
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.msg === "could not record the change for its notification message");
+
+  it("a notification's snooze button: no reply claims the snooze failed, and the failure is logged", async () => {
+    const f = fixture([alert]);
+    f.failChanges = new Error("database is locked");
+    await click(f, ACTION_NOTIFY_SNOOZE, {
+      block_id: controlsBlockId(alert.id),
+      selected_option: { value: "1h" },
+    });
+    expect(f.api.patches).toHaveLength(1);
+    expect(f.responder.sent).toEqual([]);
+    expect(logged(f)).toMatchObject([{ alertId: alert.id, action: "snooze", err: "database is locked" }]);
+  });
+
+  it("a list row's Disable: the clicker is told it was disabled, and nothing else", async () => {
+    const f = fixture([alert]);
+    f.failChanges = new Error("database is locked");
+    await click(f, ACTION_ROW_MENU, {
+      selected_option: { value: JSON.stringify({ v: "disable", a: alert.id }) },
+    });
+    expect(f.api.patches).toEqual([{ id: alert.id, patch: { enabled: false } }]);
+    expect(f.responder.sent.map((s) => s.message.text)).toEqual([
+      expect.stringMatching(/disabled \*Signups dropped\*/),
+    ]);
+    expect(logged(f)).toHaveLength(1);
+  });
+});
+
+describe("Enable/Disable under /alerts show", () => {
+  const toggle = (f: Fixture, value: Record<string, string>) =>
+    click(f, ACTION_SHOW_TOGGLE, { value: JSON.stringify(value) });
+
+  it("writes the verb its label showed, without reading the alert first, even if the alert changed since", async () => {
+    const alert = makeAlert({ name: "Signups dropped", enabled: false });
+    const f = fixture([alert]);
+    const calls: string[] = [];
+    f.api.onCall = (method) => calls.push(method);
+    await toggle(f, { a: alert.id, v: "disable" });
+    expect(f.api.patches).toEqual([{ id: alert.id, patch: { enabled: false } }]);
+    expect(calls[0]).toBe("updateAlert");
+  });
+
+  it("falls back to the alert's state for buttons posted before the verb was in their value", async () => {
+    const alert = makeAlert({ name: "Signups dropped", enabled: true });
+    const f = fixture([alert]);
+    await toggle(f, { a: alert.id });
+    expect(f.api.patches).toEqual([{ id: alert.id, patch: { enabled: false } }]);
+  });
+
+  it("says it worked when the refreshed details cannot be read", async () => {
+    const alert = makeAlert({ name: "Signups dropped", enabled: true });
+    const f = fixture([alert]);
+    f.api.onCall = (method) => {
+      if (method === "getAlert") throw Object.assign(new Error("throttled"), { code: "rate_limited" });
+    };
+    await toggle(f, { a: alert.id, v: "disable" });
+    expect(f.responder.sent.map((s) => [s.message.replace_original, s.message.text])).toEqual([
+      [false, expect.stringMatching(/disabled \*Signups dropped\*/)],
+    ]);
+    expect(f.logs.some((l) => l.includes("could not refresh the alert's details"))).toBe(true);
+    expect(f.changes).toEqual([{ verb: "disable", alertId: alert.id }]);
+  });
+
+  it("refuses a value that is not one of its own", async () => {
+    const alert = makeAlert({ name: "Signups dropped" });
+    const f = fixture([alert]);
+    await toggle(f, { a: alert.id, v: "delete" });
+    expect(f.api.patches).toEqual([]);
+    expect(f.responder.sent).toHaveLength(1);
   });
 });
 

@@ -102,6 +102,19 @@ describe("the /alerts command listener", () => {
   });
 });
 
+describe("a write from the command line", () => {
+  it("says what PostHog confirmed even when the notification side cannot record it", async () => {
+    const f = fixture(alerts());
+    f.failChanges = new Error("database is locked");
+    await run(f, "disable Signups dropped");
+    expect(f.api.patches).toHaveLength(1);
+    expect(f.responder.sent.map((s) => s.message.text)).toEqual([
+      expect.stringMatching(/disabled \*Signups dropped\*/),
+    ]);
+    expect(f.logs.some((l) => l.includes("could not record the change"))).toBe(true);
+  });
+});
+
 describe("answers in the ack", () => {
   /** A fixture whose list is cached and whose rows' insight names are known, so lists need no I/O. */
   async function warm() {

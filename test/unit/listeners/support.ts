@@ -115,6 +115,8 @@ export interface Fixture {
   events: Events;
   logs: string[];
   changes: Array<{ verb: string; alertId: string; origin?: { channel: string; ts: string } }>;
+  /** Makes the notification side fail to record changes (its database write), with this error. */
+  failChanges: Error | null;
 }
 
 export function fixture(alerts: Alert[]): Fixture {
@@ -123,9 +125,11 @@ export function fixture(alerts: Alert[]): Fixture {
   const api = fakeApi(alerts);
   const responder = fakeResponder(events);
   const changes: Fixture["changes"] = [];
+  const f = { failChanges: null } as Fixture;
   const notifications: NotificationsPort = {
     async alertChanged(_alert, action, origin) {
       events.push("alertChanged");
+      if (f.failChanges) throw f.failChanges;
       changes.push({ verb: action.verb, alertId: action.alertId, ...(origin ? { origin } : {}) });
     },
   };
@@ -145,5 +149,5 @@ export function fixture(alerts: Alert[]): Fixture {
     responder,
     notifications,
   };
-  return { deps, api, responder, events, logs, changes };
+  return Object.assign(f, { deps, api, responder, events, logs, changes });
 }
