@@ -1,5 +1,6 @@
 import { isPostHogError } from "../posthog/errors.js";
 import { safeMrkdwn } from "../slack/mrkdwn.js";
+import type { Resolution } from "./service.js";
 
 /** Sentences people see when something goes wrong outside PostHog's own errors. */
 export const MESSAGES = {
@@ -20,4 +21,15 @@ export function userMessageFor(error: unknown): string {
  */
 export function userMrkdwnFor(error: unknown): string {
   return safeMrkdwn(userMessageFor(error), 1000);
+}
+
+/** Why a typed alert reference found no single alert, in mrkdwn: the names and ids of the candidates. */
+export function resolutionText(resolution: Exclude<Resolution, { ok: true }>, command: string): string {
+  const ref = safeMrkdwn(resolution.ref, 100);
+  if (resolution.reason === "not_found")
+    return `No alert matches “${ref}”. Try \`${command} list\` to see the names.`;
+  const shown = resolution.candidates.slice(0, 15);
+  const lines = shown.map((a) => `• ${safeMrkdwn(a.name || "(unnamed alert)", 150)} — \`${a.id}\``);
+  const more = resolution.candidates.length - shown.length;
+  return `“${ref}” matches ${resolution.candidates.length} alerts. Use more of the name, or the id:\n${lines.join("\n")}${more > 0 ? `\n…and ${more} more.` : ""}`;
 }

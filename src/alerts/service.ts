@@ -205,6 +205,18 @@ export class AlertService {
     this.generation += 1;
   }
 
+  /**
+   * What `resolve` would answer from the cached list alone, with no PostHog call;
+   * null when it needs one: no list in hand, an id, or a name the list does not
+   * know (the alert may have been created since).
+   */
+  resolveCached(ref: string): Resolution | null {
+    const list = this.listNow();
+    if (!list || UUID.test(ref.trim())) return null;
+    const found = matchAlert(ref, list);
+    return found.ok || found.reason === "ambiguous" ? found : null;
+  }
+
   async resolve(ref: string): Promise<Resolution> {
     const wanted = ref.trim();
     if (UUID.test(wanted)) {

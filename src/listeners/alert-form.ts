@@ -9,7 +9,7 @@ import type {
   ViewSubmitAction,
 } from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
-import { MESSAGES, userMessageFor } from "../alerts/messages.js";
+import { MESSAGES, resolutionText, userMessageFor } from "../alerts/messages.js";
 import type { WriteDecision } from "../auth/policy.js";
 import {
   type AlertFormMeta,
@@ -18,6 +18,7 @@ import {
   alertFormMetaCodec,
   buildAlertForm,
   buildFormErrorView,
+  buildFormNoticeView,
   buildLoadingView,
   buildSavingView,
   buildSuccessView,
@@ -69,7 +70,16 @@ import type { ListenerRouter } from "./router.js";
 
 export type AlertFormTarget =
   | { mode: "create"; insight?: string | null; userId: string; channelId?: string }
-  | { mode: "edit"; alertId: string; userId: string; channelId?: string };
+  | { mode: "edit"; alertId: string; userId: string; channelId?: string }
+  /** An alert still to be found from what the user typed, once the form shows "Loading". */
+  | { mode: "edit"; ref: string; command: string; userId: string; channelId?: string };
+
+/** A reference that found no single alert; its mrkdwn text takes the form's place. */
+class NoSingleAlert extends Error {
+  constructor(readonly mrkdwn: string) {
+    super("the reference found no single alert");
+  }
+}
 
 export interface AlertFormOptions {
   /** How long a submission waits for the permission check before acking with "Saving…". */
@@ -130,7 +140,7 @@ function baseMeta(target: AlertFormTarget): AlertFormMeta {
     target.channelId && /^[CGD][A-Z0-9]{2,}$/.test(target.channelId) ? { c: target.channelId } : {};
   return target.mode === "create"
     ? { m: "create", ...channel }
-    : { m: "edit", a: target.alertId, ...channel };
+    : { m: "edit", a: "alertId" in target ? target.alertId : "", ...channel };
 }
 
 type Resolved = { insight: FormInsight | null; notice: string | undefined };
@@ -219,12 +229,20 @@ async function buildCreateForm(
   return buildAlertForm({ meta: baseMeta(target), values, insight, members: choices, notice });
 }
 
+async function findAlert(deps: ListenerDeps, target: { ref: string; command: string }): Promise<string> {
+  const found = await deps.alerts.resolve(target.ref);
+  if (!found.ok) throw new NoSingleAlert(resolutionText(found, target.command));
+  return found.alert.id;
+}
+
 async function buildEditForm(
   deps: ListenerDeps,
   target: Extract<AlertFormTarget, { mode: "edit" }>,
 ): Promise<ModalView> {
   const membersLoading = loadMembers(deps);
-  const alert = await deps.alerts.api.getAlert(target.alertId);
+  const alert = await deps.alerts.api.getAlert(
+    "alertId" in target ? target.alertId : await findAlert(deps, target),
+  );
   const [insight, members] = await Promise.all([
     deps.alerts.api.getInsight(alert.insight).then(formInsightOf),
     membersLoading,
@@ -266,11 +284,15 @@ export async function openAlertForm(
   try {
     view = target.mode === "create" ? await buildCreateForm(deps, target) : await buildEditForm(deps, target);
   } catch (error) {
-    deps.logger.warn(
-      { slackUser: target.userId, mode: target.mode, ...errorFields(error) },
-      "could not load the alert form",
-    );
-    view = buildFormErrorView(target.mode, userMessageFor(error));
+    if (error instanceof NoSingleAlert) {
+      view = buildFormNoticeView(target.mode, error.mrkdwn);
+    } else {
+      deps.logger.warn(
+        { slackUser: target.userId, mode: target.mode, ...errorFields(error) },
+        "could not load the alert form",
+      );
+      view = buildFormErrorView(target.mode, userMessageFor(error));
+    }
   }
   try {
     await client.views.update({

@@ -1,6 +1,6 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
-import { userMrkdwnFor } from "../alerts/messages.js";
+import { resolutionText, userMrkdwnFor } from "../alerts/messages.js";
 import type { Resolution } from "../alerts/service.js";
 import { performWrite, type WriteVerb } from "../alerts/writes.js";
 import { buildAlertDetail } from "../blocks/alert-detail.js";
@@ -45,15 +45,8 @@ export function resolutionProblem(
   resolution: Exclude<Resolution, { ok: true }>,
   command: string,
 ): SlackMessage {
-  if (resolution.reason === "not_found") {
-    return notice(
-      `No alert matches “${safeMrkdwn(resolution.ref, 100)}”. Try \`${command} list\` to see the names.`,
-    );
-  }
-  const shown = resolution.candidates.slice(0, 15);
-  const lines = shown.map((a) => `• ${safeMrkdwn(a.name || "(unnamed alert)", 150)} — \`${a.id}\``);
-  const more = resolution.candidates.length - shown.length;
-  const text = `“${safeMrkdwn(resolution.ref, 100)}” matches ${resolution.candidates.length} alerts. Use more of the name, or the id:\n${lines.join("\n")}${more > 0 ? `\n…and ${more} more.` : ""}`;
+  const text = resolutionText(resolution, command);
+  if (resolution.reason === "not_found") return notice(text);
   return {
     text: `“${safeMrkdwn(resolution.ref, 100)}” matches ${resolution.candidates.length} alerts.`,
     blocks: [section(text)],
@@ -249,14 +242,18 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
         insight: parsed.insight,
         userId: ctx.userId,
       });
-    case "edit":
-      return withAlert(ctx, parsed.ref, (alert) =>
-        openAlertForm(ctx.client, ctx.triggerId, deps, {
-          mode: "edit",
-          alertId: alert.id,
-          userId: ctx.userId,
-        }),
-      );
+    case "edit": {
+      // Slack's trigger_id lasts 3 s, and finding an alert can take longer (a read by id, or
+      // every page of a big project's list): unless the cached list settles it, the form opens
+      // first and finds the alert while it shows "Loading".
+      const known = deps.alerts.resolveCached(parsed.ref);
+      if (known && !known.ok) return void (await ctx.reply(resolutionProblem(known, ctx.command)));
+      return openAlertForm(ctx.client, ctx.triggerId, deps, {
+        mode: "edit",
+        ...(known ? { alertId: known.alert.id } : { ref: parsed.ref, command: ctx.command }),
+        userId: ctx.userId,
+      });
+    }
     case "delete":
       return withAlert(ctx, parsed.ref, async (alert) => {
         const decision = await deps.policy.check(ctx.userId);

@@ -222,6 +222,44 @@ describe("the edit form", () => {
     });
   });
 
+  it("opens at once and finds the alert while it shows Loading, so a slow PostHog cannot outlast the trigger id", async () => {
+    // Nothing cached: finding the alert by name reads the list, then the alert, then its insight.
+    h.posthog.setLatency(600);
+    const started = performance.now();
+    const before = h.slack.responses.length;
+    await h.requester.slashCommand({
+      text: "edit Signups dropped",
+      userId: USERS.ann.id,
+      responseUrl: h.slack.responseUrl(),
+      triggerId: h.slack.triggerId({ userId: USERS.ann.id }),
+    });
+    await h.slack.waitFor(() => h.slack.callsTo("views.open").length > 0, 5_000);
+    // Opened before the first PostHog answer could have come back.
+    expect(performance.now() - started).toBeLessThan(600);
+    expect(h.slack.callsTo("views.open")[0]?.ok).toBe(true);
+    await h.slack.waitFor(() => h.slack.callsTo("views.update").some((c) => c.ok), 10_000);
+    const [, stored] = [...h.slack.views.entries()][0] as [string, { view: Record<string, unknown> }];
+    expect(stored.view.callback_id).toBe(VIEW_ALERT_FORM);
+    expect(JSON.parse(stored.view.private_metadata as string)).toMatchObject({ m: "edit", a: alert.id });
+    expect(h.slack.responses).toHaveLength(before);
+  });
+
+  it("says in the form when the name matches no alert, and posts nothing else", async () => {
+    const before = h.slack.responses.length;
+    await h.requester.slashCommand({
+      text: "edit nothing-like-this",
+      userId: USERS.ann.id,
+      responseUrl: h.slack.responseUrl(),
+      triggerId: h.slack.triggerId({ userId: USERS.ann.id }),
+    });
+    await h.slack.waitFor(() => h.slack.callsTo("views.update").some((c) => c.ok), 5_000);
+    const [, stored] = [...h.slack.views.entries()][0] as [string, { view: Record<string, unknown> }];
+    expectValidView(stored.view);
+    expect(JSON.stringify(stored.view)).toContain("No alert matches “nothing-like-this”");
+    expect(stored.view.submit).toBeUndefined();
+    expect(h.slack.responses).toHaveLength(before);
+  });
+
   it("refuses a user the policy refuses, and nothing changes", async () => {
     const form = await openForm("edit Signups dropped");
     const res = await h.requester.viewSubmission({

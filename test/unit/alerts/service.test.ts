@@ -180,3 +180,33 @@ describe("AlertService insight names", () => {
     expect(service.withKnownInsightNames([a])?.[0]?.insight_name).toBe("Insight 7 name");
   });
 });
+
+describe("AlertService.resolveCached", () => {
+  const signups = makeAlert({ name: "Signups dropped" });
+  const errorsA = makeAlert({ name: "Errors spiking (web)" });
+  const errorsB = makeAlert({ name: "Errors spiking (api)" });
+
+  it("needs PostHog until a list is in hand, and for ids, and for names the list does not know", async () => {
+    const fake = api([[signups, errorsA, errorsB]]);
+    const service = new AlertService(fake as unknown as AlertsApi, () => 0, 1000);
+    expect(service.resolveCached("Signups dropped")).toBeNull();
+    await service.listAll();
+    expect(service.resolveCached(signups.id)).toBeNull();
+    // Created since the list was read, perhaps: only PostHog can say.
+    expect(service.resolveCached("Checkout errors")).toBeNull();
+    expect(fake.calls).toBe(1);
+  });
+
+  it("settles a name the cached list knows, or finds several, without a PostHog call", async () => {
+    const fake = api([[signups, errorsA, errorsB]]);
+    const service = new AlertService(fake as unknown as AlertsApi, () => 0, 1000);
+    await service.listAll();
+    expect(service.resolveCached("signups")).toEqual({ ok: true, alert: signups });
+    expect(service.resolveCached("errors spiking")).toMatchObject({
+      ok: false,
+      reason: "ambiguous",
+      candidates: [errorsA, errorsB],
+    });
+    expect(fake.calls).toBe(1);
+  });
+});
