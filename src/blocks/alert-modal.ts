@@ -145,6 +145,18 @@ export interface AlertFormValues {
   skipWeekend: boolean;
   enabled: boolean;
   subscribers: PickedOption[];
+  /** A type-ahead's "could not search" entry was picked as a subscriber. */
+  pickedMenuNotice?: true;
+}
+
+/**
+ * The value of the one entry a type-ahead menu shows when it could not search
+ * (its text says why). It is no PostHog id, so no form accepts it.
+ */
+export const MENU_NOTICE_VALUE = "menu_notice";
+
+export function menuNoticeOption(text: string): SlackOption {
+  return slackOption(text, MENU_NOTICE_VALUE);
 }
 
 export function defaultFormValues(): AlertFormValues {
@@ -233,7 +245,9 @@ export function readAlertForm(values: StateValues): AlertFormValues {
   );
   const hasOptions = get(BLOCK_OPTIONS, ACTION_OPTIONS) !== undefined;
   const subscribers: PickedOption[] = [];
+  let pickedMenuNotice = false;
   for (const o of get(BLOCK_SUBSCRIBERS, ACTION_SUBSCRIBERS)?.selected_options ?? []) {
+    if (o.value === MENU_NOTICE_VALUE) pickedMenuNotice = true;
     const picked = pickedOption(o);
     if (picked && !subscribers.some((s) => s.id === picked.id)) subscribers.push(picked);
   }
@@ -251,6 +265,7 @@ export function readAlertForm(values: StateValues): AlertFormValues {
     // Without the options block at all, keep the safe default rather than silently disabling.
     enabled: hasOptions ? checked.has(OPTION_ENABLED) : true,
     subscribers,
+    ...(pickedMenuNotice ? { pickedMenuNotice: true as const } : {}),
   };
 }
 
@@ -337,6 +352,7 @@ export type FormValidation = { ok: true; body: AlertCreate } | { ok: false; erro
 
 export const FORM_ERRORS = {
   noInsight: "Choose an insight.",
+  menuNotice: "That entry only said PostHog could not be searched; remove it and pick people again.",
   notAlertable: "Alerts work only on trends insights; choose another insight.",
   noName: "Give the alert a name.",
   nameTooLong: (n: number) => `Use at most ${NAME_MAX} characters (this name has ${n}).`,
@@ -376,6 +392,7 @@ export function validateAlertForm(
 
   if (!values.insight) errors[BLOCK_INSIGHT] = FORM_ERRORS.noInsight;
   else if (facts && !facts.alertable) errors[BLOCK_INSIGHT] = FORM_ERRORS.notAlertable;
+  if (values.pickedMenuNotice) errors[BLOCK_SUBSCRIBERS] = FORM_ERRORS.menuNotice;
 
   const name = values.name.trim();
   if (name === "") errors[BLOCK_NAME] = FORM_ERRORS.noName;

@@ -37,6 +37,7 @@ import {
   type ModalView,
   memberLabel,
   memberMenuOptions,
+  menuNoticeOption,
   type PickedOption,
   parseInsightRef,
   pickedOption,
@@ -90,7 +91,7 @@ export interface AlertFormOptions {
   reloadWaitMs?: number;
 }
 
-const DEFAULTS: Required<AlertFormOptions> = { policyWaitMs: 1800, menuWaitMs: 2500, reloadWaitMs: 3000 };
+const DEFAULTS: Required<AlertFormOptions> = { policyWaitMs: 1800, menuWaitMs: 2000, reloadWaitMs: 3000 };
 
 function asView(view: ModalView): types.View {
   return view as unknown as types.View;
@@ -312,6 +313,29 @@ type OptionsArgs = SlackOptionsMiddlewareArgs<"block_suggestion"> & AllMiddlewar
 type InsightActionArgs = SlackActionMiddlewareArgs<BlockAction<ExternalSelectAction>> & AllMiddlewareArgs;
 type SubmitArgs = SlackViewMiddlewareArgs<ViewSubmitAction> & AllMiddlewareArgs;
 
+/**
+ * A type-ahead's answer when it could not search: one entry that says why, in
+ * an option's 75 characters, instead of an empty menu that looks like "no
+ * matches". Its value is refused if picked (see MENU_NOTICE_VALUE).
+ */
+function menuNotice(problem: unknown, what: "insights" | "people") {
+  const code = problem === TIMED_OUT ? "timeout" : isPostHogError(problem) ? problem.code : null;
+  const text =
+    code === "timeout"
+      ? "PostHog is slow to answer; type again to retry"
+      : code === "rate_limited"
+        ? "PostHog is rate limiting the bot; try again in a minute"
+        : code === "unauthorized" || code === "forbidden"
+          ? `The bot's PostHog key cannot read ${what}; ask whoever runs it`
+          : `Could not search PostHog's ${what}; type again to retry`;
+  return {
+    options: [menuNoticeOption(`⚠️ ${text}`)] as unknown as Array<{
+      text: types.PlainTextElement;
+      value: string;
+    }>,
+  };
+}
+
 /** The listeners, separate from registration so they can be driven directly with Bolt-shaped arguments. */
 export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions = {}) {
   const { policyWaitMs, menuWaitMs, reloadWaitMs } = { ...DEFAULTS, ...options };
@@ -325,20 +349,23 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
       ref && (ref.projectId === null || ref.projectId === deps.links.projectId)
         ? deps.alerts.api.getInsight(ref.ref).catch(() => null)
         : Promise.resolve(null);
+    let failure: unknown = null;
     const searched = deps.alerts.api.searchInsights({ search: isLink ? undefined : search, limit: 25 }).then(
       (page) => page.results,
       (error: unknown) => {
         deps.logger.warn(errorFields(error), "insight search failed");
+        failure = error;
         return [] as Insight[];
       },
     );
     const result = await within(Promise.all([direct, searched]), menuWaitMs);
     if (result === TIMED_OUT) {
-      deps.logger.warn({ search }, "insight search took too long; answered with no options");
-      await ack({ options: [] });
+      deps.logger.warn({ search }, "insight search took too long; answered with a notice");
+      await ack(menuNotice(TIMED_OUT, "insights"));
       return;
     }
     const [first, rest] = result;
+    if (!first && failure !== null) return void (await ack(menuNotice(failure, "insights")));
     // `query` missing means PostHog did not say; offer it and let PostHog judge on save.
     const usable = [...(first ? [first] : []), ...rest].filter(
       (i) => !i.deleted && (i.query === undefined || isAlertable(i)),
@@ -350,14 +377,18 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
   /** Subscriber type-ahead (used when the organization is too large for one static menu). */
   async function subscriberOptions({ options: payload, ack }: OptionsArgs): Promise<void> {
     const query = (payload.value ?? "").trim().slice(0, 100);
-    const members = await within(
-      deps.policy.membersByEmail().then((m) => [...m.values()]),
-      menuWaitMs,
-    ).catch((error: unknown) => {
+    let members: Member[] | typeof TIMED_OUT;
+    try {
+      members = await within(
+        deps.policy.membersByEmail().then((m) => [...m.values()]),
+        menuWaitMs,
+      );
+    } catch (error) {
       deps.logger.warn(errorFields(error), "member search failed");
-      return [] as Member[];
-    });
-    const options: SlackOption[] = members === TIMED_OUT ? [] : memberMenuOptions(members, query);
+      return void (await ack(menuNotice(error, "people")));
+    }
+    if (members === TIMED_OUT) return void (await ack(menuNotice(TIMED_OUT, "people")));
+    const options: SlackOption[] = memberMenuOptions(members, query);
     await ack({ options: options as unknown as Array<{ text: types.PlainTextElement; value: string }> });
   }
 

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { MENU_NOTICE_VALUE } from "../../src/blocks/alert-modal.js";
 import {
   ACTION_INSIGHT,
   BLOCK_INSIGHT,
@@ -187,6 +188,49 @@ describe("the create form", () => {
     expect(res.ms).toBeLessThan(3_000);
     expect(res.json).toMatchObject({ response_action: "update" });
     await h.slack.waitFor(() => [...h.posthog.alerts.values()].some((a) => a.name === "Slow"), 10_000);
+  });
+
+  it("says in the type-ahead why it could not search, instead of an empty menu, and refuses that entry", async () => {
+    const suggest = async () => {
+      const res = await h.requester.blockSuggestion({
+        userId: USERS.ann.id,
+        actionId: ACTION_INSIGHT,
+        blockId: BLOCK_INSIGHT,
+        value: "sign",
+      });
+      expect(res.status).toBe(200);
+      return (res.json as { options: Array<{ text: { text: string }; value: string }> }).options;
+    };
+    h.posthog.failNext(1, {
+      status: 429,
+      headers: { "Retry-After": "30" },
+      body: { type: "throttled_error", code: "throttled", detail: "Request was throttled." },
+    });
+    const throttled = await suggest();
+    expect(throttled.map((o) => [o.text.text, o.value])).toEqual([
+      ["⚠️ PostHog is rate limiting the bot; try again in a minute", MENU_NOTICE_VALUE],
+    ]);
+    h.posthog.failNext(1, {
+      status: 400,
+      body: { type: "validation_error", code: "invalid_input", detail: "Invalid search.", attr: "search" },
+    });
+    expect((await suggest())[0]?.text.text).toBe(
+      "⚠️ Could not search PostHog's insights; type again to retry",
+    );
+    // Picking the notice is picking no insight.
+    const form = await openForm("create");
+    const state = setField(stateFromView(form.view), BLOCK_INSIGHT, {
+      selected_option: {
+        text: { type: "plain_text", text: throttled[0]?.text.text },
+        value: MENU_NOTICE_VALUE,
+      },
+    });
+    const res = await submit(form, state);
+    expect(res.json).toMatchObject({
+      response_action: "errors",
+      errors: { [BLOCK_INSIGHT]: "Choose an insight." },
+    });
+    expect(posts()).toHaveLength(0);
   });
 
   it("offers only insights that can carry an alert in the type-ahead", async () => {

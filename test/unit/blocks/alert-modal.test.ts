@@ -23,6 +23,7 @@ import {
   genericSeries,
   type InsightFacts,
   insightMenuOptions,
+  MENU_NOTICE_VALUE,
   type ModalView,
   memberLabel,
   memberMenuOptions,
@@ -496,6 +497,27 @@ describe("readAlertForm", () => {
     expect(
       readAlertForm({ [BLOCK_INSIGHT]: { [ACTION_INSIGHT]: { selected_option: null } } }).insight,
     ).toBeNull();
+  });
+});
+
+describe("a type-ahead's notice picked as a subscriber", () => {
+  it("is refused with a sentence under the field, not dropped in silence", () => {
+    const values = readAlertForm({
+      [BLOCK_SUBSCRIBERS]: {
+        [ACTION_SUBSCRIBERS]: {
+          selected_options: [
+            { text: { text: "Ann" }, value: "7" },
+            { text: { text: "⚠️ Could not search" }, value: MENU_NOTICE_VALUE },
+          ],
+        },
+      },
+    });
+    expect(values.subscribers).toEqual([{ id: 7, label: "Ann" }]);
+    const result = validateAlertForm(
+      validValues({ subscribers: values.subscribers, pickedMenuNotice: values.pickedMenuNotice }),
+      FACTS,
+    );
+    expect(result).toEqual({ ok: false, errors: { [BLOCK_SUBSCRIBERS]: FORM_ERRORS.menuNotice } });
   });
 });
 
