@@ -82,12 +82,18 @@ export const USER_MESSAGES = {
     member: "That person is not a member of the PostHog organization.",
     other: "PostHog could not find what the bot asked for.",
   },
-  projectNotFound: "PostHog does not know the configured project. Ask an admin to check POSTHOG_PROJECT_ID.",
+  projectNotFound:
+    "PostHog does not know the configured project. Ask an admin to check POSTHOG_PROJECT_ID (or POSTHOG_ENVIRONMENT_ID, if set).",
   validationFallback: "PostHog rejected the request as invalid.",
   rateLimitedUnknown: "PostHog is rate limiting the bot; try again in a minute.",
   unavailable: "PostHog is not reachable right now; try again in a minute.",
   timeout: "PostHog took too long to answer; try again shortly.",
   badResponse: "PostHog sent an answer the bot did not understand.",
+  redirect:
+    "PostHog answered with a redirect, so POSTHOG_HOST is probably not its API's address. Ask an admin to set it to the address the team logs in to, such as https://us.posthog.com, with no path.",
+  insecure:
+    "The bot could not make a secure connection to PostHog: its certificate was not accepted. Ask an admin to check POSTHOG_HOST and the server's certificate.",
+  hostNotFound: "The bot cannot find PostHog's host name. Ask an admin to check POSTHOG_HOST.",
 } as const;
 
 const MAX_DETAIL_LENGTH = 300;
@@ -274,9 +280,23 @@ export function classify(
     ...common,
     code: "bad_response",
     message: describe("bad_response"),
-    userMessage: USER_MESSAGES.badResponse,
+    // undici does not follow redirects: a 3xx means the configured host is not the API.
+    userMessage: status >= 300 && status < 400 ? USER_MESSAGES.redirect : USER_MESSAGES.badResponse,
   });
 }
+
+/** Certificate and TLS failures: a setup problem, not an outage, so the sentence says what to check. */
+const TLS_CODES = new Set([
+  "CERT_HAS_EXPIRED",
+  "CERT_NOT_YET_VALID",
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "ERR_TLS_CERT_ALTNAME_INVALID",
+  "ERR_SSL_WRONG_VERSION_NUMBER",
+]);
 
 const TIMEOUT_CODES = new Set([
   "UND_ERR_CONNECT_TIMEOUT",
@@ -318,7 +338,10 @@ function errorCodes(error: unknown, depth = 0): string[] {
 export function classifyNetworkError(error: unknown): PostHogError {
   if (isPostHogError(error)) return error;
   const codes = errorCodes(error);
-  const code = codes.find((c) => TIMEOUT_CODES.has(c) || UNAVAILABLE_CODES.has(c)) ?? codes[0] ?? "unknown";
+  const code =
+    codes.find((c) => TIMEOUT_CODES.has(c) || UNAVAILABLE_CODES.has(c) || TLS_CODES.has(c)) ??
+    codes[0] ??
+    "unknown";
   if (TIMEOUT_CODES.has(code)) {
     return new PostHogError({
       code: "timeout",
@@ -330,7 +353,11 @@ export function classifyNetworkError(error: unknown): PostHogError {
   return new PostHogError({
     code: "unavailable",
     message: `PostHog could not be reached (${code})`,
-    userMessage: USER_MESSAGES.unavailable,
+    userMessage: TLS_CODES.has(code)
+      ? USER_MESSAGES.insecure
+      : code === "ENOTFOUND"
+        ? USER_MESSAGES.hostNotFound
+        : USER_MESSAGES.unavailable,
     cause: error,
   });
 }

@@ -154,6 +154,12 @@ describe.concurrent("faults", () => {
         /did not understand/,
       ],
       [
+        "a redirect (the host is the app's login page, not the API)",
+        { status: 302, headers: { Location: "https://posthog.example.com/login" } },
+        1,
+        /answered with a redirect/,
+      ],
+      [
         "HTML instead of JSON",
         { status: 200, raw: "<html><body>Bad gateway</body></html>" },
         1,

@@ -169,9 +169,12 @@ describe("classify", () => {
 
   it("maps 408 to timeout and odd statuses to bad_response", () => {
     expect(classify(408, "").code).toBe("timeout");
-    const redirect = classify(302, "");
-    expect(redirect.code).toBe("bad_response");
-    expect(redirect.userMessage).toBe("PostHog sent an answer the bot did not understand.");
+    expect(classify(302, "").code).toBe("bad_response");
+    expect(classify(600, "").userMessage).toBe("PostHog sent an answer the bot did not understand.");
+  });
+
+  it.each([301, 302, 307, 308])("says a %i means POSTHOG_HOST is not the API's address", (status) => {
+    expect(classify(status, "").userMessage).toMatch(/^PostHog answered with a redirect, so POSTHOG_HOST/);
   });
 });
 
@@ -189,10 +192,27 @@ describe("classifyNetworkError", () => {
     },
   );
 
-  it.each(["ECONNREFUSED", "ECONNRESET", "UND_ERR_SOCKET", "ENOTFOUND"])("maps %s to unavailable", (code) => {
+  it.each(["ECONNREFUSED", "ECONNRESET", "UND_ERR_SOCKET"])("maps %s to unavailable", (code) => {
     const e = classifyNetworkError(coded(code));
     expect(e.code).toBe("unavailable");
     expect(e.userMessage).toBe("PostHog is not reachable right now; try again in a minute.");
+  });
+
+  it.each(["CERT_HAS_EXPIRED", "DEPTH_ZERO_SELF_SIGNED_CERT", "ERR_TLS_CERT_ALTNAME_INVALID"])(
+    "says %s is a certificate to check, not an outage to wait out",
+    (code) => {
+      const e = classifyNetworkError(new TypeError("fetch failed", { cause: coded(code) }));
+      expect(e.code).toBe("unavailable");
+      expect(e.message).toContain(code);
+      expect(e.userMessage).toMatch(/secure connection to PostHog.*check POSTHOG_HOST/);
+      expect(e.userMessage).not.toMatch(/try again/);
+    },
+  );
+
+  it("says a host name that does not exist is POSTHOG_HOST to check", () => {
+    expect(classifyNetworkError(coded("ENOTFOUND")).userMessage).toBe(
+      "The bot cannot find PostHog's host name. Ask an admin to check POSTHOG_HOST.",
+    );
   });
 
   it("looks through causes and aggregate errors", () => {
