@@ -99,15 +99,24 @@ export async function createBot(input: BotDeps): Promise<Bot> {
   const { config, logger } = input;
   const now = input.now ?? (() => new Date());
   const health = input.health ?? new Health();
-  // PostHog's key: a 401/403 on the latest request means the bot cannot work; /healthz says so.
-  let postHogKeyProblem: string | null = null;
-  health.register("posthog", () => ({ failing: postHogKeyProblem }));
+  // PostHog's key, from the latest answer. A 401 means no PostHog call can work: /healthz fails.
+  // A 403 is one thing the key may not do (a missing scope, say): the rest works, so it only
+  // warns, and a restart (which cannot fix a key) is not asked for.
+  const postHogKey: { failing: string | null; warning: string | null } = { failing: null, warning: null };
+  health.register("posthog", () => postHogKey);
   const posthog =
     input.posthog ??
     createPostHogClient(config, logger, (status) => {
-      if (status === 401 || status === 403)
-        postHogKeyProblem = `PostHog refused the API key (HTTP ${status})`;
-      else if (status !== null && status < 400) postHogKeyProblem = null;
+      if (status === 401) {
+        postHogKey.failing = "PostHog rejected the API key (HTTP 401)";
+        postHogKey.warning = null;
+      } else if (status === 403) {
+        postHogKey.warning =
+          "PostHog refused a request with HTTP 403: the API key lacks a scope or access to the project (the log names it)";
+      } else if (status !== null && status < 400) {
+        postHogKey.failing = null;
+        postHogKey.warning = null;
+      }
     });
 
   const clientOptions: WebClientOptions = {

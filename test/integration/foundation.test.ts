@@ -160,6 +160,14 @@ describe("the running bot", () => {
     });
     const reply = await nextResponse(h, 0);
     expect(reply?.body.text).toContain("alert:read");
+    // One thing the key may not do: the rest works, so /healthz warns rather than fails.
+    const health = await fetch(`${h.baseUrl}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({
+      status: "degraded",
+      failing: [],
+      warnings: [expect.stringMatching(/HTTP 403: the API key lacks a scope/)],
+    });
   });
 
   it("refuses unsigned, stale, future-dated and altered requests without running a listener", async () => {
