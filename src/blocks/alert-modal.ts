@@ -530,8 +530,18 @@ export interface SaveFailure {
   code: string;
   attr?: string | null | undefined;
   detail?: string | undefined;
+  /** PostHog's own error code, such as `does_not_exist`. */
+  posthogCode?: string | undefined;
   userMessage: string;
+  /** False when the failure came before the write was sent (reading the alert first). */
+  sent?: boolean;
 }
+
+/** PostHog's "Invalid pk … object does not exist", said for the field it is about. */
+const GONE: Record<string, string> = {
+  [BLOCK_SUBSCRIBERS]: "One of these people is no longer an active PostHog user; remove them and try again.",
+  [BLOCK_INSIGHT]: "That insight no longer exists in PostHog; choose another.",
+};
 
 /** Which input block a PostHog `attr` (nested fields joined with `__`) is about. */
 export function blockForAttr(attr: string | null | undefined, detail?: string): string | null {
@@ -566,7 +576,7 @@ export function failureOnForm(
   mode: FormMode,
   present: ReadonlySet<string>,
 ): { notice: string; fieldErrors: FormErrors } {
-  const lost = failure.code === "timeout" || failure.code === "unavailable";
+  const lost = failure.sent !== false && (failure.code === "timeout" || failure.code === "unavailable");
   const verb = mode === "create" ? "create" : "save";
   let notice = `⚠️ PostHog did not ${verb} the alert: ${safeMrkdwn(failure.userMessage, 600)}`;
   if (lost) {
@@ -579,7 +589,10 @@ export function failureOnForm(
   if (failure.code === "validation") {
     const block = blockForAttr(failure.attr, failure.detail);
     if (block && present.has(block)) {
-      fieldErrors[block] = failure.detail ?? failure.userMessage;
+      fieldErrors[block] =
+        (failure.posthogCode === "does_not_exist" ? GONE[block] : undefined) ??
+        failure.detail ??
+        failure.userMessage;
       notice += " See the highlighted field.";
     }
   }

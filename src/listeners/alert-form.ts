@@ -75,6 +75,13 @@ export type AlertFormTarget =
   /** An alert still to be found from what the user typed, once the form shows "Loading". */
   | { mode: "edit"; ref: string; command: string; userId: string; channelId?: string };
 
+/** A failure before an edit's write was sent: nothing can have been saved. */
+class NotSent extends Error {
+  constructor(override readonly cause: unknown) {
+    super("failed before the write was sent");
+  }
+}
+
 /** A reference that found no single alert; its mrkdwn text takes the form's place. */
 class NoSingleAlert extends Error {
   constructor(readonly mrkdwn: string) {
@@ -477,7 +484,9 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
   ): Promise<{ alert: Alert; changes: AlertCreate | AlertPatch; changed: boolean }> {
     if (mode === "create") return { alert: await deps.alerts.create(body), changes: body, changed: true };
     const alertId = meta.a as string;
-    const current = await deps.alerts.api.getAlert(alertId);
+    const current = await deps.alerts.api.getAlert(alertId).catch((error: unknown) => {
+      throw new NotSent(error);
+    });
     const patch = alertChanges(current, body);
     if (Object.keys(patch).length === 0) return { alert: current, changes: patch, changed: false };
     return { alert: await deps.alerts.update(alertId, patch), changes: patch, changed: true };
@@ -508,10 +517,8 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
         { slackUser: userId, alertId: meta.a, action: meta.m },
         "alert form refused by WRITE_ACCESS policy",
       );
-      await ack({
-        response_action: "errors",
-        errors: placeErrors({ [BLOCK_INSIGHT]: early.reason }, present),
-      });
+      // Not about any one field: the person may not change alerts at all, so the form gives way.
+      await ack({ response_action: "update", view: asView(buildFormErrorView(meta.m, early.reason)) });
       return;
     }
     await ack({ response_action: "update", view: asView(buildSavingView(meta.m, checked.body.name)) });
@@ -533,14 +540,15 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
         { slackUser: userId, alertId: meta.a, action: meta.m },
         "alert form refused by WRITE_ACCESS policy",
       );
-      await show(await formAgain(meta, values, facts, { notice: `⚠️ ${decision.reason}` }));
+      await show(buildFormErrorView(meta.m, decision.reason));
       return;
     }
 
     let saved: Awaited<ReturnType<typeof save>>;
     try {
       saved = await save(meta.m, meta, checked.body);
-    } catch (error) {
+    } catch (thrown) {
+      const error = thrown instanceof NotSent ? thrown.cause : thrown;
       deps.logger.warn(
         {
           slackUser: userId,
@@ -551,9 +559,13 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
         },
         "alert form save failed",
       );
-      const failure = isPostHogError(error)
-        ? error
-        : { code: "unexpected", attr: null, userMessage: userMessageFor(error) };
+      const failure = {
+        ...(isPostHogError(error)
+          ? { code: error.code, attr: error.attr, detail: error.detail, posthogCode: error.posthogCode }
+          : { code: "unexpected", attr: null }),
+        userMessage: userMessageFor(error),
+        sent: !(thrown instanceof NotSent),
+      };
       await show(await formAgain(meta, values, facts, { failure }));
       return;
     }

@@ -845,6 +845,32 @@ describe("failureOnForm and blockForAttr", () => {
     expect(fieldErrors).toEqual({});
   });
 
+  it("says an edit whose first read failed saved nothing, and one whose write was lost may have", () => {
+    const timeout = { code: "timeout", userMessage: "PostHog took too long to answer; try again shortly." };
+    expect(failureOnForm({ ...timeout, sent: false }, "edit", new Set()).notice).toBe(
+      "⚠️ PostHog did not save the alert: PostHog took too long to answer; try again shortly.",
+    );
+    expect(failureOnForm(timeout, "edit", new Set()).notice).toContain("may or may not have been saved");
+  });
+
+  it.each([
+    [BLOCK_SUBSCRIBERS, "subscribed_users", "One of these people is no longer an active PostHog user"],
+    [BLOCK_INSIGHT, "insight", "That insight no longer exists in PostHog"],
+  ])("says PostHog's does_not_exist in words under %s", (block, attr, sentence) => {
+    const { fieldErrors } = failureOnForm(
+      {
+        code: "validation",
+        attr,
+        posthogCode: "does_not_exist",
+        detail: 'Invalid pk "99" - object does not exist.',
+        userMessage: 'PostHog says: Invalid pk "99" - object does not exist.',
+      },
+      "create",
+      new Set([block]),
+    );
+    expect(fieldErrors[block]).toMatch(new RegExp(`^${sentence}`));
+  });
+
   it("escapes PostHog's words", () => {
     const { notice } = failureOnForm(
       { code: "validation", attr: null, userMessage: "PostHog says: <!channel> *boom*" },
