@@ -282,6 +282,11 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
     }
     case "watch":
     case "unwatch":
+      // A direct message is between people; the bot cannot post alerts into it.
+      if (parsed.kind === "watch" && ctx.channelId.startsWith("D"))
+        return void (await ctx.reply(
+          notice("Notifications go to channels: run `/alerts watch` in the channel that should get them."),
+        ));
       return withAlert(ctx, parsed.ref, async (alert) => {
         if (!deps.routes) return void (await ctx.reply(notice("Notifications are not set up on this bot.")));
         const name = `*${safeMrkdwn(alert.name || "(unnamed alert)", 200)}*`;

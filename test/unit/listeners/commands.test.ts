@@ -19,13 +19,13 @@ interface Acked {
  * Runs `/alerts <text>` through the listener as Bolt would, recording the ack in the event order.
  * With `acked`, the context carries the HTTP receiver's JSON marker and the ack bodies are kept.
  */
-async function run(f: Fixture, text: string, acked?: Acked) {
+async function run(f: Fixture, text: string, acked?: Acked, channelId = "C0CHANNEL1") {
   const args = {
     command: {
       command: "/alerts",
       text,
       user_id: "U0ANN0001",
-      channel_id: "C0CHANNEL1",
+      channel_id: channelId,
       trigger_id: "1.2.3",
       response_url: RESPONSE_URL,
     },
@@ -112,6 +112,25 @@ describe("a write from the command line", () => {
       expect.stringMatching(/disabled \*Signups dropped\*/),
     ]);
     expect(f.logs.some((l) => l.includes("could not record the change"))).toBe(true);
+  });
+});
+
+describe("/alerts watch", () => {
+  it("says notifications go to channels when run in a direct message, and saves no route", async () => {
+    const f = fixture(alerts());
+    const added: string[] = [];
+    f.deps.routes = {
+      add: (_a, channel) => (added.push(channel), true),
+      remove: () => false,
+      forChannel: () => [],
+    };
+    await run(f, "watch Signups dropped", undefined, "D0DIRECT01");
+    expect(added).toEqual([]);
+    expect(f.responder.sent.map((s) => s.message.text)).toEqual([
+      expect.stringMatching(/^Notifications go to channels/),
+    ]);
+    await run(f, "watch Signups dropped");
+    expect(added).toEqual(["C0CHANNEL1"]);
   });
 });
 
