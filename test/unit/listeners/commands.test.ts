@@ -120,7 +120,10 @@ describe("/alerts watch", () => {
     const f = fixture(alerts());
     const added: string[] = [];
     f.deps.routes = {
-      add: (_a, channel) => (added.push(channel), true),
+      add: (_a, channel) => {
+        added.push(channel);
+        return true;
+      },
       remove: () => false,
       forChannel: () => [],
     };
