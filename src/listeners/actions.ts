@@ -167,6 +167,7 @@ export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
             mode: "edit",
             alertId: choice.a,
             userId,
+            ...(args.body.channel ? { channelId: args.body.channel.id } : {}),
           });
         case "snooze":
           return openSnooze(deps, args, choice.a, { a: choice.a }, true);
@@ -198,6 +199,7 @@ export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
       mode: "edit",
       alertId,
       userId: args.body.user.id,
+      ...(args.body.channel ? { channelId: args.body.channel.id } : {}),
     }),
   );
   refAction(ACTION_SHOW_SNOOZE, (args, alertId) => openSnooze(deps, args, alertId, { a: alertId }, true));

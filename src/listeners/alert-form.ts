@@ -523,7 +523,17 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
     }
     await ack({ response_action: "update", view: asView(buildSavingView(meta.m, checked.body.name)) });
 
-    const show = async (next: ModalView) => {
+    /** A sentence for the person in the channel the form came from, if it came from one. */
+    const tellInChannel = async (text: string) => {
+      if (!meta.c) return;
+      await client.chat
+        .postEphemeral({ channel: meta.c, user: userId, text })
+        .catch((error: unknown) =>
+          deps.logger.warn({ slackError: slackErrorCode(error) }, "could not answer in the channel"),
+        );
+    };
+    /** Shows the outcome in the form; if the form is gone (closed meanwhile), says `fallback` in its channel. */
+    const show = async (next: ModalView, fallback?: string) => {
       try {
         await client.views.update({ view_id: view.id, view: asView(next) });
       } catch (error) {
@@ -531,6 +541,7 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
           { slackUser: userId, slackError: slackErrorCode(error), ...errorFields(error) },
           "could not update the alert form",
         );
+        if (fallback) await tellInChannel(fallback);
       }
     };
 
@@ -540,7 +551,7 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
         { slackUser: userId, alertId: meta.a, action: meta.m },
         "alert form refused by WRITE_ACCESS policy",
       );
-      await show(buildFormErrorView(meta.m, decision.reason));
+      await show(buildFormErrorView(meta.m, decision.reason), `⚠️ ${decision.reason}`);
       return;
     }
 
@@ -566,7 +577,10 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
         userMessage: userMessageFor(error),
         sent: !(thrown instanceof NotSent),
       };
-      await show(await formAgain(meta, values, facts, { failure }));
+      await show(
+        await formAgain(meta, values, facts, { failure }),
+        failureOnForm(failure, meta.m, new Set()).notice,
+      );
       return;
     }
 
@@ -580,14 +594,9 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
     if (changed && meta.m === "edit") {
       await announceChange(deps, alert, { verb: "edit", userId, alertId: alert.id });
     }
-    if (changed && meta.c) {
+    if (changed) {
       const verb = meta.m === "create" ? "created" : "updated";
-      const name = safeMrkdwn(alert.name || "(unnamed alert)", 200);
-      await client.chat
-        .postEphemeral({ channel: meta.c, user: userId, text: `✅ You ${verb} the alert *${name}*.` })
-        .catch((error: unknown) =>
-          deps.logger.warn({ slackError: slackErrorCode(error) }, "could not confirm in the channel"),
-        );
+      await tellInChannel(`✅ You ${verb} the alert *${safeMrkdwn(alert.name || "(unnamed alert)", 200)}*.`);
     }
   }
 

@@ -241,6 +241,7 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
         mode: "create",
         insight: parsed.insight,
         userId: ctx.userId,
+        channelId: ctx.channelId,
       });
     case "edit": {
       // Slack's trigger_id lasts 3 s, and finding an alert can take longer (a read by id, or
@@ -252,6 +253,7 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
         mode: "edit",
         ...(known ? { alertId: known.alert.id } : { ref: parsed.ref, command: ctx.command }),
         userId: ctx.userId,
+        channelId: ctx.channelId,
       });
     }
     case "delete":

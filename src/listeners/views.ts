@@ -95,7 +95,16 @@ export function registerViews(app: ListenerRouter, deps: ListenerDeps): void {
     });
     await client.views
       .update({ view_id: view.id, view: buildMessageModal("Snooze alert", outcome.sentence) as never })
-      .catch((e: Error) => deps.logger.warn({ err: e.message }, "could not update the snooze modal"));
+      .catch(async (e: Error) => {
+        deps.logger.warn({ err: e.message }, "could not update the snooze modal");
+        // Closed meanwhile: say it where the snooze came from, when it came from a channel.
+        if (origin.c)
+          await client.chat
+            .postEphemeral({ channel: origin.c, user: userId, text: outcome.sentence })
+            .catch((error: Error) =>
+              deps.logger.warn({ err: error.message }, "could not answer in the channel"),
+            );
+      });
     if (!outcome.ok) return;
     await announceChange(
       deps,

@@ -248,6 +248,35 @@ describe("the create form", () => {
   });
 });
 
+describe("after the form is submitted", () => {
+  it("confirms a change in the channel the form came from", async () => {
+    const form = await openForm("edit Signups dropped");
+    await submit(form, setField(stateFromView(form.view), BLOCK_UPPER, { value: "900" }));
+    await h.slack.waitFor(() => h.slack.ephemerals.length > 0, 5_000);
+    expect(h.slack.ephemerals).toMatchObject([
+      { channel: "C0TESTCHAN", user: USERS.ann.id, text: "✅ You updated the alert *Signups dropped*." },
+    ]);
+  });
+
+  it("says the outcome in the channel when the form was closed before PostHog answered", async () => {
+    const form = await openForm("edit Signups dropped");
+    h.posthog.failNext(1, {
+      status: 400,
+      body: { type: "validation_error", code: "invalid_input", detail: "Name is taken.", attr: "name" },
+    });
+    // The read before the write succeeds; the write fails; by then the person closed the form.
+    h.posthog.setLatency(300);
+    const res = await submit(form, setField(stateFromView(form.view), BLOCK_UPPER, { value: "900" }));
+    expect(res.json).toMatchObject({ response_action: "update" });
+    h.slack.closeView(form.viewId);
+    await h.slack.waitFor(() => h.slack.ephemerals.length > 0, 5_000);
+    expect(h.slack.ephemerals[0]?.text).toMatch(
+      /^⚠️ PostHog did not save the alert: PostHog says: Name is taken\./,
+    );
+    expect(posts()).toHaveLength(0);
+  });
+});
+
 describe("the edit form", () => {
   it("opens filled with the alert's settings and PATCHes only what changed", async () => {
     const form = await openForm("edit Signups dropped");

@@ -392,6 +392,35 @@ describe("list paging and row menus", () => {
     expect(writes()[0]?.body).toEqual({ snoozed_until: new Date(at * 1000).toISOString() });
   });
 
+  it("says the snooze in the channel it came from when its form was closed before PostHog answered", async () => {
+    const triggerId = h.slack.triggerId({ userId: USERS.ann.id });
+    await h.requester.blockAction({
+      userId: USERS.ann.id,
+      actionId: ACTION_ROW_MENU,
+      type: "overflow",
+      selectedOption: { value: rowMenuCodec.encode({ v: "snooze", a: signups.id }) },
+      responseUrl: h.slack.responseUrl(),
+      triggerId,
+    });
+    await h.slack.waitFor(() => h.slack.callsTo("views.open").length > 0);
+    const viewId = [...h.slack.views.keys()][0] as string;
+    h.posthog.setLatency(300);
+    const at = Math.floor(Date.now() / 1000) + 3 * 3600;
+    await h.requester.viewSubmission({
+      userId: USERS.ann.id,
+      callbackId: VIEW_SNOOZE_CUSTOM,
+      viewId,
+      privateMetadata: JSON.stringify({ a: signups.id, c: "C0ALERTS01", t: "1748826013.000100" }),
+      values: {
+        [BLOCK_SNOOZE_AT]: { [ACTION_SNOOZE_AT]: { type: "datetimepicker", selected_date_time: at } },
+      },
+    });
+    h.slack.closeView(viewId);
+    await h.slack.waitFor(() => h.slack.ephemerals.length > 0, 5_000);
+    expect(h.slack.ephemerals[0]).toMatchObject({ channel: "C0ALERTS01", user: USERS.ann.id });
+    expect(h.slack.ephemerals[0]?.text).toMatch(/snoozed \*Signups dropped\* until <!date\^/);
+  });
+
   it("refuses a picked time in the past inline, without calling PostHog", async () => {
     const res = await h.requester.viewSubmission({
       userId: USERS.ann.id,

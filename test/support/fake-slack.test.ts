@@ -420,6 +420,10 @@ describe("views", () => {
 
     slack.closeView(secondId);
     expect(slack.viewStack(rootId)).toEqual([rootId]);
+    // A closed view is gone, as in Slack: updating it answers not_found.
+    const closed = await platformError(client().views.update({ view_id: secondId, view: modalView("Late") }));
+    expect(closed.data.error).toBe("not_found");
+    expect((await client().views.update({ view_id: rootId, view: modalView("Still open") })).ok).toBe(true);
     expect(
       (await client().views.push({ trigger_id: slack.triggerId(), view: modalView("Two again") })).ok,
     ).toBe(true);

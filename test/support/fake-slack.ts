@@ -1138,7 +1138,8 @@ class FakeSlackServer implements FakeSlack {
     }
     const id = viewId ?? this.externalIds.get(externalId ?? "");
     const current = id === undefined ? undefined : this.views.get(id);
-    if (id === undefined || !current) return fail("not_found");
+    // ⚠ Like Slack, a modal the person closed is gone: updating it answers not_found.
+    if (id === undefined || !current || (current.kind !== "home" && !current.stack)) return fail("not_found");
     const hash = str(args.hash);
     if (hash !== undefined && hash !== current.hash) return fail("hash_conflict");
     const checked = this.checkView(args, badJson, current.kind);
