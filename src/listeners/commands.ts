@@ -27,18 +27,27 @@ import {
 const FALLBACK_TZ = "UTC";
 
 /**
- * A Slack user's time zone, or UTC when Slack does not say. With `waitMs`, UTC
- * also when Slack takes longer than that (for answers that must come before an ack).
+ * A Slack user's time zone, or null when Slack does not say one. With `waitMs`,
+ * null also when Slack takes longer than that (for answers due before an ack).
  */
-export async function userTimeZone(deps: ListenerDeps, userId: string, waitMs?: number): Promise<string> {
+export async function knownTimeZone(
+  deps: ListenerDeps,
+  userId: string,
+  waitMs?: number,
+): Promise<string | null> {
   try {
     const lookup = deps.directory.user(userId);
     const user = waitMs === undefined ? await lookup : await within(lookup, waitMs);
     const tz = user === TIMED_OUT ? undefined : user?.tz;
-    return tz && isValidTimeZone(tz) ? tz : FALLBACK_TZ;
+    return tz && isValidTimeZone(tz) ? tz : null;
   } catch {
-    return FALLBACK_TZ;
+    return null;
   }
+}
+
+/** A Slack user's time zone, or UTC when Slack does not say (see knownTimeZone). */
+export async function userTimeZone(deps: ListenerDeps, userId: string, waitMs?: number): Promise<string> {
+  return (await knownTimeZone(deps, userId, waitMs)) ?? FALLBACK_TZ;
 }
 
 export function resolutionProblem(
@@ -203,7 +212,7 @@ async function withAlert(ctx: CommandContext, ref: string, then: (alert: Alert) 
   await then(resolution.alert);
 }
 
-async function write(ctx: CommandContext, ref: string, verb: WriteVerb, snoozeUntil?: Date) {
+async function write(ctx: CommandContext, ref: string, verb: WriteVerb, snoozeUntil?: Date, note = "") {
   await withAlert(ctx, ref, async (alert) => {
     const outcome = await performWrite(ctx.deps, {
       userId: ctx.userId,
@@ -212,7 +221,7 @@ async function write(ctx: CommandContext, ref: string, verb: WriteVerb, snoozeUn
       ...(snoozeUntil ? { snoozeUntil } : {}),
       source: "command",
     });
-    await ctx.reply(notice(outcome.sentence));
+    await ctx.reply(notice(outcome.ok ? `${outcome.sentence}${note}` : outcome.sentence));
     if (outcome.ok)
       await announceChange(ctx.deps, outcome.alert, { verb, userId: ctx.userId, alertId: alert.id });
   });
@@ -266,7 +275,8 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
     case "disable":
       return write(ctx, parsed.ref, parsed.kind);
     case "snooze": {
-      const timeZone = await userTimeZone(deps, ctx.userId);
+      const known = await knownTimeZone(deps, ctx.userId);
+      const timeZone = known ?? FALLBACK_TZ;
       const now = deps.now();
       const split = splitSnoozeArgs(parsed.rest, (when) => parseSnoozeWhen(when, { now, timeZone }).ok);
       if (!split) {
@@ -280,7 +290,12 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
       if (!when.ok) return void (await ctx.reply(notice(when.error)));
       if (split.ref === "")
         return void (await ctx.reply(notice("Which alert? For example `snooze Signups 2h`.")));
-      return write(ctx, split.ref, "snooze", when.until);
+      // A clock time was read in UTC: say so, since the person meant their own.
+      const note =
+        known === null && when.kind === "until"
+          ? " The time was read in UTC: Slack did not say your time zone."
+          : "";
+      return write(ctx, split.ref, "snooze", when.until, note);
     }
     case "watch":
     case "unwatch":

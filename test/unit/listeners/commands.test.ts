@@ -115,6 +115,39 @@ describe("a write from the command line", () => {
   });
 });
 
+describe("/alerts snooze and the user's time zone", () => {
+  const noTimeZone = (f: Fixture) => {
+    f.deps.directory = {
+      ...f.deps.directory,
+      user: async (id) => ({ id, tz: null, email: "ann@example.com", isBot: false, deleted: false }),
+    };
+  };
+  const said = (f: Fixture) => f.responder.sent.map((s) => s.message.text ?? "");
+
+  it("says a clock time was read in UTC when Slack did not say the person's time zone", async () => {
+    const f = fixture(alerts());
+    noTimeZone(f);
+    await run(f, "snooze Signups dropped until 17:00");
+    // now is 2026-03-02 10:00 UTC
+    expect(f.api.patches).toEqual([
+      { id: expect.any(String), patch: { snoozed_until: "2026-03-02T17:00:00.000Z" } },
+    ]);
+    expect(said(f)).toEqual([
+      expect.stringMatching(/snoozed .* The time was read in UTC: Slack did not say your time zone\.$/),
+    ]);
+  });
+
+  it("says nothing of time zones for a duration, or when Slack said one", async () => {
+    const f = fixture(alerts());
+    noTimeZone(f);
+    await run(f, "snooze Signups dropped 2h");
+    const g = fixture(alerts());
+    await run(g, "snooze Signups dropped until 17:00");
+    expect(g.api.patches[0]?.patch).toEqual({ snoozed_until: "2026-03-02T16:00:00.000Z" });
+    expect([...said(f), ...said(g)].join(" ")).not.toMatch(/read in UTC/);
+  });
+});
+
 describe("/alerts watch", () => {
   it("says notifications go to channels when run in a direct message, and saves no route", async () => {
     const f = fixture(alerts());
