@@ -40,16 +40,33 @@ afterEach(async () => {
   await h.close();
 });
 
+/** What the insight type-ahead offers for `value`. */
+async function suggestInsights(value: string) {
+  const res = await h.requester.blockSuggestion({
+    userId: USERS.ann.id,
+    actionId: ACTION_INSIGHT,
+    blockId: BLOCK_INSIGHT,
+    value,
+  });
+  expect(res.status).toBe(200);
+  return (res.json as { options: Array<{ text: { text: string }; value: string }> }).options;
+}
+
 /** Runs a command that opens the form and returns the form once it has loaded. */
-async function openForm(text: string) {
-  const triggerId = h.slack.triggerId({ userId: USERS.ann.id });
+/** Sends `/alerts <text>` as Ann, with a fresh trigger id and response URL. */
+async function sendCommand(text: string) {
   const ack = await h.requester.slashCommand({
     text,
     userId: USERS.ann.id,
     responseUrl: h.slack.responseUrl(),
-    triggerId,
+    triggerId: h.slack.triggerId({ userId: USERS.ann.id }),
   });
   expect(ack.status).toBe(200);
+  return ack;
+}
+
+async function openForm(text: string) {
+  await sendCommand(text);
   await h.slack.waitFor(() => h.slack.callsTo("views.update").some((c) => c.ok), 5_000);
   const [viewId, stored] = [...h.slack.views.entries()][0] as [
     string,
@@ -191,22 +208,12 @@ describe("the create form", () => {
   });
 
   it("says in the type-ahead why it could not search, instead of an empty menu, and refuses that entry", async () => {
-    const suggest = async () => {
-      const res = await h.requester.blockSuggestion({
-        userId: USERS.ann.id,
-        actionId: ACTION_INSIGHT,
-        blockId: BLOCK_INSIGHT,
-        value: "sign",
-      });
-      expect(res.status).toBe(200);
-      return (res.json as { options: Array<{ text: { text: string }; value: string }> }).options;
-    };
     h.posthog.failNext(1, {
       status: 429,
       headers: { "Retry-After": "30" },
       body: { type: "throttled_error", code: "throttled", detail: "Request was throttled." },
     });
-    const throttled = await suggest();
+    const throttled = await suggestInsights("sign");
     expect(throttled.map((o) => [o.text.text, o.value])).toEqual([
       ["⚠️ PostHog is rate limiting the bot; try again in a minute", MENU_NOTICE_VALUE],
     ]);
@@ -214,7 +221,7 @@ describe("the create form", () => {
       status: 400,
       body: { type: "validation_error", code: "invalid_input", detail: "Invalid search.", attr: "search" },
     });
-    expect((await suggest())[0]?.text.text).toBe(
+    expect((await suggestInsights("sign"))[0]?.text.text).toBe(
       "⚠️ Could not search PostHog's insights; type again to retry",
     );
     // Picking the notice is picking no insight.
@@ -234,14 +241,7 @@ describe("the create form", () => {
   });
 
   it("offers only insights that can carry an alert in the type-ahead", async () => {
-    const res = await h.requester.blockSuggestion({
-      userId: USERS.ann.id,
-      actionId: ACTION_INSIGHT,
-      blockId: BLOCK_INSIGHT,
-      value: "sign",
-    });
-    expect(res.status).toBe(200);
-    const options = (res.json as { options: Array<{ text: { text: string }; value: string }> }).options;
+    const options = await suggestInsights("sign");
     const labels = options.map((o) => o.text.text).join("|");
     expect(labels).toContain("Daily signups");
     expect(labels).not.toContain("Signup funnel");
@@ -300,12 +300,7 @@ describe("the edit form", () => {
     h.posthog.setLatency(600);
     const started = performance.now();
     const before = h.slack.responses.length;
-    await h.requester.slashCommand({
-      text: "edit Signups dropped",
-      userId: USERS.ann.id,
-      responseUrl: h.slack.responseUrl(),
-      triggerId: h.slack.triggerId({ userId: USERS.ann.id }),
-    });
+    await sendCommand("edit Signups dropped");
     await h.slack.waitFor(() => h.slack.callsTo("views.open").length > 0, 5_000);
     // Opened before the first PostHog answer could have come back.
     expect(performance.now() - started).toBeLessThan(600);
@@ -319,12 +314,7 @@ describe("the edit form", () => {
 
   it("says in the form when the name matches no alert, and posts nothing else", async () => {
     const before = h.slack.responses.length;
-    await h.requester.slashCommand({
-      text: "edit nothing-like-this",
-      userId: USERS.ann.id,
-      responseUrl: h.slack.responseUrl(),
-      triggerId: h.slack.triggerId({ userId: USERS.ann.id }),
-    });
+    await sendCommand("edit nothing-like-this");
     await h.slack.waitFor(() => h.slack.callsTo("views.update").some((c) => c.ok), 5_000);
     const [, stored] = [...h.slack.views.entries()][0] as [string, { view: Record<string, unknown> }];
     expectValidView(stored.view);

@@ -361,17 +361,21 @@ describe("list paging and row menus", () => {
     expect(listReads()).toHaveLength(reads);
   });
 
-  it("opens the snooze form from a row menu and snoozes until the picked time", async () => {
-    const triggerId = h.slack.triggerId({ userId: USERS.ann.id });
+  /** Chooses Snooze in a list row's menu, as Ann, and waits for the form to open. */
+  async function openSnoozeFormFromRow() {
     await h.requester.blockAction({
       userId: USERS.ann.id,
       actionId: ACTION_ROW_MENU,
       type: "overflow",
       selectedOption: { value: rowMenuCodec.encode({ v: "snooze", a: signups.id }) },
       responseUrl: h.slack.responseUrl(),
-      triggerId,
+      triggerId: h.slack.triggerId({ userId: USERS.ann.id }),
     });
     await h.slack.waitFor(() => h.slack.callsTo("views.open").length > 0);
+  }
+
+  it("opens the snooze form from a row menu and snoozes until the picked time", async () => {
+    await openSnoozeFormFromRow();
     const opened = h.slack.callsTo("views.open")[0];
     expect(opened?.ok).toBe(true);
     expectValidView(opened?.args.view);
@@ -393,16 +397,7 @@ describe("list paging and row menus", () => {
   });
 
   it("says the snooze in the channel it came from when its form was closed before PostHog answered", async () => {
-    const triggerId = h.slack.triggerId({ userId: USERS.ann.id });
-    await h.requester.blockAction({
-      userId: USERS.ann.id,
-      actionId: ACTION_ROW_MENU,
-      type: "overflow",
-      selectedOption: { value: rowMenuCodec.encode({ v: "snooze", a: signups.id }) },
-      responseUrl: h.slack.responseUrl(),
-      triggerId,
-    });
-    await h.slack.waitFor(() => h.slack.callsTo("views.open").length > 0);
+    await openSnoozeFormFromRow();
     const viewId = [...h.slack.views.keys()][0] as string;
     h.posthog.setLatency(300);
     const at = Math.floor(Date.now() / 1000) + 3 * 3600;
