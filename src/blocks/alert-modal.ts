@@ -675,12 +675,12 @@ export function buildSavingView(mode: FormMode, name: string): ModalView {
   });
 }
 
-/** A dead end that explains itself: the text is plain sentences (escaped here). */
 /** The form's place taken by a notice already in safe mrkdwn (no alert found, several found). */
 export function buildFormNoticeView(mode: FormMode, mrkdwn: string): ModalView {
   return modal(TITLES[mode], [section(mrkdwn)], { close: plain("Close", LIMITS.viewTitle) });
 }
 
+/** A dead end that explains itself: the text is plain sentences (escaped here). */
 export function buildFormErrorView(mode: FormMode, message: string): ModalView {
   return modal(TITLES[mode], [section(`⚠️ ${safeMrkdwn(message, 2000)}`)], {
     close: plain("Close", LIMITS.viewTitle),
