@@ -148,9 +148,11 @@ export function createPoller(options: PollerOptions): Poller {
       }
       const snoozed = alert.state === "Snoozed" || (cur.snoozedUntilMs !== null && cur.snoozedUntilMs > t);
       if (snoozed || !alert.enabled) continue;
+      // Only a check newer than the one the message shows can clear it. PostHog also sets
+      // "Not firing" without a check when an alert is unsnoozed, enabled or edited; saying
+      // "Resolved" then would be false (the next check may well fire again).
       const shown = Math.max(...open.map((e) => e.latestCheckedMs ?? Number.NEGATIVE_INFINITY));
-      const cleared =
-        prev?.state === "Firing" || (cur.lastCheckedAtMs !== null && cur.lastCheckedAtMs > shown);
+      const cleared = cur.lastCheckedAtMs !== null && cur.lastCheckedAtMs > shown;
       if (cleared) {
         const queued = store.enqueueResolved({
           alertId: alert.id,

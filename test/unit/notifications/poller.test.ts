@@ -160,6 +160,30 @@ describe("poller", () => {
     expect((await p.pollOnce()).resolved).toBe(1);
   });
 
+  it("does not call an alert resolved when PostHog resets its state without a check (undo, enable, edit)", async () => {
+    source.set(makeAlert({ state: "Firing", last_checked_at: "2025-06-02T01:00:00Z" }));
+    const p = poller();
+    await p.pollOnce();
+    openEpisode(ALERT_ID, "C1", "2025-06-02T01:00:00Z");
+    // Snoozed and unsnoozed from Slack between two polls: PostHog says "Not firing", with no new check.
+    store.recordAction({
+      alertId: ALERT_ID,
+      action: "snooze",
+      by: "U1",
+      snoozedUntil: "2025-06-05T00:00:00.000Z",
+    });
+    store.recordAction({ alertId: ALERT_ID, action: "unsnooze", by: "U1" });
+    source.set(makeAlert({ state: "Not firing", last_checked_at: "2025-06-02T01:00:00Z" }));
+    expect(await p.pollOnce()).toMatchObject({ resolved: 0, fired: 0 });
+    expect(queued("resolved")).toHaveLength(0);
+    // The next check decides: this one fires again, so the open message is updated, not replaced.
+    source.set(makeAlert({ state: "Firing", last_checked_at: "2025-06-02T02:00:00Z" }));
+    expect(await p.pollOnce()).toMatchObject({ fired: 1, resolved: 0 });
+    // And a later clear check resolves it.
+    source.set(makeAlert({ state: "Not firing", last_checked_at: "2025-06-02T03:00:00Z" }));
+    expect(await p.pollOnce()).toMatchObject({ resolved: 1 });
+  });
+
   it("refreshes open messages when snooze or enabled changes in PostHog, without resolving", async () => {
     source.set(makeAlert({ state: "Firing" }));
     const p = poller();
