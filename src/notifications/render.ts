@@ -13,7 +13,32 @@ import { toEpochMs } from "../store/time.js";
 const RESOLVED_NOTES: Record<string, string> = {
   deleted: "the alert no longer exists in PostHog",
   errored: "PostHog could not check the alert (Errored)",
+  gap: "checks since did not fire; it fired again later, in a new message",
 };
+
+/** How often PostHog checks, by `calculation_interval`. */
+const CHECK_INTERVAL_MS: Record<string, number> = {
+  hourly: 3_600_000,
+  daily: 86_400_000,
+  weekly: 7 * 86_400_000,
+  monthly: 31 * 86_400_000,
+};
+
+/**
+ * Whether a firing check comes after checks that did not fire: more than one
+ * and a half check intervals after the one an open message shows. PostHog says
+ * nothing when an alert stops firing, so without a poll to notice, such a
+ * firing would otherwise count as "in a row" in the old message's thread.
+ * Unknown intervals and times count as in a row.
+ */
+export function firedAfterAGap(
+  checkedAtMs: number | null,
+  shownMs: number | null,
+  interval: string | null | undefined,
+): boolean {
+  const step = interval ? CHECK_INTERVAL_MS[interval] : undefined;
+  return step !== undefined && checkedAtMs !== null && shownMs !== null && checkedAtMs - shownMs > 1.5 * step;
+}
 
 export function resolvedNote(reason: string | null): string | null {
   return reason ? (RESOLVED_NOTES[reason] ?? null) : null;

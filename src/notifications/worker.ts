@@ -10,7 +10,7 @@ import type { Alert } from "../posthog/schemas.js";
 import { MESSAGE_GONE_ERRORS, type PostArgs, type PostResult, type SlackPoster } from "../slack/poster.js";
 import type { DeliveryJob, RoutingItem, Store } from "../store/store.js";
 import { type AlertSource, describeError, type Logger, realTimer, type SetTimer } from "./ports.js";
-import { resolvedNote, snapshotOf, viewFromEpisode, viewOf } from "./render.js";
+import { firedAfterAGap, resolvedNote, snapshotOf, viewFromEpisode, viewOf } from "./render.js";
 
 /**
  * Delivers queued notifications to Slack.
@@ -466,6 +466,26 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     ) {
       store.markSent(job.delivery.id, null, "skipped: the message already shows this check");
       return { ok: true, called: false };
+    }
+    if (
+      episode &&
+      firedAfterAGap(
+        n.checkedAtMs,
+        episode.latestCheckedMs,
+        alert?.calculation_interval ?? episode.details.frequency,
+      )
+    ) {
+      // The old message is closed as resolved (the checks between did not fire), then a new one is posted.
+      const closed = viewFromEpisode(episode, links, now(), {
+        status: "resolved",
+        resolvedAt: null,
+        resolvedNote: resolvedNote("gap"),
+      });
+      const result = await poster.update({ channel, ts: episode.messageTs, ...render(closed) });
+      if (!result.ok && !(result.kind === "permanent" && MESSAGE_GONE_ERRORS.has(result.error)))
+        return result;
+      store.retireEpisode(episode.id);
+      episode = null;
     }
     if (episode) {
       const snapshot = snapshotOf(n.payload, alert, episode);

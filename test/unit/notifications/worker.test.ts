@@ -202,6 +202,25 @@ describe("delivery worker", () => {
       expect(poster.calls).toHaveLength(3);
     });
 
+    it("closes the old message and starts a new one when a daily alert fires again after days without firing", async () => {
+      const w = worker();
+      store.enqueueFiring(firing());
+      await w.drain();
+      const parentTs = store.openEpisode(ALERT_ID, DEFAULT)!.messageTs;
+      // No poll saw it clear (polling off, say): the next firing comes three checks later.
+      store.enqueueFiring(firing({ lastCheckedAt: "2025-06-05T01:00:12Z" }));
+      await w.drain();
+      const [closed] = poster.updates(DEFAULT);
+      expect(closed?.ts).toBe(parentTs);
+      expect(textOf(closed!)).toContain("checks since did not fire");
+      expect(JSON.stringify(closed?.blocks)).not.toContain("notify_snooze");
+      const posts = poster.posts(DEFAULT);
+      expect(posts).toHaveLength(2);
+      expect(posts[1]?.thread_ts).toBeUndefined();
+      expect(store.openEpisode(ALERT_ID, DEFAULT)).toMatchObject({ repeatCount: 1 });
+      expect(store.openEpisode(ALERT_ID, DEFAULT)?.messageTs).not.toBe(parentTs);
+    });
+
     it("marks the message resolved and starts a new one when the alert fires again later", async () => {
       const w = worker();
       store.enqueueFiring(firing());
