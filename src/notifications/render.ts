@@ -12,6 +12,7 @@ import { toEpochMs } from "../store/time.js";
 /** Why a message says "Resolved", by the reason code the poller queued. */
 const RESOLVED_NOTES: Record<string, string> = {
   deleted: "the alert no longer exists in PostHog",
+  deleted_from_slack: "the alert was deleted from Slack",
   errored: "PostHog could not check the alert (Errored)",
   gap: "checks since did not fire; it fired again later, in a new message",
 };

@@ -99,8 +99,13 @@ export function createNotifications(input: {
           ...(verb === "snooze" ? { snoozedUntil: alert?.snoozed_until ?? null } : {}),
         });
       }
+      // What the worker read of the alert before this change would undo it in the message.
+      worker.forget(action.alertId);
       if (store.openEpisodesForAlert(action.alertId).length > 0) {
-        store.enqueueRefresh({ alertId: action.alertId, source: "action", reason: action.verb });
+        // A deleted alert's message closes (its buttons would only meet a 404); others redraw.
+        if (action.verb === "delete")
+          store.enqueueResolved({ alertId: action.alertId, source: "action", reason: "deleted_from_slack" });
+        else store.enqueueRefresh({ alertId: action.alertId, source: "action", reason: action.verb });
         worker.kick();
       }
     },

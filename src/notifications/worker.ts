@@ -67,6 +67,8 @@ export interface DeliveryWorkerOptions {
 export interface DeliveryWorker {
   /** Something was queued: look at the queue now (when started). */
   kick(): void;
+  /** Drops what the worker last read of an alert: it was just changed, so read it again. */
+  forget(alertId: string): void;
   /** Re-queues deliveries interrupted by a crash, then works the queue in the background. */
   start(): void;
   /** Stops taking new work and waits for the calls in flight to finish and be recorded. */
@@ -605,6 +607,9 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   }
 
   return {
+    forget(alertId) {
+      alertCache.delete(alertId);
+    },
     kick() {
       // A burst of webhooks is one look at the queue per event-loop turn, not one each.
       if (!running || kickQueued) return;

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { alertRefCodec } from "../../src/slack/codecs.js";
 import {
+  ACTION_CONFIRM_DELETE,
   ACTION_NOTIFY_DISABLE,
   ACTION_NOTIFY_ENABLE,
   ACTION_NOTIFY_SNOOZE,
@@ -294,6 +295,22 @@ describe("controls on the message", () => {
     await h.slack.waitFor(() => patches().length === 4);
     expect(patches()[3]?.body).toEqual({ snoozed_until: null });
     await h.slack.waitFor(() => !JSON.stringify(latest().blocks).includes("Snoozed until"), 5_000);
+  });
+
+  it("an alert deleted from Slack closes its message, and its buttons go", async () => {
+    await posted();
+    await h.requester.blockAction({
+      userId: USERS.ann.id,
+      actionId: ACTION_CONFIRM_DELETE,
+      value: alertRefCodec.encode({ a: signups.id }),
+      responseUrl: h.slack.responseUrl(),
+    });
+    await h.slack.waitFor(() => JSON.stringify(latest().blocks).includes("Resolved"), 5_000);
+    expect(JSON.stringify(latest().blocks)).toContain("the alert was deleted from Slack");
+    const left = controls(latest()).elements.map((e) => e.action_id);
+    expect(left).not.toContain(ACTION_NOTIFY_SNOOZE);
+    expect(left).not.toContain(ACTION_NOTIFY_DISABLE);
+    expect(h.posthog.alerts.has(signups.id)).toBe(false);
   });
 
   it("refuses a user the policy refuses, ephemerally, and the message does not change", async () => {

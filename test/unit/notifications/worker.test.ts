@@ -221,6 +221,23 @@ describe("delivery worker", () => {
       expect(store.openEpisode(ALERT_ID, DEFAULT)?.messageTs).not.toBe(parentTs);
     });
 
+    it("reads an alert again after forget, so a change just made is not undone by an older read", async () => {
+      source.set(makeAlert());
+      const w = worker();
+      store.enqueueFiring(firing());
+      await w.drain();
+      expect(source.getCalls).toHaveLength(1);
+      // Disabled from Slack a moment later; the alert fires again (a check an hour later).
+      source.set(makeAlert({ enabled: false }));
+      store.recordAction({ alertId: ALERT_ID, action: "disable", by: "U0ANN0001" });
+      w.forget(ALERT_ID);
+      clock.t += 1_000;
+      store.enqueueFiring(firing({ lastCheckedAt: "2025-06-02T02:00:12Z" }));
+      await w.drain();
+      expect(source.getCalls).toHaveLength(2);
+      expect(textOf(poster.updates(DEFAULT)[0]!)).toContain("Disabled by <@U0ANN0001>");
+    });
+
     it("marks the message resolved and starts a new one when the alert fires again later", async () => {
       const w = worker();
       store.enqueueFiring(firing());
