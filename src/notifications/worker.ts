@@ -622,6 +622,15 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     start() {
       if (running) return;
       recover();
+      if (defaultChannel) {
+        // Kept while no channel was set; the default channel set since takes them.
+        const revived = store.reviveUnrouted(defaultChannel);
+        if (revived > 0)
+          logger.info(
+            { channel: defaultChannel, revived },
+            "Notifications kept without a channel now go to ALERTS_CHANNEL",
+          );
+      }
       try {
         store.prune(now() - RETENTION_MS);
       } catch (error) {

@@ -752,15 +752,52 @@ export class Store {
           `INSERT INTO routes (alert_id, channel, created_by, created_at) VALUES (?, ?, ?, ?)
              ON CONFLICT DO NOTHING`,
         ).run(alertId, channel, createdBy, now).changes;
-        const rerouted = this.stmt(
-          `UPDATE deliveries SET status = 'pending', channel = ?, next_attempt_at = 0, last_error = NULL,
-               updated_at = ?
-             WHERE status = 'unrouted'
-               AND notification_id IN (SELECT id FROM notifications WHERE alert_id = ?)`,
-        ).run(channel, now, alertId).changes;
+        const rerouted = this.reviveFor(alertId, channel, now);
         return { added: added === 1, rerouted };
       })
       .immediate();
+  }
+
+  /**
+   * Sends every alert's kept firings (kept while it had no channel) to `channel`:
+   * for a default channel set since they were kept. Returns how many go.
+   */
+  reviveUnrouted(channel: string): number {
+    const now = this.now();
+    return this.db
+      .transaction(() => {
+        const alerts = this.stmt(
+          `SELECT DISTINCT n.alert_id AS alertId FROM deliveries d JOIN notifications n ON n.id = d.notification_id
+             WHERE d.status = 'unrouted'`,
+        ).all() as Array<{ alertId: string }>;
+        return alerts.reduce((sum, a) => sum + this.reviveFor(a.alertId, channel, now), 0);
+      })
+      .immediate();
+  }
+
+  /**
+   * Firings kept while the alert had no channel: only the newest is posted. The older ones
+   * would arrive as a flood of stale "fired again" replies; they are closed with a note.
+   */
+  private reviveFor(alertId: string, channel: string, now: number): number {
+    const newest = this.stmt(
+      `SELECT MAX(n.id) AS id FROM deliveries d JOIN notifications n ON n.id = d.notification_id
+         WHERE d.status = 'unrouted' AND n.alert_id = ? AND n.kind = 'firing' AND n.is_test = 0`,
+    ).get(alertId) as { id: number | null };
+    this.stmt(
+      `UPDATE deliveries SET status = 'sent', last_error = 'skipped: a newer firing was posted instead',
+           updated_at = ?
+         WHERE status = 'unrouted'
+           AND notification_id IN (
+             SELECT id FROM notifications WHERE alert_id = ? AND kind = 'firing' AND is_test = 0 AND id < ?
+           )`,
+    ).run(now, alertId, newest.id ?? 0);
+    return this.stmt(
+      `UPDATE deliveries SET status = 'pending', channel = ?, next_attempt_at = 0, last_error = NULL,
+           updated_at = ?
+         WHERE status = 'unrouted'
+           AND notification_id IN (SELECT id FROM notifications WHERE alert_id = ?)`,
+    ).run(channel, now, alertId).changes;
   }
 
   removeRoute(alertId: string, channel: string): boolean {

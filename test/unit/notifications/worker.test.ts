@@ -112,6 +112,39 @@ describe("delivery worker", () => {
       expect(store.deliveriesFor(id)).toMatchObject([{ status: "sent", channel: C1 }]);
     });
 
+    it("posts only the newest of the firings kept without a channel once a route is added", async () => {
+      const w = worker({ defaultChannel: undefined });
+      const ids = ["2025-06-02T01:00:00Z", "2025-06-03T01:00:00Z", "2025-06-04T01:00:00Z"].map(
+        (lastCheckedAt) => store.enqueueFiring(firing({ lastCheckedAt })).id,
+      );
+      await w.drain();
+      expect(store.addRoute(ALERT_ID, C1).rerouted).toBe(1);
+      await w.drain();
+      expect(poster.posts(C1)).toHaveLength(1);
+      expect(textOf(poster.posts(C1)[0]!)).toContain("<!date^1748998800^");
+      expect(ids.map((id) => store.deliveriesFor(id)[0]?.status)).toEqual(["sent", "sent", "sent"]);
+      expect(store.deliveriesFor(ids[0]!)[0]).toMatchObject({
+        channel: null,
+        lastError: "skipped: a newer firing was posted instead",
+      });
+    });
+
+    it("sends firings kept without a channel to ALERTS_CHANNEL once it is set (the newest per alert)", async () => {
+      const first = worker({ defaultChannel: undefined });
+      store.enqueueFiring(firing({ lastCheckedAt: "2025-06-02T01:00:00Z" }));
+      store.enqueueFiring(firing({ lastCheckedAt: "2025-06-03T01:00:00Z" }));
+      store.enqueueFiring(firing({ alertId: alertIdFor("other"), lastCheckedAt: "2025-06-03T01:00:00Z" }));
+      await first.drain();
+      expect(store.failureSummary().unrouted).toBe(3);
+      // Restarted with ALERTS_CHANNEL set.
+      const second = worker();
+      second.start();
+      await second.stop();
+      await second.drain();
+      expect(store.failureSummary().unrouted).toBe(0);
+      expect(poster.posts(DEFAULT)).toHaveLength(2);
+    });
+
     it("warns about an unroutable alert at most once a minute, then with how many were kept", async () => {
       const w = worker({ defaultChannel: undefined });
       const other = alertIdFor("other-alert");
