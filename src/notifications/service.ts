@@ -125,9 +125,11 @@ export function createNotifications(input: {
       const warning =
         failing.length > 0
           ? `Slack refused notifications for ${failing.length} channel${failing.length === 1 ? "" : "s"}`
-          : summary.unrouted > 0
-            ? `${summary.unrouted} notification${summary.unrouted === 1 ? "" : "s"} have no channel (set ALERTS_CHANNEL or use /alerts watch)`
-            : null;
+          : summary.delayedChannels.length > 0
+            ? `Notifications are delayed in ${summary.delayedChannels.length} channel${summary.delayedChannels.length === 1 ? "" : "s"}: Slack keeps failing them (still retrying)`
+            : summary.unrouted > 0
+              ? `${summary.unrouted} notification${summary.unrouted === 1 ? "" : "s"} have no channel (set ALERTS_CHANNEL or use /alerts watch)`
+              : null;
       return {
         warning,
         details: {
@@ -138,6 +140,11 @@ export function createNotifications(input: {
             channel: c.channel,
             error: c.lastError,
             failures: c.failures,
+          })),
+          delayedChannels: summary.delayedChannels.map((c) => ({
+            channel: c.channel,
+            error: c.lastError,
+            attempts: c.attempts,
           })),
         },
       };

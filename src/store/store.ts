@@ -209,7 +209,12 @@ export interface FailureSummary {
     lastErrorAt: number | null;
     failures: number;
   }>;
+  /** Channels with a delivery still retrying after `DELAYED_AFTER_ATTEMPTS` tries (a passing error that keeps coming). */
+  delayedChannels: Array<{ channel: string; attempts: number; lastError: string | null }>;
 }
+
+/** Tries after which a delivery that keeps meeting passing errors counts as delayed in /healthz. */
+export const DELAYED_AFTER_ATTEMPTS = 5;
 
 export interface StoreOptions {
   now?: () => number;
@@ -1205,11 +1210,17 @@ export class Store {
       `SELECT channel, last_error AS lastError, last_error_at AS lastErrorAt, failures
          FROM channel_health WHERE failing = 1 ORDER BY last_error_at DESC`,
     ).all() as FailureSummary["failingChannels"];
+    const delayedChannels = this.stmt(
+      `SELECT channel, MAX(attempts) AS attempts, MAX(last_error) AS lastError
+         FROM deliveries WHERE status IN ('pending', 'sending') AND attempts >= ? AND channel IS NOT NULL
+         GROUP BY channel ORDER BY channel`,
+    ).all(DELAYED_AFTER_ATTEMPTS) as FailureSummary["delayedChannels"];
     return {
       failed: counts.failed,
       unrouted: counts.unrouted,
       pending: this.pendingCount(),
       failingChannels,
+      delayedChannels,
     };
   }
 

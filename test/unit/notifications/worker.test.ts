@@ -427,6 +427,20 @@ describe("delivery worker", () => {
       expect(times).toHaveLength(13);
     });
 
+    it("counts a channel as delayed after five tries that met passing errors, and no longer once it gets through", async () => {
+      let failures = 0;
+      const seen: number[] = [];
+      poster.respond = () => {
+        seen.push(store.failureSummary().delayedChannels.length);
+        return failures++ < 6 ? { ok: false, kind: "transient", error: "http_503" } : undefined;
+      };
+      store.enqueueFiring(firing());
+      await worker().drain();
+      // Looked at during each try: from the fifth on, the channel counts as delayed.
+      expect(seen).toEqual([0, 0, 0, 0, 1, 1, 1]);
+      expect(store.failureSummary().delayedChannels).toEqual([]);
+    });
+
     it("records a permanent error, stops retrying, and tells the default channel once per streak", async () => {
       fireAlerts(C1, 3, "broken");
       poster.respond = (call) =>
