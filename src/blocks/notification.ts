@@ -83,6 +83,8 @@ export interface NotificationView {
   snooze: { until: string; by: string | null } | null;
   /** Set while the alert is disabled; `by` is null when it was done in PostHog. */
   disabled: { by: string | null } | null;
+  /** The snooze or disable someone undid from Slack, while nothing has replaced it. */
+  undone?: { action: "unsnooze" | "enable"; by: string } | null;
   resolvedAt?: string | null;
   /** A short reason shown with "Resolved", e.g. that the alert was deleted. */
   resolvedNote?: string | null;
@@ -175,6 +177,9 @@ function stateLine(view: NotificationView): string | null {
     const who = mention(view.snooze.by);
     lines.push(`🔕 Snoozed until ${slackDate(view.snooze.until)}${who ? ` by ${who}` : " (set in PostHog)"}`);
   }
+  const undoneBy = view.undone ? mention(view.undone.by) : null;
+  if (undoneBy && view.undone?.action === "unsnooze") lines.push(`🔔 Unsnoozed by ${undoneBy}`);
+  if (undoneBy && view.undone?.action === "enable") lines.push(`▶️ Enabled again by ${undoneBy}`);
   return lines.length > 0 ? lines.join("\n") : null;
 }
 

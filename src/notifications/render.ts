@@ -99,6 +99,7 @@ export interface ViewExtras {
   firstFiredAt?: string | null;
   snoozedBy?: string | null;
   disabledBy?: string | null;
+  undone?: EpisodeRecord["undone"];
   isTest?: boolean;
   resolvedAt?: string | null;
   resolvedNote?: string | null;
@@ -134,6 +135,12 @@ export function viewOf(
         ? { until: new Date(untilMs).toISOString(), by: extras.snoozedBy ?? null }
         : null,
     disabled: snapshot.enabled ? null : { by: extras.disabledBy ?? null },
+    // Said only while it still holds: a later snooze or disable takes its place.
+    undone:
+      extras.undone &&
+      (extras.undone.action === "enable" ? snapshot.enabled : !(untilMs !== null && untilMs > now))
+        ? extras.undone
+        : null,
     resolvedAt: extras.resolvedAt ?? null,
     resolvedNote: extras.resolvedNote ?? null,
   };
@@ -172,6 +179,7 @@ export function viewFromEpisode(
       firstFiredAt: episode.firstCheckedAt,
       snoozedBy: episode.snoozedBy,
       disabledBy: episode.disabledBy,
+      undone: episode.undone,
       resolvedAt: overrides.resolvedAt ?? null,
       resolvedNote: overrides.resolvedNote ?? episode.resolvedNote,
     },

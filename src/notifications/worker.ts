@@ -501,6 +501,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
           firstFiredAt: episode.firstCheckedAt,
           snoozedBy: episode.snoozedBy,
           disabledBy: episode.disabledBy,
+          undone: episode.undone,
         },
         links,
         now(),

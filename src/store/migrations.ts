@@ -121,4 +121,10 @@ export const MIGRATIONS: readonly string[] = [
   INSERT INTO meta (key, value) VALUES ('instance_id', lower(hex(randomblob(8))))
     ON CONFLICT (key) DO NOTHING;
   `,
+  // 3: who undid a snooze or a disable from Slack, so the message can say so
+  // ("Unsnoozed by @ann") instead of the line just disappearing.
+  `
+  ALTER TABLE episodes ADD COLUMN undone TEXT;
+  ALTER TABLE episodes ADD COLUMN undone_by TEXT;
+  `,
 ];

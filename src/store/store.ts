@@ -116,6 +116,8 @@ export interface EpisodeRecord {
   enabled: boolean;
   disabledBy: string | null;
   actionAt: number | null;
+  /** The latest snooze or disable undone from Slack, and by whom; cleared by the next action. */
+  undone: { action: "unsnooze" | "enable"; by: string } | null;
   resolvedNote: string | null;
 }
 
@@ -368,6 +370,8 @@ interface EpisodeRow {
   enabled: number;
   disabled_by: string | null;
   action_at: number | null;
+  undone: string | null;
+  undone_by: string | null;
   resolved_note: string | null;
 }
 
@@ -424,6 +428,10 @@ function toEpisode(row: EpisodeRow): EpisodeRecord {
     enabled: row.enabled === 1,
     disabledBy: row.disabled_by,
     actionAt: row.action_at,
+    undone:
+      (row.undone === "unsnooze" || row.undone === "enable") && row.undone_by
+        ? { action: row.undone, by: row.undone_by }
+        : null,
     resolvedNote: row.resolved_note,
   };
 }
@@ -1113,16 +1121,14 @@ export class Store {
       .transaction(() => {
         for (const episode of this.openEpisodesForAlert(alertId)) {
           if (toEpochMs(episode.snoozedUntil) !== untilMs) {
-            this.stmt("UPDATE episodes SET snoozed_until = ?, snoozed_by = NULL WHERE id = ?").run(
-              state.snoozedUntil,
-              episode.id,
-            );
+            this.stmt(
+              "UPDATE episodes SET snoozed_until = ?, snoozed_by = NULL, undone = NULL, undone_by = NULL WHERE id = ?",
+            ).run(state.snoozedUntil, episode.id);
           }
           if (episode.enabled !== state.enabled) {
-            this.stmt("UPDATE episodes SET enabled = ?, disabled_by = NULL WHERE id = ?").run(
-              state.enabled ? 1 : 0,
-              episode.id,
-            );
+            this.stmt(
+              "UPDATE episodes SET enabled = ?, disabled_by = NULL, undone = NULL, undone_by = NULL WHERE id = ?",
+            ).run(state.enabled ? 1 : 0, episode.id);
           }
         }
       })
@@ -1140,16 +1146,20 @@ export class Store {
     return this.db
       .transaction(() => {
         const episodeSql: Record<AlertAction, string> = {
-          snooze: "UPDATE episodes SET snoozed_until = ?, snoozed_by = ?, action_at = ?",
-          unsnooze: "UPDATE episodes SET snoozed_until = NULL, snoozed_by = NULL, action_at = ?",
-          disable: "UPDATE episodes SET enabled = 0, disabled_by = ?, action_at = ?",
-          enable: "UPDATE episodes SET enabled = 1, disabled_by = NULL, action_at = ?",
+          snooze:
+            "UPDATE episodes SET snoozed_until = ?, snoozed_by = ?, action_at = ?, undone = NULL, undone_by = NULL",
+          unsnooze:
+            "UPDATE episodes SET snoozed_until = NULL, snoozed_by = NULL, action_at = ?, undone = 'unsnooze', undone_by = ?",
+          disable:
+            "UPDATE episodes SET enabled = 0, disabled_by = ?, action_at = ?, undone = NULL, undone_by = NULL",
+          enable:
+            "UPDATE episodes SET enabled = 1, disabled_by = NULL, action_at = ?, undone = 'enable', undone_by = ?",
         };
         const args: Record<AlertAction, unknown[]> = {
           snooze: [input.snoozedUntil ?? null, input.by, now],
-          unsnooze: [now],
+          unsnooze: [now, input.by],
           disable: [input.by, now],
-          enable: [now],
+          enable: [now, input.by],
         };
         this.stmt(`${episodeSql[input.action]} WHERE alert_id = ? AND status = 'firing'`).run(
           ...args[input.action],

@@ -289,12 +289,18 @@ describe("controls on the message", () => {
     await h.slack.waitFor(() => patches().length === 2);
     expect(patches()[1]?.body).toEqual({ enabled: true });
     await h.slack.waitFor(() => !JSON.stringify(latest().blocks).includes("Disabled by"), 5_000);
+    // Who undid it is said in place of what was undone.
+    expect(JSON.stringify(latest().blocks)).toContain(`Enabled again by <@${USERS.ann.id}>`);
     await click(latest(), ACTION_NOTIFY_SNOOZE, USERS.ann.id, "1h");
     await h.slack.waitFor(() => JSON.stringify(latest().blocks).includes("Snoozed until"), 5_000);
     await click(latest(), ACTION_NOTIFY_UNSNOOZE);
     await h.slack.waitFor(() => patches().length === 4);
     expect(patches()[3]?.body).toEqual({ snoozed_until: null });
     await h.slack.waitFor(() => !JSON.stringify(latest().blocks).includes("Snoozed until"), 5_000);
+    const after = JSON.stringify(latest().blocks);
+    expect(after).toContain(`Unsnoozed by <@${USERS.ann.id}>`);
+    // The snooze replaced the earlier "Enabled again" line; only the latest undo is said.
+    expect(after).not.toContain("Enabled again");
   });
 
   it("an alert deleted from Slack closes its message, and its buttons go", async () => {

@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { firedAfterAGap } from "../../../src/notifications/render.js";
+import { firedAfterAGap, viewOf } from "../../../src/notifications/render.js";
+import type { EpisodeSnapshot } from "../../../src/store/store.js";
+
+const ALERT = "0192c0de-0000-7000-8000-000000000001";
 
 const HOUR = 3_600_000;
 
@@ -17,5 +20,40 @@ describe("firedAfterAGap", () => {
     expect(firedAfterAGap(100 * HOUR, 0, null)).toBe(false);
     expect(firedAfterAGap(null, 0, "hourly")).toBe(false);
     expect(firedAfterAGap(100 * HOUR, null, "hourly")).toBe(false);
+  });
+});
+
+describe("who undid a snooze or a disable", () => {
+  const snapshot: EpisodeSnapshot = {
+    alertName: "Signups dropped",
+    insightName: null,
+    insightShortId: null,
+    breaches: null,
+    latestValue: null,
+    latestCheckedAt: null,
+    details: { threshold: null, condition: null, frequency: null, recentValues: [] },
+    snoozedUntil: null,
+    enabled: true,
+  };
+  const links = { host: "https://us.posthog.com", projectId: "1" };
+  const view = (over: Partial<EpisodeSnapshot>, undone: { action: "unsnooze" | "enable"; by: string }) =>
+    viewOf(ALERT, { ...snapshot, ...over }, { status: "firing", repeatCount: 1, undone }, links, 1_000);
+
+  it("is said while it holds", () => {
+    expect(view({}, { action: "unsnooze", by: "U0ANN0001" }).undone).toEqual({
+      action: "unsnooze",
+      by: "U0ANN0001",
+    });
+    expect(view({}, { action: "enable", by: "U0ANN0001" }).undone).toEqual({
+      action: "enable",
+      by: "U0ANN0001",
+    });
+  });
+
+  it("is not said once the alert is snoozed or disabled again (set in PostHog, say)", () => {
+    expect(
+      view({ snoozedUntil: "2099-01-01T00:00:00Z" }, { action: "unsnooze", by: "U0ANN0001" }).undone,
+    ).toBeNull();
+    expect(view({ enabled: false }, { action: "enable", by: "U0ANN0001" }).undone).toBeNull();
   });
 });
