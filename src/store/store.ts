@@ -637,11 +637,15 @@ export class Store {
     if (!alertId) throw new Error(`enqueue ${kind} needs an alert id`);
     return this.db
       .transaction((): EnqueueResult => {
+        // Merged only into one that no channel has had yet: once a channel got it (or is
+        // getting it), that channel would miss the change this one carries.
         const waiting = this.stmt(
           `SELECT n.id FROM notifications n
              WHERE n.alert_id = ? AND n.kind = ?
                AND (n.routed = 0 OR EXISTS
                  (SELECT 1 FROM deliveries d WHERE d.notification_id = n.id AND d.status = 'pending'))
+               AND NOT EXISTS
+                 (SELECT 1 FROM deliveries d WHERE d.notification_id = n.id AND d.status <> 'pending')
              ORDER BY n.id DESC LIMIT 1`,
         ).get(alertId, kind) as { id: number } | undefined;
         if (waiting) return { id: waiting.id, duplicate: true };

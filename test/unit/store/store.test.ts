@@ -245,6 +245,18 @@ describe("Store", () => {
     });
   });
 
+  describe("refreshes for an alert open in two channels", () => {
+    it("are not merged into one that a channel already got", () => {
+      const a = store.enqueueRefresh({ alertId: ALERT, source: "action" });
+      store.routeNotification(a.id, ["C0000000001", "C0000000002"]);
+      const [first] = store.deliveriesFor(a.id);
+      store.claimDelivery(first!.id);
+      store.markSent(first!.id, "1.000");
+      // The second channel's copy still waits (rate limited, say); an undo must still reach the first.
+      expect(store.enqueueRefresh({ alertId: ALERT, source: "action" }).duplicate).toBe(false);
+    });
+  });
+
   describe("routes", () => {
     it("adds, lists and removes routes", () => {
       expect(store.addRoute(ALERT, "C0000000001", "U1")).toEqual({ added: true, rerouted: 0 });
