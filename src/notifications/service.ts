@@ -59,6 +59,7 @@ export function createNotifications(input: {
     source,
     links: { host: config.posthog.host, projectId: config.posthog.projectId },
     defaultChannel: config.alertsChannel,
+    closeAfterGap: config.pollIntervalSeconds === 0,
     logger,
   });
   const webhook = createWebhookHandler({

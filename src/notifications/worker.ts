@@ -8,7 +8,7 @@ import {
 } from "../blocks/notification.js";
 import type { Alert } from "../posthog/schemas.js";
 import { MESSAGE_GONE_ERRORS, type PostArgs, type PostResult, type SlackPoster } from "../slack/poster.js";
-import type { DeliveryJob, RoutingItem, Store } from "../store/store.js";
+import type { DeliveryJob, EpisodeRecord, RoutingItem, Store } from "../store/store.js";
 import { type AlertSource, describeError, type Logger, realTimer, type SetTimer } from "./ports.js";
 import { firedAfterAGap, resolvedNote, snapshotOf, viewFromEpisode, viewOf } from "./render.js";
 
@@ -62,6 +62,12 @@ export interface DeliveryWorkerOptions {
   backoffMaxMs?: number;
   /** How long a fetched alert is reused across the channels of one firing. */
   alertCacheMs?: number;
+  /**
+   * Close an open message when the alert fires again after a gap of checks that
+   * did not fire (see firedAfterAGap). For a bot that does not poll: otherwise
+   * the poller resolves messages, and its firings do not move a message's check.
+   */
+  closeAfterGap?: boolean;
 }
 
 export interface DeliveryWorker {
@@ -120,6 +126,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   const backoffMaxMs = options.backoffMaxMs ?? 5 * 60 * 1000;
   const alertCacheMs = options.alertCacheMs ?? 10_000;
   const defaultChannel = options.defaultChannel || undefined;
+  const closeAfterGap = options.closeAfterGap ?? false;
 
   const busy = new Set<string>();
   const inFlight = new Set<Promise<void>>();
@@ -469,24 +476,22 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       store.markSent(job.delivery.id, null, "skipped: the message already shows this check");
       return { ok: true, called: false };
     }
+    // Without polling, nothing else notices that an alert stopped firing (PostHog says nothing):
+    // a firing after a gap of checks that did not fire starts a new message. A gap covered by an
+    // action from Slack (a snooze, a disable) is not one; with polling on, the poller resolves.
+    let superseded: EpisodeRecord | null = null;
     if (
       episode &&
+      closeAfterGap &&
+      !(episode.actionAt !== null && episode.actionAt > (episode.latestCheckedMs ?? 0)) &&
       firedAfterAGap(
         n.checkedAtMs,
         episode.latestCheckedMs,
         alert?.calculation_interval ?? episode.details.frequency,
       )
     ) {
-      // The old message is closed as resolved (the checks between did not fire), then a new one is posted.
-      const closed = viewFromEpisode(episode, links, now(), {
-        status: "resolved",
-        resolvedAt: null,
-        resolvedNote: resolvedNote("gap"),
-      });
-      const result = await poster.update({ channel, ts: episode.messageTs, ...render(closed) });
-      if (!result.ok && !(result.kind === "permanent" && MESSAGE_GONE_ERRORS.has(result.error)))
-        return result;
       store.retireEpisode(episode.id);
+      superseded = episode;
       episode = null;
     }
     if (episode) {
@@ -546,7 +551,24 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     const posted = await postOnce(job, { channel, ...render(view) });
     if (!posted.ok) return posted;
     store.completeOpened(job.delivery.id, { alertId: n.alertId, channel, ts: posted.ts, snapshot });
+    // Closed only once the new message is there, so a firing alert never has only a "Resolved" one.
+    if (superseded) await closeSuperseded(channel, superseded);
     return { ok: true, called: true };
+  }
+
+  /** Marks a message the alert's new firing replaced as resolved; best effort (it is retired already). */
+  async function closeSuperseded(channel: string, episode: EpisodeRecord): Promise<void> {
+    const closed = viewFromEpisode(episode, links, now(), {
+      status: "resolved",
+      resolvedAt: null,
+      resolvedNote: resolvedNote("gap"),
+    });
+    const result = await poster.update({ channel, ts: episode.messageTs, ...render(closed) });
+    if (!result.ok)
+      logger.info(
+        { alertId: episode.alertId, channel, error: "error" in result ? result.error : result.kind },
+        "Could not mark the alert's earlier message as resolved",
+      );
   }
 
   async function deliverResolved(job: DeliveryJob): Promise<Outcome> {

@@ -235,8 +235,8 @@ describe("delivery worker", () => {
       expect(poster.calls).toHaveLength(3);
     });
 
-    it("closes the old message and starts a new one when a daily alert fires again after days without firing", async () => {
-      const w = worker();
+    it("without polling, closes the old message after the new one when a daily alert fires again days later", async () => {
+      const w = worker({ closeAfterGap: true });
       store.enqueueFiring(firing());
       await w.drain();
       const parentTs = store.openEpisode(ALERT_ID, DEFAULT)!.messageTs;
@@ -250,8 +250,33 @@ describe("delivery worker", () => {
       const posts = poster.posts(DEFAULT);
       expect(posts).toHaveLength(2);
       expect(posts[1]?.thread_ts).toBeUndefined();
+      // The new message went out before the old one was closed.
+      expect(poster.calls.map((c) => c.method)).toEqual(["post", "post", "update"]);
       expect(store.openEpisode(ALERT_ID, DEFAULT)).toMatchObject({ repeatCount: 1 });
       expect(store.openEpisode(ALERT_ID, DEFAULT)?.messageTs).not.toBe(parentTs);
+    });
+
+    it("keeps the message when a gap is a Slack action's (snoozed meanwhile), or when the bot polls", async () => {
+      const w = worker({ closeAfterGap: true });
+      store.enqueueFiring(firing());
+      await w.drain();
+      clock.t = Date.parse("2025-06-02T12:00:00Z");
+      store.recordAction({
+        alertId: ALERT_ID,
+        action: "snooze",
+        by: "U0ANN0001",
+        snoozedUntil: "2025-06-04T00:00:00Z",
+      });
+      store.enqueueFiring(firing({ lastCheckedAt: "2025-06-05T01:00:12Z" }));
+      await w.drain();
+      expect(poster.posts(DEFAULT).filter((p) => !p.thread_ts)).toHaveLength(1);
+
+      const polling = worker({ closeAfterGap: false });
+      store.enqueueFiring(firing({ alertId: alertIdFor("polled") }));
+      await polling.drain();
+      store.enqueueFiring(firing({ alertId: alertIdFor("polled"), lastCheckedAt: "2025-06-09T01:00:12Z" }));
+      await polling.drain();
+      expect(poster.posts(DEFAULT).filter((p) => !p.thread_ts)).toHaveLength(2);
     });
 
     it("reads an alert again after forget, so a change just made is not undone by an older read", async () => {
