@@ -95,28 +95,31 @@ function timestampProblem(req: IncomingMessage, nowSeconds: number): string | nu
   return null;
 }
 
+/** How long /healthz keeps warning after PostHog's latest 403. */
+const FORBIDDEN_WARNING_MS = 60 * 60_000;
+
 export async function createBot(input: BotDeps): Promise<Bot> {
   const { config, logger } = input;
   const now = input.now ?? (() => new Date());
   const health = input.health ?? new Health();
-  // PostHog's key, from the latest answer. A 401 means no PostHog call can work: /healthz fails.
-  // A 403 is one thing the key may not do (a missing scope, say): the rest works, so it only
-  // warns, and a restart (which cannot fix a key) is not asked for.
-  const postHogKey: { failing: string | null; warning: string | null } = { failing: null, warning: null };
-  health.register("posthog", () => postHogKey);
+  // PostHog's key. A 401 means no PostHog call can work: /healthz fails until a call succeeds.
+  // A 403 is one thing the key may not do (a missing scope, say) while the rest works: it warns
+  // for an hour after the latest one, since other calls succeeding says nothing of that one thing.
+  let rejected = false;
+  let forbiddenAt: number | null = null;
+  health.register("posthog", () => ({
+    failing: rejected ? "PostHog rejected the API key (HTTP 401)" : null,
+    warning:
+      forbiddenAt !== null && now().getTime() - forbiddenAt < FORBIDDEN_WARNING_MS
+        ? "PostHog refused a request with HTTP 403 within the last hour: the API key lacks a scope or access to the project (the log names it)"
+        : null,
+  }));
   const posthog =
     input.posthog ??
     createPostHogClient(config, logger, (status) => {
-      if (status === 401) {
-        postHogKey.failing = "PostHog rejected the API key (HTTP 401)";
-        postHogKey.warning = null;
-      } else if (status === 403) {
-        postHogKey.warning =
-          "PostHog refused a request with HTTP 403: the API key lacks a scope or access to the project (the log names it)";
-      } else if (status !== null && status < 400) {
-        postHogKey.failing = null;
-        postHogKey.warning = null;
-      }
+      if (status === 401) rejected = true;
+      else if (status === 403) forbiddenAt = now().getTime();
+      else if (status !== null && status < 400) rejected = false;
     });
 
   const clientOptions: WebClientOptions = {

@@ -575,6 +575,8 @@ export function failureOnForm(
   failure: SaveFailure,
   mode: FormMode,
   present: ReadonlySet<string>,
+  /** "channel" when said in a channel because the form is gone: there is nothing to submit again. */
+  where: "form" | "channel" = "form",
 ): { notice: string; fieldErrors: FormErrors } {
   const lost = failure.sent !== false && (failure.code === "timeout" || failure.code === "unavailable");
   const verb = mode === "create" ? "create" : "save";
@@ -583,7 +585,7 @@ export function failureOnForm(
     notice =
       mode === "create"
         ? `⚠️ ${safeMrkdwn(failure.userMessage, 600)} The alert may have been created anyway: check the alert list before creating it again.`
-        : `⚠️ ${safeMrkdwn(failure.userMessage, 600)} Your changes may or may not have been saved; submit again to make sure.`;
+        : `⚠️ ${safeMrkdwn(failure.userMessage, 600)} Your changes may or may not have been saved; ${where === "form" ? "submit again to make sure" : "check the alert with `/alerts show` and edit it again if they are missing"}.`;
   }
   const fieldErrors: FormErrors = {};
   if (failure.code === "validation") {

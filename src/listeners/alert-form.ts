@@ -579,7 +579,7 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
       };
       await show(
         await formAgain(meta, values, facts, { failure }),
-        failureOnForm(failure, meta.m, new Set()).notice,
+        failureOnForm(failure, meta.m, new Set(), "channel").notice,
       );
       return;
     }

@@ -1152,12 +1152,17 @@ export class Store {
         const episodeSql: Record<AlertAction, string> = {
           snooze:
             "UPDATE episodes SET snoozed_until = ?, snoozed_by = ?, action_at = ?, undone = NULL, undone_by = NULL",
-          unsnooze:
-            "UPDATE episodes SET snoozed_until = NULL, snoozed_by = NULL, action_at = ?, undone = 'unsnooze', undone_by = ?",
-          disable:
-            "UPDATE episodes SET enabled = 0, disabled_by = ?, action_at = ?, undone = NULL, undone_by = NULL",
-          enable:
-            "UPDATE episodes SET enabled = 1, disabled_by = NULL, action_at = ?, undone = 'enable', undone_by = ?",
+          // SET reads the row as it was. An undo of what was not there (Unsnooze with no snooze,
+          // Enable on an enabled alert) claims no undo, and Disable on a disabled one moves no "by".
+          unsnooze: `UPDATE episodes SET snoozed_until = NULL, snoozed_by = NULL, action_at = ?,
+                 undone = CASE WHEN snoozed_until IS NOT NULL THEN 'unsnooze' ELSE undone END,
+                 undone_by = CASE WHEN snoozed_until IS NOT NULL THEN ? ELSE undone_by END`,
+          disable: `UPDATE episodes SET disabled_by = CASE WHEN enabled = 1 THEN ? ELSE disabled_by END,
+                 enabled = 0, action_at = ?, undone = NULL, undone_by = NULL`,
+          enable: `UPDATE episodes SET action_at = ?,
+                 undone = CASE WHEN enabled = 0 THEN 'enable' ELSE undone END,
+                 undone_by = CASE WHEN enabled = 0 THEN ? ELSE undone_by END,
+                 enabled = 1, disabled_by = NULL`,
         };
         const args: Record<AlertAction, unknown[]> = {
           snooze: [input.snoozedUntil ?? null, input.by, now],
@@ -1224,10 +1229,13 @@ export class Store {
       `SELECT channel, last_error AS lastError, last_error_at AS lastErrorAt, failures
          FROM channel_health WHERE failing = 1 ORDER BY last_error_at DESC`,
     ).all() as FailureSummary["failingChannels"];
+    // Per channel: the most tried delivery, and its latest error.
     const delayedChannels = this.stmt(
-      `SELECT channel, MAX(attempts) AS attempts, MAX(last_error) AS lastError
-         FROM deliveries WHERE status IN ('pending', 'sending') AND attempts >= ? AND channel IS NOT NULL
-         GROUP BY channel ORDER BY channel`,
+      `SELECT channel, attempts, lastError FROM (
+         SELECT channel, attempts, last_error AS lastError,
+                ROW_NUMBER() OVER (PARTITION BY channel ORDER BY attempts DESC, updated_at DESC) AS rank
+           FROM deliveries WHERE status IN ('pending', 'sending') AND attempts >= ? AND channel IS NOT NULL)
+         WHERE rank = 1 ORDER BY channel`,
     ).all(DELAYED_AFTER_ATTEMPTS) as FailureSummary["delayedChannels"];
     return {
       failed: counts.failed,

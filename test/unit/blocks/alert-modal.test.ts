@@ -851,6 +851,10 @@ describe("failureOnForm and blockForAttr", () => {
       "⚠️ PostHog did not save the alert: PostHog took too long to answer; try again shortly.",
     );
     expect(failureOnForm(timeout, "edit", new Set()).notice).toContain("may or may not have been saved");
+    // Said in the channel once the form is gone: nothing to submit again.
+    expect(failureOnForm(timeout, "edit", new Set(), "channel").notice).toMatch(
+      /may or may not have been saved; check the alert with `\/alerts show`/,
+    );
   });
 
   it.each([

@@ -385,6 +385,28 @@ describe("Store", () => {
       });
     });
 
+    it("keeps who undid a snooze or disable, and claims no undo, nor moves a 'by', for a click that changed nothing", () => {
+      openOne();
+      const ep = () => store.openEpisode(ALERT, "C1");
+      store.recordAction({ alertId: ALERT, action: "enable", by: "U999" });
+      store.recordAction({ alertId: ALERT, action: "unsnooze", by: "U999" });
+      expect(ep()).toMatchObject({ undone: null });
+      store.recordAction({ alertId: ALERT, action: "disable", by: "U456" });
+      store.recordAction({ alertId: ALERT, action: "disable", by: "U999" });
+      expect(ep()).toMatchObject({ enabled: false, disabledBy: "U456" });
+      store.recordAction({ alertId: ALERT, action: "enable", by: "U123" });
+      expect(ep()).toMatchObject({ undone: { action: "enable", by: "U123" } });
+      store.recordAction({
+        alertId: ALERT,
+        action: "snooze",
+        by: "U123",
+        snoozedUntil: "2025-06-02T13:00:00.000Z",
+      });
+      expect(ep()).toMatchObject({ undone: null });
+      store.recordAction({ alertId: ALERT, action: "unsnooze", by: "U777" });
+      expect(ep()).toMatchObject({ undone: { action: "unsnooze", by: "U777" }, snoozedUntil: null });
+    });
+
     it("keeps who acted when PostHog agrees, and forgets it when PostHog changed", () => {
       openOne();
       const until = "2025-06-02T13:00:00.000Z";
