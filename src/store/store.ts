@@ -648,7 +648,15 @@ export class Store {
                  (SELECT 1 FROM deliveries d WHERE d.notification_id = n.id AND d.status <> 'pending')
              ORDER BY n.id DESC LIMIT 1`,
         ).get(alertId, kind) as { id: number } | undefined;
-        if (waiting) return { id: waiting.id, duplicate: true };
+        if (waiting) {
+          // A delete from Slack says more than "cleared": the waiting resolve takes its reason.
+          if (kind === "resolved" && payload.reason === "deleted_from_slack")
+            this.stmt("UPDATE notifications SET payload = json_set(payload, '$.reason', ?) WHERE id = ?").run(
+              payload.reason,
+              waiting.id,
+            );
+          return { id: waiting.id, duplicate: true };
+        }
         const info = this.stmt(
           `INSERT INTO notifications (kind, source, alert_id, checked_at_ms, payload, received_at)
              VALUES (?, ?, ?, ?, ?, ?)
@@ -797,18 +805,21 @@ export class Store {
    * would arrive as a flood of stale "fired again" replies; they are closed with a note.
    */
   private reviveFor(alertId: string, channel: string, now: number): number {
-    const newest = this.stmt(
-      `SELECT MAX(n.id) AS id FROM deliveries d JOIN notifications n ON n.id = d.notification_id
-         WHERE d.status = 'unrouted' AND n.alert_id = ? AND n.kind = 'firing' AND n.is_test = 0`,
-    ).get(alertId) as { id: number | null };
-    this.stmt(
-      `UPDATE deliveries SET status = 'sent', last_error = 'skipped: a newer firing was posted instead',
-           updated_at = ?
-         WHERE status = 'unrouted'
-           AND notification_id IN (
-             SELECT id FROM notifications WHERE alert_id = ? AND kind = 'firing' AND is_test = 0 AND id < ?
-           )`,
-    ).run(now, alertId, newest.id ?? 0);
+    // Real firings and PostHog's test deliveries each keep their newest.
+    for (const isTest of [0, 1]) {
+      const newest = this.stmt(
+        `SELECT MAX(n.id) AS id FROM deliveries d JOIN notifications n ON n.id = d.notification_id
+           WHERE d.status = 'unrouted' AND n.alert_id = ? AND n.kind = 'firing' AND n.is_test = ?`,
+      ).get(alertId, isTest) as { id: number | null };
+      this.stmt(
+        `UPDATE deliveries SET status = 'sent', last_error = 'skipped: a newer firing was posted instead',
+             updated_at = ?
+           WHERE status = 'unrouted'
+             AND notification_id IN (
+               SELECT id FROM notifications WHERE alert_id = ? AND kind = 'firing' AND is_test = ? AND id < ?
+             )`,
+      ).run(now, alertId, isTest, newest.id ?? 0);
+    }
     return this.stmt(
       `UPDATE deliveries SET status = 'pending', channel = ?, next_attempt_at = 0, last_error = NULL,
            updated_at = ?

@@ -63,6 +63,21 @@ describe("poller", () => {
     });
   }
 
+  /** An alert seen firing at `checkedAt`, its message open in C1, then snoozed from Slack; returns the poller. */
+  async function snoozedFromSlack(checkedAt: string) {
+    source.set(makeAlert({ state: "Firing", last_checked_at: checkedAt }));
+    const p = poller();
+    await p.pollOnce();
+    openEpisode(ALERT_ID, "C1", checkedAt);
+    store.recordAction({
+      alertId: ALERT_ID,
+      action: "snooze",
+      by: "U1",
+      snoozedUntil: "2025-06-05T00:00:00.000Z",
+    });
+    return p;
+  }
+
   function queued(kind: string) {
     return store.unroutedNotifications().filter((n) => n.kind === kind);
   }
@@ -161,17 +176,8 @@ describe("poller", () => {
   });
 
   it("does not call an alert resolved when PostHog resets its state without a check (undo, enable, edit)", async () => {
-    source.set(makeAlert({ state: "Firing", last_checked_at: "2025-06-02T01:00:00Z" }));
-    const p = poller();
-    await p.pollOnce();
-    openEpisode(ALERT_ID, "C1", "2025-06-02T01:00:00Z");
-    // Snoozed and unsnoozed from Slack between two polls: PostHog says "Not firing", with no new check.
-    store.recordAction({
-      alertId: ALERT_ID,
-      action: "snooze",
-      by: "U1",
-      snoozedUntil: "2025-06-05T00:00:00.000Z",
-    });
+    const p = await snoozedFromSlack("2025-06-02T01:00:00Z");
+    // Unsnoozed too, between two polls: PostHog says "Not firing", with no new check.
     store.recordAction({ alertId: ALERT_ID, action: "unsnooze", by: "U1" });
     source.set(makeAlert({ state: "Not firing", last_checked_at: "2025-06-02T01:00:00Z" }));
     expect(await p.pollOnce()).toMatchObject({ resolved: 0, fired: 0 });
@@ -198,16 +204,7 @@ describe("poller", () => {
   });
 
   it("does not mistake a snooze made from Slack for a change in PostHog", async () => {
-    source.set(makeAlert({ state: "Firing" }));
-    const p = poller();
-    await p.pollOnce();
-    openEpisode(ALERT_ID, "C1", "2025-06-02T01:00:12.345678Z");
-    store.recordAction({
-      alertId: ALERT_ID,
-      action: "snooze",
-      by: "U1",
-      snoozedUntil: "2025-06-05T00:00:00.000Z",
-    });
+    const p = await snoozedFromSlack("2025-06-02T01:00:12.345678Z");
     source.set(makeAlert({ state: "Snoozed", snoozed_until: "2025-06-05T00:00:00Z" }));
     expect(await p.pollOnce()).toMatchObject({ refreshed: 0, resolved: 0, fired: 0 });
   });

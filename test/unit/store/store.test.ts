@@ -245,6 +245,48 @@ describe("Store", () => {
     });
   });
 
+  describe("kept notifications and merged resolves", () => {
+    it("revive the newest real firing and the newest test delivery of an alert, no older ones", () => {
+      const kept = (lastCheckedAt: string, isTest = false) => {
+        const n = store.enqueueFiring({
+          source: "webhook",
+          eventUuid: `u-${lastCheckedAt}-${isTest}`,
+          alertId: ALERT,
+          lastCheckedAt,
+          isTest,
+        });
+        store.routeNotification(n.id, null);
+        return n.id;
+      };
+      const ids = [
+        kept("2025-06-02T01:00:00Z"),
+        kept("2025-06-03T01:00:00Z"),
+        kept("2025-06-03T02:00:00Z", true),
+        kept("2025-06-03T03:00:00Z", true),
+      ];
+      expect(store.addRoute(ALERT, "C0000000001").rerouted).toBe(2);
+      expect(ids.map((id) => store.deliveriesFor(id)[0]?.status)).toEqual([
+        "sent",
+        "pending",
+        "sent",
+        "pending",
+      ]);
+    });
+
+    it("a delete from Slack gives a waiting resolve its reason", () => {
+      const cleared = store.enqueueResolved({
+        alertId: ALERT,
+        source: "poll",
+        reason: "cleared",
+        lastCheckedAt: "2025-06-03T01:00:00Z",
+      });
+      expect(
+        store.enqueueResolved({ alertId: ALERT, source: "action", reason: "deleted_from_slack" }),
+      ).toEqual({ id: cleared.id, duplicate: true });
+      expect(store.getNotification(cleared.id)?.payload.reason).toBe("deleted_from_slack");
+    });
+  });
+
   describe("refreshes for an alert open in two channels", () => {
     it("are not merged into one that a channel already got", () => {
       const a = store.enqueueRefresh({ alertId: ALERT, source: "action" });
