@@ -56,9 +56,10 @@ import {
   type Insight,
   type Member,
 } from "../posthog/schemas.js";
+import { alertIdSchema } from "../slack/codecs.js";
 import { ACTION_INSIGHT, ACTION_SUBSCRIBERS, BLOCK_INSIGHT, VIEW_ALERT_FORM } from "../slack/ids.js";
 import { safeMrkdwn } from "../slack/mrkdwn.js";
-import { announceChange, type ListenerDeps, TIMED_OUT, within } from "./deps.js";
+import { announceChange, type ListenerDeps, TIMED_OUT, tellInChannel, within } from "./deps.js";
 import type { ListenerRouter } from "./router.js";
 
 /**
@@ -237,10 +238,13 @@ async function buildCreateForm(
   return buildAlertForm({ meta: baseMeta(target), values, insight, members: choices, notice });
 }
 
-async function findAlert(deps: ListenerDeps, target: { ref: string; command: string }): Promise<string> {
+async function findAlert(deps: ListenerDeps, target: { ref: string; command: string }): Promise<Alert> {
   const found = await deps.alerts.resolve(target.ref);
   if (!found.ok) throw new NoSingleAlert(resolutionText(found, target.command));
-  return found.alert.id;
+  // An id was just read from PostHog; a name was matched in the list, which may be seconds old.
+  return alertIdSchema.safeParse(target.ref.trim()).success
+    ? found.alert
+    : deps.alerts.api.getAlert(found.alert.id);
 }
 
 async function buildEditForm(
@@ -248,9 +252,8 @@ async function buildEditForm(
   target: Extract<AlertFormTarget, { mode: "edit" }>,
 ): Promise<ModalView> {
   const membersLoading = loadMembers(deps);
-  const alert = await deps.alerts.api.getAlert(
-    "alertId" in target ? target.alertId : await findAlert(deps, target),
-  );
+  const alert =
+    "alertId" in target ? await deps.alerts.api.getAlert(target.alertId) : await findAlert(deps, target);
   const [insight, members] = await Promise.all([
     deps.alerts.api.getInsight(alert.insight).then(formInsightOf),
     membersLoading,
@@ -524,14 +527,7 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
     await ack({ response_action: "update", view: asView(buildSavingView(meta.m, checked.body.name)) });
 
     /** A sentence for the person in the channel the form came from, if it came from one. */
-    const tellInChannel = async (text: string) => {
-      if (!meta.c) return;
-      await client.chat
-        .postEphemeral({ channel: meta.c, user: userId, text })
-        .catch((error: unknown) =>
-          deps.logger.warn({ slackError: slackErrorCode(error) }, "could not answer in the channel"),
-        );
-    };
+    const tell = (text: string) => tellInChannel(deps, client, meta.c, userId, text);
     /** Shows the outcome in the form; if the form is gone (closed meanwhile), says `fallback` in its channel. */
     const show = async (next: ModalView, fallback?: string) => {
       try {
@@ -541,7 +537,7 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
           { slackUser: userId, slackError: slackErrorCode(error), ...errorFields(error) },
           "could not update the alert form",
         );
-        if (fallback) await tellInChannel(fallback);
+        if (fallback) await tell(fallback);
       }
     };
 
@@ -596,7 +592,7 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
     }
     if (changed) {
       const verb = meta.m === "create" ? "created" : "updated";
-      await tellInChannel(`✅ You ${verb} the alert *${safeMrkdwn(alert.name || "(unnamed alert)", 200)}*.`);
+      await tell(`✅ You ${verb} the alert *${safeMrkdwn(alert.name || "(unnamed alert)", 200)}*.`);
     }
   }
 

@@ -1,3 +1,4 @@
+import type { WebClient } from "@slack/web-api";
 import type { Logger } from "pino";
 import type { PostHogLinks } from "../alerts/describe.js";
 import type { AlertService } from "../alerts/service.js";
@@ -72,6 +73,29 @@ export async function announceChange(
       "could not record the change for its notification message",
     );
   }
+}
+
+/**
+ * A sentence only `userId` sees, in `channel` when there is one: where a form's outcome goes
+ * when the form itself is gone. A failure is logged, not thrown.
+ */
+export async function tellInChannel(
+  deps: Pick<ListenerDeps, "logger">,
+  client: Pick<WebClient, "chat">,
+  channel: string | undefined,
+  userId: string,
+  text: string,
+): Promise<void> {
+  if (!channel) return;
+  await client.chat.postEphemeral({ channel, user: userId, text }).catch((error: unknown) =>
+    deps.logger.warn(
+      {
+        slackError: (error as { data?: { error?: string } }).data?.error,
+        err: error instanceof Error ? error.message : String(error),
+      },
+      "could not answer in the channel",
+    ),
+  );
 }
 
 export const TIMED_OUT = Symbol("timed out");

@@ -11,7 +11,7 @@ import {
 import { ACTION_SNOOZE_AT, BLOCK_SNOOZE_AT, VIEW_SNOOZE_CUSTOM } from "../slack/ids.js";
 import { MAX_SNOOZE_MS, type SnoozePreset, snoozePreset } from "../time/snooze.js";
 import { userTimeZone } from "./commands.js";
-import { announceChange, type ListenerDeps } from "./deps.js";
+import { announceChange, type ListenerDeps, tellInChannel } from "./deps.js";
 import type { ListenerRouter, ViewArgs as RoutedViewArgs } from "./router.js";
 
 type ViewArgs = RoutedViewArgs<ViewSubmitAction>;
@@ -98,12 +98,7 @@ export function registerViews(app: ListenerRouter, deps: ListenerDeps): void {
       .catch(async (e: Error) => {
         deps.logger.warn({ err: e.message }, "could not update the snooze modal");
         // Closed meanwhile: say it where the snooze came from, when it came from a channel.
-        if (origin.c)
-          await client.chat
-            .postEphemeral({ channel: origin.c, user: userId, text: outcome.sentence })
-            .catch((error: Error) =>
-              deps.logger.warn({ err: error.message }, "could not answer in the channel"),
-            );
+        await tellInChannel(deps, client, origin.c, userId, outcome.sentence);
       });
     if (!outcome.ok) return;
     await announceChange(
