@@ -234,6 +234,24 @@ describe("listing and retrieving alerts", () => {
     expect(got.json.last_checked_at).toBe("2025-06-02T14:44:00Z");
   });
 
+  it("orders checks by time, not by insertion, and puts the later of two at one instant first", async () => {
+    const insight = fake.addInsight({ name: "Signups" });
+    const alert = fake.addAlert({ insight: insight.id });
+    // Times in minutes after START, inserted out of order, with two pairs at the same instant.
+    const minutes = [5, 1, 9, 3, 9, 7, 2, 5];
+    minutes.forEach((m, i) => {
+      fake.fire(alert.id, i, new Date(START.getTime() + m * 60_000));
+    });
+    const values = async (q: string) =>
+      (await api("GET", alertsPath(`${alert.id}/${q}`))).json.checks.map(
+        (c: { calculated_value: number }) => c.calculated_value,
+      );
+    // Value = insertion index: 9 min → 4 then 2, 7 min → 5, 5 min → 7 then 0, 3 → 3, 2 → 6, 1 → 1.
+    expect(await values("?checks_limit=500")).toEqual([4, 2, 5, 7, 0, 3, 6, 1]);
+    expect(await values("")).toEqual([4, 2, 5, 7, 0]);
+    expect((await api("GET", alertsPath(alert.id))).json.last_value).toBe(4);
+  });
+
   it("hides alerts whose insight was deleted", async () => {
     const insight = fake.addInsight({ name: "Signups" });
     const alert = fake.addAlert({ insight: insight.id });

@@ -258,18 +258,46 @@ function checkInstant(check: FakeCheck): number {
   return t;
 }
 
+/**
+ * The newest check so far of each alert's list, and how many checks it has seen. Checks are
+ * only ever appended, so a write looks at the new ones alone: a snooze records a check, and a
+ * long benchmark on one alert would otherwise scan thousands on every write.
+ */
+const newestSeen = new WeakMap<FakeCheck[], { seen: number; newest: FakeCheck | undefined; at: number }>();
+
 /** The newest check (the later one of two at the same instant), without sorting them all. */
 function newestCheck(checks: FakeCheck[]): FakeCheck | undefined {
-  let newest: FakeCheck | undefined;
-  let newestAt = Number.NEGATIVE_INFINITY;
-  for (const check of checks) {
+  let state = newestSeen.get(checks);
+  if (!state || state.seen > checks.length) {
+    state = { seen: 0, newest: undefined, at: Number.NEGATIVE_INFINITY };
+    newestSeen.set(checks, state);
+  }
+  for (let i = state.seen; i < checks.length; i++) {
+    const check = checks[i] as FakeCheck;
     const t = checkInstant(check);
-    if (t >= newestAt) {
-      newest = check;
-      newestAt = t;
+    if (t >= state.at) {
+      state.newest = check;
+      state.at = t;
     }
   }
-  return newest;
+  state.seen = checks.length;
+  return state.newest;
+}
+
+/** The `limit` newest checks, newest first (the later of two at the same instant first), in one pass. */
+function newestChecks(checks: FakeCheck[], limit: number): FakeCheck[] {
+  const top: Array<{ c: FakeCheck; i: number; t: number }> = [];
+  const before = (x: { i: number; t: number }, y: { i: number; t: number }) =>
+    x.t > y.t || (x.t === y.t && x.i > y.i);
+  for (let i = 0; i < checks.length; i++) {
+    const entry = { c: checks[i] as FakeCheck, i, t: checkInstant(checks[i] as FakeCheck) };
+    if (top.length === limit && !before(entry, top[top.length - 1] as { i: number; t: number })) continue;
+    let at = top.length;
+    while (at > 0 && before(entry, top[at - 1] as { i: number; t: number })) at--;
+    top.splice(at, 0, entry);
+    if (top.length > limit) top.pop();
+  }
+  return top.map((x) => x.c);
 }
 
 function pyStr(s: string): string {
@@ -1439,13 +1467,6 @@ class FakePostHogServer implements FakePostHog {
       .map((x) => x.a);
   }
 
-  private sortedChecks(alert: FakeAlert): FakeCheck[] {
-    return alert.checks
-      .map((c, i) => ({ c, i, t: checkInstant(c) }))
-      .sort((x, y) => y.t - x.t || y.i - x.i)
-      .map((x) => x.c);
-  }
-
   private serializeAlert(alert: FakeAlert, checks: FakeCheck[] | null, lastValue: number | null): Json {
     const out: Json = {
       id: alert.id,
@@ -1538,7 +1559,7 @@ class FakePostHogServer implements FakePostHog {
     }
     return {
       status: 200,
-      body: this.serializeAlert(alert, this.sortedChecks(alert).slice(0, limit), alert.last_value),
+      body: this.serializeAlert(alert, newestChecks(alert.checks, limit), alert.last_value),
     };
   }
 
