@@ -12,7 +12,8 @@ import type { ListenerDeps } from "./listeners/deps.js";
 import { registerListeners } from "./listeners/index.js";
 import { boltLogger } from "./log.js";
 import { createNotifications, type Notifications } from "./notifications/service.js";
-import { PostHogClient } from "./posthog/client.js";
+import { PostHogClient, type RequestLogInfo } from "./posthog/client.js";
+import type { PostHogThread } from "./posthog/thread.js";
 import { createSlackDirectory } from "./slack/directory.js";
 import { ROUTE_HEALTH, ROUTE_POSTHOG_WEBHOOK, ROUTE_SLACK_EVENTS } from "./slack/ids.js";
 import { PendingResponses } from "./slack/json-ack.js";
@@ -30,6 +31,13 @@ export interface BotDeps {
   now?: () => Date;
   /** PostHog API; by default a PostHogClient built from the config. */
   posthog?: AlertsApi;
+  /**
+   * The PostHog client on a worker thread (what `npm start` runs; see posthog/thread.ts),
+   * used instead of a client on this thread when `posthog` is not given. The bot reports
+   * each of its requests to /healthz, waits for it to load before it is healthy, and
+   * closes it on stop.
+   */
+  posthogThread?: PostHogThread;
   /** Extra Web API client options (tests shorten timeouts). */
   slackClientOptions?: Partial<WebClientOptions>;
   /** Extra HTTP routes, e.g. the PostHog webhook, keyed by path. */
@@ -67,21 +75,26 @@ export function interactiveClientOptions(config: Config, logger: Logger): WebCli
   };
 }
 
+/** What each PostHog HTTP attempt tells: a debug log line, and its status for /healthz. */
+function postHogRequestListener(logger: Logger, onStatus: (status: number | null) => void) {
+  const log = logger.child({ component: "posthog" });
+  return (info: RequestLogInfo) => {
+    log.debug(info, "posthog request");
+    onStatus(info.status);
+  };
+}
+
 export function createPostHogClient(
   config: Config,
   logger: Logger,
   onStatus: (status: number | null) => void = () => {},
 ): PostHogClient {
-  const log = logger.child({ component: "posthog" });
   return new PostHogClient({
     host: config.posthog.host,
     apiKey: config.posthog.apiKey,
     pathFamily: config.posthog.pathFamily,
     projectId: config.posthog.projectId,
-    onRequest: (info) => {
-      log.debug(info, "posthog request");
-      onStatus(info.status);
-    },
+    onRequest: postHogRequestListener(logger, onStatus),
   });
 }
 
@@ -114,13 +127,14 @@ export async function createBot(input: BotDeps): Promise<Bot> {
         ? "PostHog refused a request with HTTP 403 within the last hour: the API key lacks a scope or access to the project (the log names it)"
         : null,
   }));
-  const posthog =
-    input.posthog ??
-    createPostHogClient(config, logger, (status) => {
-      if (status === 401) rejected = true;
-      else if (status === 403) forbiddenAt = now().getTime();
-      else if (status !== null && status < 400) rejected = false;
-    });
+  const onStatus = (status: number | null) => {
+    if (status === 401) rejected = true;
+    else if (status === 403) forbiddenAt = now().getTime();
+    else if (status !== null && status < 400) rejected = false;
+  };
+  const thread = input.posthog ? null : (input.posthogThread ?? null);
+  thread?.setRequestListener(postHogRequestListener(logger, onStatus));
+  const posthog = input.posthog ?? thread ?? createPostHogClient(config, logger, onStatus);
 
   const clientOptions: WebClientOptions = {
     ...interactiveClientOptions(config, logger),
@@ -254,6 +268,8 @@ export async function createBot(input: BotDeps): Promise<Bot> {
       const port = (server.address() as AddressInfo).port;
       logger.info({ port, mode: config.slack.socketMode ? "socket" : "http" }, "listening");
       if (config.slack.socketMode) await app.start();
+      // The PostHog thread has been loading since main started it; healthy means calls can go out.
+      await thread?.start();
       notifications.start();
       heap.start();
       health.markReady();
@@ -269,6 +285,7 @@ export async function createBot(input: BotDeps): Promise<Bot> {
       });
       await notifications.stop();
       await responder.close();
+      await thread?.close();
       store.close();
     },
   };

@@ -465,3 +465,45 @@ describe("answers to everything", () => {
     expectValidView(call?.args.view);
   });
 });
+
+describe("with PostHog calls on a thread of their own, as `npm start` runs the bot", () => {
+  // The worker runs compiled JavaScript; `npm test` builds before it runs the tests.
+  const builtWorker = new URL("../../dist/posthog/thread-worker.js", import.meta.url);
+
+  beforeEach(async () => {
+    await h.close();
+    h = await startHarness({ seed, posthogThreadWorker: builtWorker });
+  });
+
+  it("lists, snoozes and unsnoozes as the bot on one thread does", async () => {
+    expect(visibleText(await command("list all"))).toContain("Errors spiking (EU)");
+    const reply = await command("snooze Signups dropped 2h");
+    expect(visibleText(reply)).toMatch(/snoozed .*Signups dropped.* until <!date\^\d+\^/);
+    expect(h.posthog.alerts.get(signups.id)?.state).toBe("Snoozed");
+    expect(visibleText(await command("unsnooze Signups dropped"))).toMatch(/unsnoozed/);
+    expect(h.posthog.alerts.get(signups.id)?.snoozed_until).toBeNull();
+  });
+
+  it("tells PostHog's refusals in the same words: its validation detail, a rate limit, a deleted alert", async () => {
+    h.posthog.failNext(1, {
+      status: 400,
+      body: { type: "validation_error", code: "invalid_input", detail: "Bad interval", attr: "enabled" },
+    });
+    expect((await command("disable Signups dropped")).text.replace(/\u2060/g, "")).toContain("Bad interval");
+    h.posthog.failNext(1, {
+      status: 429,
+      headers: { "Retry-After": "37" },
+      body: { type: "throttled_error", code: "throttled", detail: "Request was throttled.", attr: null },
+    });
+    expect((await command("enable Signups dropped")).text).toMatch(/37 seconds/);
+    h.posthog.alerts.delete(errors.id);
+    const before = h.slack.responses.length;
+    await h.requester.blockAction({
+      userId: USERS.ann.id,
+      actionId: ACTION_SHOW_TOGGLE,
+      value: alertRefCodec.encode({ a: errors.id }),
+      responseUrl: h.slack.responseUrl(),
+    });
+    expect((await nextResponse(h, before))?.body.text).toMatch(/no longer exists/);
+  });
+});

@@ -1,6 +1,7 @@
 import { type Bot, type BotDeps, createBot } from "../../src/app.js";
 import { type Config, loadConfig, secretsOf } from "../../src/config.js";
 import { createLogger } from "../../src/log.js";
+import { startPostHogThread } from "../../src/posthog/thread.js";
 import { type FakePostHog, startFakePostHog } from "./fake-posthog.js";
 import { type FakeSlack, startFakeSlack } from "./fake-slack.js";
 import { SlackRequester } from "./slack-requests.js";
@@ -37,6 +38,8 @@ export interface HarnessOptions {
   deps?: Partial<BotDeps>;
   /** Seeds the fake PostHog before the bot starts. */
   seed?: (posthog: FakePostHog) => void;
+  /** Runs PostHog calls on a thread of their own, as `npm start` does, from this built worker. */
+  posthogThreadWorker?: URL;
 }
 
 /** Starts fake PostHog, fake Slack and the real bot on an ephemeral port, all on loopback. */
@@ -72,6 +75,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     config,
     logger,
     slackClientOptions: { retryConfig: { retries: 0 }, timeout: 2_000 },
+    ...(options.posthogThreadWorker
+      ? { posthogThread: startPostHogThread(config.posthog, logger, options.posthogThreadWorker) }
+      : {}),
     ...options.deps,
   });
   const { port } = await bot.start();

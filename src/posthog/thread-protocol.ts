@@ -1,0 +1,101 @@
+/**
+ * What the PostHog thread (thread.ts) and its worker (thread-worker.ts) say to
+ * each other. Values cross as structured clones; a PostHogError does not
+ * survive cloning as itself, so it crosses as its fields and is built again.
+ */
+import type { PostHogClient, RequestLogInfo } from "./client.js";
+import { PostHogError, type PostHogErrorCode, type PostHogErrorInit } from "./errors.js";
+
+/** The client methods the bot calls through the thread. */
+export const THREAD_METHODS = [
+  "listAllAlerts",
+  "getAlert",
+  "createAlert",
+  "updateAlert",
+  "deleteAlert",
+  "searchInsights",
+  "getInsight",
+  "listMembers",
+] as const;
+export type ThreadMethod = (typeof THREAD_METHODS)[number];
+
+/** What the worker needs to build its client; the API key travels in memory only. */
+export interface ThreadClientSettings {
+  host: string;
+  apiKey: string;
+  pathFamily: "projects" | "environments";
+  projectId: string;
+}
+
+export interface CallMessage {
+  id: number;
+  method: ThreadMethod;
+  args: unknown[];
+}
+
+/** An error as it crosses: a PostHogError's fields, or a message (and code) of anything else. */
+export type ErrorData =
+  | { kind: "posthog"; init: Omit<PostHogErrorInit, "cause"> }
+  | { kind: "other"; message: string; code?: string };
+
+export type WorkerMessage =
+  /** The worker has loaded and built its client. */
+  | { type: "ready" }
+  | { type: "result"; id: number; value: unknown }
+  | { type: "error"; id: number; error: ErrorData }
+  /** One HTTP attempt, for the log and for /healthz (the key's 401/403). */
+  | { type: "request"; info: RequestLogInfo };
+
+export function isThreadMethod(name: unknown): name is ThreadMethod {
+  return typeof name === "string" && (THREAD_METHODS as readonly string[]).includes(name);
+}
+
+export function errorToData(error: unknown): ErrorData {
+  if (error instanceof PostHogError) {
+    const init: Omit<PostHogErrorInit, "cause"> = {
+      code: error.code,
+      message: error.message,
+      userMessage: error.userMessage,
+    };
+    if (error.status !== undefined) init.status = error.status;
+    if (error.attr !== undefined) init.attr = error.attr;
+    if (error.detail !== undefined) init.detail = error.detail;
+    if (error.posthogCode !== undefined) init.posthogCode = error.posthogCode;
+    if (error.retryAfterSeconds !== undefined) init.retryAfterSeconds = error.retryAfterSeconds;
+    if (error.missingScope !== undefined) init.missingScope = error.missingScope;
+    return { kind: "posthog", init };
+  }
+  const code = (error as { code?: unknown } | null)?.code;
+  return {
+    kind: "other",
+    message: error instanceof Error ? error.message : String(error),
+    ...(typeof code === "string" ? { code } : {}),
+  };
+}
+
+export function errorFromData(data: ErrorData): Error {
+  if (data.kind === "posthog") return new PostHogError(data.init);
+  const error = new Error(data.message) as Error & { code?: string };
+  if (data.code !== undefined) error.code = data.code;
+  return error;
+}
+
+/** Runs one call on the worker's client; never throws. */
+export async function answer(
+  client: Pick<PostHogClient, ThreadMethod>,
+  call: CallMessage,
+): Promise<WorkerMessage> {
+  try {
+    if (!isThreadMethod(call.method)) throw new Error(`unknown PostHog call ${String(call.method)}`);
+    const method = client[call.method] as (...args: unknown[]) => Promise<unknown>;
+    const value = await method.apply(client, call.args);
+    return { type: "result", id: call.id, value };
+  } catch (error) {
+    return { type: "error", id: call.id, error: errorToData(error) };
+  }
+}
+
+/** The error every call waiting on a worker that stopped or failed gets. */
+export function threadGone(code: PostHogErrorCode, message: string, userMessage: string): PostHogError {
+  return new PostHogError({ code, message, userMessage });
+}

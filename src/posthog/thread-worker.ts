@@ -1,0 +1,42 @@
+/**
+ * The PostHog thread's body: one PostHogClient answering calls from the main
+ * thread (see thread.ts). Runs only as a worker, from the built JavaScript.
+ */
+import { parentPort, workerData } from "node:worker_threads";
+import { PostHogClient } from "./client.js";
+import {
+  answer,
+  type CallMessage,
+  type ThreadClientSettings,
+  type WorkerMessage,
+} from "./thread-protocol.js";
+
+const port = parentPort;
+if (!port) throw new Error("thread-worker.js runs only as a worker thread");
+const settings = workerData as ThreadClientSettings;
+const send = (message: WorkerMessage) => port.postMessage(message);
+
+const client = new PostHogClient({
+  host: settings.host,
+  apiKey: settings.apiKey,
+  pathFamily: settings.pathFamily,
+  projectId: settings.projectId,
+  onRequest: (info) => send({ type: "request", info }),
+});
+send({ type: "ready" });
+
+/** Calls still being answered; closing waits for them. */
+const inFlight = new Set<Promise<void>>();
+
+port.on("message", (message: CallMessage | { type: "close" }) => {
+  if ("type" in message) {
+    void Promise.allSettled(inFlight)
+      .then(() => client.close())
+      .finally(() => port.close());
+    return;
+  }
+  const done: Promise<void> = answer(client, message)
+    .then(send)
+    .finally(() => inFlight.delete(done));
+  inFlight.add(done);
+});

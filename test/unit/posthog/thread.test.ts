@@ -1,0 +1,188 @@
+import { existsSync } from "node:fs";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { PostHogClient, type RequestLogInfo } from "../../../src/posthog/client.js";
+import { isPostHogError, PostHogError, USER_MESSAGES } from "../../../src/posthog/errors.js";
+import { PostHogThread } from "../../../src/posthog/thread.js";
+import { answer, errorFromData, errorToData } from "../../../src/posthog/thread-protocol.js";
+import { type FakePostHog, startFakePostHog } from "../../support/fake-posthog.js";
+
+// The worker runs compiled JavaScript; `npm test` builds before it runs the tests.
+const BUILT_WORKER = new URL("../../../dist/posthog/thread-worker.js", import.meta.url);
+const DYING_WORKER = new URL("../../support/dying-worker.mjs", import.meta.url);
+const BROKEN_WORKER = new URL("../../support/broken-worker.mjs", import.meta.url);
+const KEY = "phx_ThreadTestKey0123456789abcdef";
+
+describe("errors crossing the thread", () => {
+  it("come back as the PostHogError they were, every field kept", () => {
+    const original = new PostHogError({
+      code: "rate_limited",
+      message: "HTTP 429",
+      userMessage: "PostHog is rate limiting the bot; try again in 7 seconds.",
+      status: 429,
+      attr: null,
+      detail: "Request was throttled.",
+      posthogCode: "throttled",
+      retryAfterSeconds: 7,
+      missingScope: "alert:write",
+    });
+    const back = errorFromData(structuredClone(errorToData(original)));
+    expect(back).toBeInstanceOf(PostHogError);
+    expect(back).toMatchObject({
+      name: "PostHogError",
+      code: "rate_limited",
+      message: "HTTP 429",
+      userMessage: original.userMessage,
+      status: 429,
+      attr: null,
+      detail: "Request was throttled.",
+      posthogCode: "throttled",
+      retryAfterSeconds: 7,
+      missingScope: "alert:write",
+    });
+    expect((back as PostHogError).retryable).toBe(true);
+  });
+
+  it("keep the message and code of anything else, and are not taken for PostHog's", () => {
+    const odd = Object.assign(new Error("socket hang up"), { code: "ECONNRESET" });
+    const back = errorFromData(structuredClone(errorToData(odd)));
+    expect(isPostHogError(back)).toBe(false);
+    expect(back.message).toBe("socket hang up");
+    expect((back as { code?: string }).code).toBe("ECONNRESET");
+    expect(errorFromData(errorToData("plain"))).toMatchObject({ message: "plain" });
+  });
+
+  it("refuses a method the client does not offer through the thread", async () => {
+    const client = { close: () => Promise.resolve() } as unknown as PostHogClient;
+    const reply = await answer(client, { id: 4, method: "close" as never, args: [] });
+    expect(reply).toMatchObject({ type: "error", id: 4, error: { kind: "other" } });
+  });
+});
+
+describe("PostHogThread", () => {
+  let fake: FakePostHog;
+  let thread: PostHogThread | undefined;
+  const seen: RequestLogInfo[] = [];
+
+  beforeEach(async () => {
+    fake = await startFakePostHog({ apiKey: KEY, projectId: 7 });
+    seen.length = 0;
+  });
+  afterEach(async () => {
+    await thread?.close();
+    thread = undefined;
+    await fake.close();
+  });
+
+  const settings = () => ({ host: fake.url, apiKey: KEY, pathFamily: "projects" as const, projectId: "7" });
+
+  it("has a built worker to run", () => {
+    expect(existsSync(BUILT_WORKER)).toBe(true);
+  });
+
+  it("starts once its worker has loaded, and says so when it cannot", async () => {
+    thread = new PostHogThread({ ...settings(), workerUrl: BUILT_WORKER });
+    await expect(thread.start()).resolves.toBeUndefined();
+
+    const problems: string[] = [];
+    const broken = new PostHogThread({
+      ...settings(),
+      workerUrl: BROKEN_WORKER,
+      onWorkerProblem: (p) => problems.push(p),
+    });
+    try {
+      await expect(broken.start()).rejects.toThrow("this worker cannot load");
+      expect(problems[0]).toContain("this worker cannot load");
+    } finally {
+      await broken.close();
+    }
+  });
+
+  it("answers exactly as the client on the main thread does, and reports each request", async () => {
+    const insight = fake.addInsight({ name: "Signups" });
+    const alert = fake.addAlert({ insight: insight.id, name: "Signups dropped" });
+    thread = new PostHogThread({ ...settings(), workerUrl: BUILT_WORKER, onRequest: (i) => seen.push(i) });
+    const direct = new PostHogClient(settings());
+    try {
+      const until = new Date(Date.now() + 3_600_000).toISOString();
+      const patched = await thread.updateAlert(alert.id, { snoozed_until: until });
+      expect(patched.snoozed_until).not.toBeNull();
+      expect(await thread.getAlert(alert.id)).toEqual(await direct.getAlert(alert.id));
+      expect(await thread.listAllAlerts()).toEqual(await direct.listAllAlerts());
+      expect(await thread.getInsight(insight.id)).toEqual(await direct.getInsight(insight.id));
+    } finally {
+      await direct.close();
+    }
+    expect(seen.map((i) => [i.method, i.status])).toEqual([
+      ["PATCH", 200],
+      ["GET", 200],
+      ["GET", 200],
+      ["GET", 200],
+    ]);
+  });
+
+  it("rejects with PostHog's error, readable as on the main thread", async () => {
+    thread = new PostHogThread({ ...settings(), workerUrl: BUILT_WORKER });
+    const error = await thread.getAlert("0192c0de-0000-7000-8000-000000000000").catch((e: unknown) => e);
+    expect(isPostHogError(error)).toBe(true);
+    expect(error).toMatchObject({
+      code: "not_found",
+      status: 404,
+      userMessage: USER_MESSAGES.notFound.alert,
+    });
+
+    const wrongKey = new PostHogThread({ ...settings(), apiKey: "phx_wrong", workerUrl: BUILT_WORKER });
+    try {
+      await expect(wrongKey.listAllAlerts()).rejects.toMatchObject({ code: "unauthorized", status: 401 });
+    } finally {
+      await wrongKey.close();
+    }
+  });
+
+  it("fails the calls waiting on a worker that dies, says so, and starts a new one for the next call", async () => {
+    const problems: string[] = [];
+    thread = new PostHogThread({
+      ...settings(),
+      workerUrl: DYING_WORKER,
+      onWorkerProblem: (p) => problems.push(p),
+    });
+    const first = thread.listAllAlerts().catch((e: unknown) => e);
+    const second = thread.getAlert("x").catch((e: unknown) => e);
+    for (const outcome of [await first, await second]) {
+      expect(outcome).toMatchObject({ code: "unavailable", userMessage: USER_MESSAGES.unavailable });
+    }
+    expect(problems).toEqual(["the PostHog thread stopped (exit code 3)"]);
+    // A new worker takes the next call (this one dies too, which shows it was started).
+    await expect(thread.listMembers()).rejects.toMatchObject({ code: "unavailable" });
+    expect(problems).toHaveLength(2);
+  });
+
+  it("on close, lets a call in flight finish, then refuses new calls", async () => {
+    const insight = fake.addInsight({ name: "Signups" });
+    const alert = fake.addAlert({ insight: insight.id, name: "Signups dropped" });
+    fake.setLatency(300);
+    thread = new PostHogThread({ ...settings(), workerUrl: BUILT_WORKER });
+    const patch = thread.updateAlert(alert.id, { enabled: false });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    await thread.close();
+    await expect(patch).resolves.toMatchObject({ id: alert.id, enabled: false });
+    await expect(thread.getAlert(alert.id)).rejects.toMatchObject({
+      code: "unavailable",
+      message: "the PostHog thread is closed",
+    });
+  });
+
+  it("on close, fails a call that outlasts the grace period as a shutdown", async () => {
+    fake.setLatency(5_000);
+    thread = new PostHogThread({ ...settings(), workerUrl: BUILT_WORKER, closeGraceMs: 200 });
+    const waiting = thread.listAllAlerts().catch((e: unknown) => e);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = performance.now();
+    await thread.close();
+    expect(performance.now() - started).toBeLessThan(2_000);
+    expect(await waiting).toMatchObject({
+      code: "unavailable",
+      message: "the bot is shutting down",
+      userMessage: USER_MESSAGES.unavailable,
+    });
+  });
+});
