@@ -41,6 +41,8 @@ export type ErrorData =
 export type WorkerMessage =
   /** The worker has loaded and built its client. */
   | { type: "ready" }
+  /** The first items of a list still being read; the result carries the rest. */
+  | { type: "part"; id: number; values: unknown[] }
   | { type: "result"; id: number; value: unknown }
   | { type: "error"; id: number; error: ErrorData }
   /** One HTTP attempt, for the log and for /healthz (the key's 401/403). */
@@ -80,13 +82,34 @@ export function errorFromData(data: ErrorData): Error {
   return error;
 }
 
-/** Runs one call on the worker's client; never throws. */
+/**
+ * Alerts per part of a full listing, one page's worth. A clone is read back on the main thread
+ * in one piece, between two of its acks: 10,000 alerts took 290 ms to read there, 100 take 1.3 ms.
+ */
+export const LIST_PART_SIZE = 100;
+
+/**
+ * Runs one call on the worker's client; never throws. A full listing goes out in parts as its
+ * pages arrive (PostHog's round trips space them), so the main thread never reads it in one piece.
+ */
 export async function answer(
-  client: Pick<PostHogClient, ThreadMethod>,
+  client: Pick<PostHogClient, ThreadMethod | "iterateAlerts">,
   call: CallMessage,
+  sendPart: (message: WorkerMessage) => void = () => {},
 ): Promise<WorkerMessage> {
   try {
     if (!isThreadMethod(call.method)) throw new Error(`unknown PostHog call ${String(call.method)}`);
+    if (call.method === "listAllAlerts") {
+      let part: unknown[] = [];
+      for await (const alert of client.iterateAlerts()) {
+        part.push(alert);
+        if (part.length === LIST_PART_SIZE) {
+          sendPart({ type: "part", id: call.id, values: part });
+          part = [];
+        }
+      }
+      return { type: "result", id: call.id, value: part };
+    }
     const method = client[call.method] as (...args: unknown[]) => Promise<unknown>;
     const value = await method.apply(client, call.args);
     return { type: "result", id: call.id, value };

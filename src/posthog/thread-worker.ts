@@ -35,7 +35,7 @@ port.on("message", (message: CallMessage | { type: "close" }) => {
       .finally(() => port.close());
     return;
   }
-  const done: Promise<void> = answer(client, message)
+  const done: Promise<void> = answer(client, message, send)
     .then(send)
     .finally(() => inFlight.delete(done));
   inFlight.add(done);

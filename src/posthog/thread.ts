@@ -47,6 +47,8 @@ function workerLimits() {
 interface Waiting {
   resolve: (value: unknown) => void;
   reject: (error: Error) => void;
+  /** Parts of a listing received so far. */
+  parts?: unknown[][];
 }
 
 export class PostHogThread implements AlertsApi {
@@ -167,9 +169,14 @@ export class PostHogThread implements AlertsApi {
     }
     const waiting = this.waiting.get(message.id);
     if (!waiting) return;
+    if (message.type === "part") {
+      waiting.parts = [...(waiting.parts ?? []), message.values];
+      return;
+    }
     this.waiting.delete(message.id);
-    if (message.type === "result") waiting.resolve(message.value);
-    else waiting.reject(errorFromData(message.error));
+    if (message.type === "error") waiting.reject(errorFromData(message.error));
+    else if (waiting.parts) waiting.resolve([...waiting.parts, message.value as unknown[]].flat());
+    else waiting.resolve(message.value);
   }
 
   private failAll(reason: string): void {

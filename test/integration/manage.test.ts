@@ -61,6 +61,19 @@ async function command(text: string, userId: string = USERS.ann.id) {
 
 const writes = () => h.posthog.requests.filter((r) => r.method !== "GET");
 
+/** Deletes the alert in PostHog, clicks its Disable/Enable button, and expects to be told it is gone. */
+async function expectDeletedMeanwhile(alert: FakeAlert) {
+  h.posthog.alerts.delete(alert.id);
+  const before = h.slack.responses.length;
+  await h.requester.blockAction({
+    userId: USERS.ann.id,
+    actionId: ACTION_SHOW_TOGGLE,
+    value: alertRefCodec.encode({ a: alert.id }),
+    responseUrl: h.slack.responseUrl(),
+  });
+  expect((await nextResponse(h, before))?.body.text).toMatch(/no longer exists/);
+}
+
 beforeEach(async () => {
   h = await startHarness({ seed });
 });
@@ -185,16 +198,7 @@ describe("writes from commands", () => {
   });
 
   it("tells the user when the alert was deleted meanwhile", async () => {
-    h.posthog.alerts.delete(signups.id);
-    const before = h.slack.responses.length;
-    await h.requester.blockAction({
-      userId: USERS.ann.id,
-      actionId: ACTION_SHOW_TOGGLE,
-      value: alertRefCodec.encode({ a: signups.id }),
-      responseUrl: h.slack.responseUrl(),
-    });
-    const reply = await nextResponse(h, before);
-    expect(reply?.body.text).toMatch(/no longer exists/);
+    await expectDeletedMeanwhile(signups);
   });
 
   it("shows PostHog's validation detail in plain words", async () => {
@@ -496,14 +500,6 @@ describe("with PostHog calls on a thread of their own, as `npm start` runs the b
       body: { type: "throttled_error", code: "throttled", detail: "Request was throttled.", attr: null },
     });
     expect((await command("enable Signups dropped")).text).toMatch(/37 seconds/);
-    h.posthog.alerts.delete(errors.id);
-    const before = h.slack.responses.length;
-    await h.requester.blockAction({
-      userId: USERS.ann.id,
-      actionId: ACTION_SHOW_TOGGLE,
-      value: alertRefCodec.encode({ a: errors.id }),
-      responseUrl: h.slack.responseUrl(),
-    });
-    expect((await nextResponse(h, before))?.body.text).toMatch(/no longer exists/);
+    await expectDeletedMeanwhile(errors);
   });
 });

@@ -14,7 +14,7 @@ const KEY = "phx_ThreadTestKey0123456789abcdef";
 
 describe("errors crossing the thread", () => {
   it("come back as the PostHogError they were, every field kept", () => {
-    const original = new PostHogError({
+    const init = {
       code: "rate_limited",
       message: "HTTP 429",
       userMessage: "PostHog is rate limiting the bot; try again in 7 seconds.",
@@ -24,21 +24,10 @@ describe("errors crossing the thread", () => {
       posthogCode: "throttled",
       retryAfterSeconds: 7,
       missingScope: "alert:write",
-    });
-    const back = errorFromData(structuredClone(errorToData(original)));
+    } as const;
+    const back = errorFromData(structuredClone(errorToData(new PostHogError(init))));
     expect(back).toBeInstanceOf(PostHogError);
-    expect(back).toMatchObject({
-      name: "PostHogError",
-      code: "rate_limited",
-      message: "HTTP 429",
-      userMessage: original.userMessage,
-      status: 429,
-      attr: null,
-      detail: "Request was throttled.",
-      posthogCode: "throttled",
-      retryAfterSeconds: 7,
-      missingScope: "alert:write",
-    });
+    expect(back).toMatchObject({ name: "PostHogError", ...init });
     expect((back as PostHogError).retryable).toBe(true);
   });
 
@@ -49,6 +38,31 @@ describe("errors crossing the thread", () => {
     expect(back.message).toBe("socket hang up");
     expect((back as { code?: string }).code).toBe("ECONNRESET");
     expect(errorFromData(errorToData("plain"))).toMatchObject({ message: "plain" });
+  });
+
+  it("sends a full listing in parts of a page each, as its pages arrive", async () => {
+    const pagesRead: number[] = [];
+    const client = {
+      async *iterateAlerts() {
+        for (let page = 0; page < 3; page++) {
+          pagesRead.push(page);
+          for (let i = 0; i < (page < 2 ? 100 : 50); i++) yield { id: `a${page * 100 + i}` };
+        }
+      },
+    } as unknown as PostHogClient;
+    const parts: Array<{ size: number; pagesReadBefore: number }> = [];
+    const reply = await answer(client, { id: 9, method: "listAllAlerts", args: [] }, (m) => {
+      if (m.type === "part") parts.push({ size: m.values.length, pagesReadBefore: pagesRead.length });
+    });
+    // Each part leaves as soon as its page is in, not after the whole listing.
+    expect(parts).toEqual([
+      { size: 100, pagesReadBefore: 1 },
+      { size: 100, pagesReadBefore: 2 },
+    ]);
+    expect(reply).toMatchObject({ type: "result", id: 9 });
+    expect((reply as { value: Array<{ id: string }> }).value.map((a) => a.id)).toEqual(
+      Array.from({ length: 50 }, (_, i) => `a${200 + i}`),
+    );
   });
 
   it("refuses a method the client does not offer through the thread", async () => {
@@ -100,6 +114,8 @@ describe("PostHogThread", () => {
   it("answers exactly as the client on the main thread does, and reports each request", async () => {
     const insight = fake.addInsight({ name: "Signups" });
     const alert = fake.addAlert({ insight: insight.id, name: "Signups dropped" });
+    // Three pages, so the listing crosses in parts.
+    for (let i = 0; i < 249; i++) fake.addAlert({ insight: insight.id, name: `Alert ${i}` });
     thread = new PostHogThread({ ...settings(), workerUrl: BUILT_WORKER, onRequest: (i) => seen.push(i) });
     const direct = new PostHogClient(settings());
     try {
@@ -107,13 +123,17 @@ describe("PostHogThread", () => {
       const patched = await thread.updateAlert(alert.id, { snoozed_until: until });
       expect(patched.snoozed_until).not.toBeNull();
       expect(await thread.getAlert(alert.id)).toEqual(await direct.getAlert(alert.id));
-      expect(await thread.listAllAlerts()).toEqual(await direct.listAllAlerts());
+      const listed = await thread.listAllAlerts();
+      expect(listed).toHaveLength(250);
+      expect(listed).toEqual(await direct.listAllAlerts());
       expect(await thread.getInsight(insight.id)).toEqual(await direct.getInsight(insight.id));
     } finally {
       await direct.close();
     }
     expect(seen.map((i) => [i.method, i.status])).toEqual([
       ["PATCH", 200],
+      ["GET", 200],
+      ["GET", 200],
       ["GET", 200],
       ["GET", 200],
       ["GET", 200],
