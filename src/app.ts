@@ -110,6 +110,8 @@ function timestampProblem(req: IncomingMessage, nowSeconds: number): string | nu
 
 /** How long /healthz keeps warning after PostHog's latest 403. */
 const FORBIDDEN_WARNING_MS = 60 * 60_000;
+/** How long /healthz warns after the PostHog thread last failed or stopped on its own. */
+const THREAD_WARNING_MS = 60 * 60_000;
 
 export async function createBot(input: BotDeps): Promise<Bot> {
   const { config, logger } = input;
@@ -120,20 +122,28 @@ export async function createBot(input: BotDeps): Promise<Bot> {
   // for an hour after the latest one, since other calls succeeding says nothing of that one thing.
   let rejected = false;
   let forbiddenAt: number | null = null;
-  health.register("posthog", () => ({
-    failing: rejected ? "PostHog rejected the API key (HTTP 401)" : null,
-    warning:
-      forbiddenAt !== null && now().getTime() - forbiddenAt < FORBIDDEN_WARNING_MS
-        ? "PostHog refused a request with HTTP 403 within the last hour: the API key lacks a scope or access to the project (the log names it)"
-        : null,
-  }));
+  // The bot's own PostHog thread: a failure (a crash, running out of memory) restarts it on the
+  // next call, and warns for an hour after the latest one, since a loop of them looks like health.
+  const thread = input.posthogThread ?? null;
+  health.register("posthog", () => {
+    const threadProblem = thread?.latestProblem();
+    return {
+      failing: rejected ? "PostHog rejected the API key (HTTP 401)" : null,
+      warning:
+        forbiddenAt !== null && now().getTime() - forbiddenAt < FORBIDDEN_WARNING_MS
+          ? "PostHog refused a request with HTTP 403 within the last hour: the API key lacks a scope or access to the project (the log names it)"
+          : threadProblem && Date.now() - threadProblem.at < THREAD_WARNING_MS
+            ? `Within the last hour ${threadProblem.text} (the calls waiting on it failed; the log has each time)`
+            : null,
+    };
+  });
   const onStatus = (status: number | null) => {
     if (status === 401) rejected = true;
     else if (status === 403) forbiddenAt = now().getTime();
     else if (status !== null && status < 400) rejected = false;
   };
-  const thread = input.posthog ? null : (input.posthogThread ?? null);
   thread?.setRequestListener(postHogRequestListener(logger, onStatus));
+  // A thread given beside `posthog` is still awaited at start and closed at stop, but not used.
   const posthog = input.posthog ?? thread ?? createPostHogClient(config, logger, onStatus);
 
   const clientOptions: WebClientOptions = {
@@ -258,6 +268,8 @@ export async function createBot(input: BotDeps): Promise<Bot> {
     store,
     notifications,
     async start() {
+      const missing = thread?.missingScript();
+      if (missing) throw new Error(missing);
       await new Promise<void>((resolve, reject) => {
         server.once("error", reject);
         server.listen(config.port, () => {
@@ -268,11 +280,13 @@ export async function createBot(input: BotDeps): Promise<Bot> {
       const port = (server.address() as AddressInfo).port;
       logger.info({ port, mode: config.slack.socketMode ? "socket" : "http" }, "listening");
       if (config.slack.socketMode) await app.start();
-      // The PostHog thread has been loading since main started it; healthy means calls can go out.
-      await thread?.start();
       notifications.start();
       heap.start();
       health.markReady();
+      // The PostHog thread loads once the bot is listening, so it adds nothing to the time to
+      // healthy or to its memory peak; calls made in its first few hundred ms wait for it. A
+      // failure to load is logged and shown on /healthz.
+      thread?.start().catch(() => undefined);
       return { port };
     },
     async stop() {

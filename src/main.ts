@@ -1,6 +1,7 @@
+import { createBot } from "./app.js";
 import { ConfigError, loadConfig, secretsOf } from "./config.js";
 import { createLogger } from "./log.js";
-import { startPostHogThread } from "./posthog/thread.js";
+import { createPostHogThread } from "./posthog/thread.js";
 
 /** Slack Web API errors at start-up, in words that say what to fix. */
 function startupProblem(error: unknown): string {
@@ -32,10 +33,8 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger({ level: config.logLevel, secrets: secretsOf(config) });
-  // PostHog calls run on a thread of their own. It loads its modules while this thread loads
-  // the rest of the bot (Bolt above all), so it adds nothing to the time to healthy.
-  const posthogThread = startPostHogThread(config.posthog, logger);
-  const { createBot } = await import("./app.js");
+  // PostHog calls run on a thread of their own (see posthog/thread.ts).
+  const posthogThread = createPostHogThread(config.posthog, logger);
   let bot: Awaited<ReturnType<typeof createBot>> | undefined;
   try {
     bot = await createBot({ config, logger, posthogThread });

@@ -123,7 +123,8 @@ describe("the benchmarks", () => {
       seconds: 0.4,
       parts: 4,
       rate: 20,
-      warmupSeconds: 0,
+      // The bot's PostHog thread loads after it is healthy; the first calls wait for it.
+      warmupSeconds: 1,
       slowPostHogMs: 100,
       stepUp: { stepSeconds: 0.4, startRate: 20, maxRate: 20, p99LimitMs: 1_000, includeBare: false },
       logLevel: "warn",

@@ -10,11 +10,12 @@
  * fields. If the worker dies, the calls waiting on it fail as "unavailable"
  * and the next call starts a new one.
  */
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { getHeapStatistics } from "node:v8";
 import { Worker } from "node:worker_threads";
 import type { AlertsApi } from "../alerts/service.js";
 import type { RequestLogInfo } from "./client.js";
-import { USER_MESSAGES } from "./errors.js";
 import {
   type CallMessage,
   errorFromData,
@@ -30,9 +31,24 @@ export interface PostHogThreadOptions extends ThreadClientSettings {
   onWorkerProblem?: (problem: string) => void;
   /** The worker's script; by default the built thread-worker.js beside this module. */
   workerUrl?: URL;
-  /** How long close() lets calls in flight finish before ending the worker (default 2 s). */
+  /**
+   * How long close() lets calls in flight finish before ending the worker (default 5 s: a
+   * write PostHog answers slowly still gets its answer, within main's 10 s to exit).
+   */
   closeGraceMs?: number;
 }
+
+/** What a person is told when their call could not be answered by the PostHog thread. */
+export const THREAD_MESSAGES = {
+  /** Nothing was sent: the bot is stopping. */
+  restarting: "The bot is restarting; try again in a minute.",
+  /** The call may have reached PostHog; the bot stopped before the answer came. */
+  cutOff:
+    "The bot restarted before PostHog answered, so it cannot tell whether this went through. Check the alert in a minute.",
+  /** The call may have reached PostHog; the thread making it failed. */
+  failed:
+    "The bot hit a problem of its own while waiting for PostHog, so it cannot tell whether this went through. Check the alert and try again in a minute; if it keeps happening, ask an admin to look at the bot's log.",
+} as const;
 
 /**
  * The worker's heap: the main thread's old-space limit (`--max-old-space-size`, 192 MB with
@@ -41,7 +57,7 @@ export interface PostHogThreadOptions extends ThreadClientSettings {
  */
 function workerLimits() {
   const mainLimitMb = Math.round(getHeapStatistics().heap_size_limit / 1024 / 1024);
-  return { maxOldGenerationSizeMb: Math.max(64, mainLimitMb), maxYoungGenerationSizeMb: 6 };
+  return { maxOldGenerationSizeMb: Math.max(64, mainLimitMb), maxYoungGenerationSizeMb: 3 };
 }
 
 interface Waiting {
@@ -62,6 +78,7 @@ export class PostHogThread implements AlertsApi {
   private readonly settings: ThreadClientSettings;
   private readonly url: URL;
   private onRequest: ((info: RequestLogInfo) => void) | undefined;
+  private lastProblem: { at: number; text: string } | null = null;
 
   constructor(private readonly options: PostHogThreadOptions) {
     this.settings = {
@@ -89,12 +106,25 @@ export class PostHogThread implements AlertsApi {
   }
 
   /**
-   * Starts the worker now rather than on the first call, and resolves once it has loaded
-   * (a few hundred ms), so the bot reports healthy only when PostHog calls can go out.
+   * Starts the worker now rather than on the first call; resolves once it has loaded (a few
+   * hundred ms). Calls made meanwhile wait in its queue.
    */
   start(): Promise<void> {
+    // A worker that failed to load is not started again here: start-up should fail, once.
+    if (this.ready) return this.ready;
     this.ensureWorker();
     return this.ready ?? Promise.resolve();
+  }
+
+  /** A sentence when the worker's script is not there (an incomplete build), else null. */
+  missingScript(): string | null {
+    if (this.url.protocol !== "file:" || existsSync(fileURLToPath(this.url))) return null;
+    return `the PostHog thread's script ${fileURLToPath(this.url)} is missing: run npm ci (or npm run build) again`;
+  }
+
+  /** The latest time the thread failed or stopped on its own, for /healthz. */
+  latestProblem(): { at: number; text: string } | null {
+    return this.lastProblem;
   }
 
   /**
@@ -108,7 +138,7 @@ export class PostHogThread implements AlertsApi {
     if (!worker) return;
     const exited = new Promise<void>((resolve) => worker.once("exit", () => resolve()));
     worker.postMessage({ type: "close" });
-    const timer = setTimeout(() => void worker.terminate(), this.options.closeGraceMs ?? 2_000);
+    const timer = setTimeout(() => void worker.terminate(), this.options.closeGraceMs ?? 5_000);
     await exited;
     clearTimeout(timer);
   }
@@ -116,14 +146,19 @@ export class PostHogThread implements AlertsApi {
   private call<T>(method: ThreadMethod, args: unknown[]): Promise<T> {
     if (this.closed)
       return Promise.reject(
-        threadGone("unavailable", "the PostHog thread is closed", USER_MESSAGES.unavailable),
+        threadGone("unavailable", "the PostHog thread is closed", THREAD_MESSAGES.restarting),
       );
-    const worker = this.ensureWorker();
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      const message: CallMessage = { id, method, args };
-      worker.postMessage(message);
+      try {
+        const message: CallMessage = { id, method, args };
+        this.ensureWorker().postMessage(message);
+      } catch (error) {
+        // No thread could be started, or the arguments cannot be cloned: this call fails alone.
+        this.waiting.delete(id);
+        reject(error);
+      }
     });
   }
 
@@ -137,11 +172,11 @@ export class PostHogThread implements AlertsApi {
     });
     // Nobody may be waiting for it; a failed start is told through onWorkerProblem and the calls.
     this.ready.catch(() => undefined);
-    // The HTTP server keeps the bot running; an idle worker alone must not.
-    worker.unref();
+    let failed = false;
     worker.on("message", (message: WorkerMessage) => this.receive(message));
     worker.on("error", (error) => {
-      this.options.onWorkerProblem?.(
+      failed = true;
+      this.problem(
         (error as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY"
           ? "the PostHog thread ran out of memory: start the bot with a larger --max-old-space-size"
           : `the PostHog thread failed: ${error.message}`,
@@ -149,13 +184,21 @@ export class PostHogThread implements AlertsApi {
     });
     worker.once("exit", (code) => {
       this.worker = null;
-      if (this.closed) return this.failAll("the bot is shutting down");
-      const problem = `the PostHog thread stopped (exit code ${code})`;
-      this.options.onWorkerProblem?.(problem);
-      this.failAll(problem);
+      if (this.closed) return this.failAll("the bot is shutting down", THREAD_MESSAGES.cutOff);
+      // An error was already told; an exit alone is told here.
+      if (!failed) this.problem(`the PostHog thread stopped (exit code ${code})`);
+      this.failAll(`the PostHog thread stopped (exit code ${code})`, THREAD_MESSAGES.failed);
     });
+    // The HTTP server keeps the bot running; an idle worker alone must not. After the "message"
+    // listener: adding the first one refs the worker again.
+    worker.unref();
     this.worker = worker;
     return worker;
+  }
+
+  private problem(text: string): void {
+    this.lastProblem = { at: Date.now(), text };
+    this.options.onWorkerProblem?.(text);
   }
 
   private receive(message: WorkerMessage): void {
@@ -179,28 +222,22 @@ export class PostHogThread implements AlertsApi {
     else waiting.resolve(message.value);
   }
 
-  private failAll(reason: string): void {
+  private failAll(reason: string, userMessage: string): void {
     const waiting = [...this.waiting.values()];
     this.waiting.clear();
-    for (const w of waiting) w.reject(threadGone("unavailable", reason, USER_MESSAGES.unavailable));
+    for (const w of waiting) w.reject(threadGone("unavailable", reason, userMessage));
   }
 }
 
-/**
- * A PostHogThread for the bot's settings, already loading; its problems go to the log.
- * Start it early: its worker loads while the caller loads everything else.
- */
-export function startPostHogThread(
+/** A PostHogThread for the bot's settings; its problems go to the log. It loads on start() or its first call. */
+export function createPostHogThread(
   settings: ThreadClientSettings,
   logger: { error(details: Record<string, unknown>, message: string): void },
   workerUrl?: URL,
 ): PostHogThread {
-  const thread = new PostHogThread({
+  return new PostHogThread({
     ...settings,
     onWorkerProblem: (problem) => logger.error({ component: "posthog", problem }, "PostHog thread problem"),
     ...(workerUrl ? { workerUrl } : {}),
   });
-  // A failed start is logged through onWorkerProblem; the bot's start() awaits it again and stops.
-  thread.start().catch(() => undefined);
-  return thread;
 }

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from "vitest";
+import { THREAD_MESSAGES } from "../../src/posthog/thread.js";
 import { expectValidMessage } from "../support/block-kit.js";
 import {
   commandReply,
@@ -175,6 +176,39 @@ describe("the running bot", () => {
       status: "degraded",
       failing: [],
       warnings: [expect.stringMatching(/HTTP 403 within the last hour: the API key lacks a scope/)],
+    });
+  });
+
+  it("refuses to start, saying what to run, when the PostHog thread's script was not built", async () => {
+    const missing = new URL("../support/no-such-worker.js", import.meta.url);
+    await expect(startHarness({ posthogThreadWorker: missing })).rejects.toThrow(
+      /the PostHog thread's script .*no-such-worker\.js is missing: run npm ci/,
+    );
+  });
+
+  it("when its PostHog thread dies under a command: one honest sentence, a new thread, and /healthz warns", async () => {
+    // A worker that loads, then ends itself on every call, as a crashing one would.
+    h = await startHarness({
+      seed: seedAlerts(1),
+      posthogThreadWorker: new URL("../support/dying-worker.mjs", import.meta.url),
+    });
+    for (const count of [0, 1]) {
+      await h.requester.slashCommand({
+        text: "list",
+        userId: USERS.ann.id,
+        responseUrl: h.slack.responseUrl(),
+      });
+      const reply = await nextResponse(h, count);
+      expect(reply?.body.text).toContain(THREAD_MESSAGES.failed);
+      expect(visibleText(reply?.body)).not.toMatch(/at .*\.js|Error:|exit code/);
+    }
+    // Each call met a new worker: it was started again after the first one died.
+    expect(h.logs.filter((l) => l.includes("PostHog thread problem"))).toHaveLength(2);
+    const health = await fetch(`${h.baseUrl}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({
+      status: "degraded",
+      warnings: [expect.stringMatching(/^Within the last hour the PostHog thread stopped \(exit code 3\)/)],
     });
   });
 

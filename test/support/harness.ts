@@ -1,7 +1,7 @@
 import { type Bot, type BotDeps, createBot } from "../../src/app.js";
 import { type Config, loadConfig, secretsOf } from "../../src/config.js";
 import { createLogger } from "../../src/log.js";
-import { startPostHogThread } from "../../src/posthog/thread.js";
+import { createPostHogThread } from "../../src/posthog/thread.js";
 import { type FakePostHog, startFakePostHog } from "./fake-posthog.js";
 import { type FakeSlack, startFakeSlack } from "./fake-slack.js";
 import { SlackRequester } from "./slack-requests.js";
@@ -76,7 +76,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     logger,
     slackClientOptions: { retryConfig: { retries: 0 }, timeout: 2_000 },
     ...(options.posthogThreadWorker
-      ? { posthogThread: startPostHogThread(config.posthog, logger, options.posthogThreadWorker) }
+      ? { posthogThread: createPostHogThread(config.posthog, logger, options.posthogThreadWorker) }
       : {}),
     ...options.deps,
   });

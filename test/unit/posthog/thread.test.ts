@@ -2,7 +2,7 @@ import { existsSync } from "node:fs";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PostHogClient, type RequestLogInfo } from "../../../src/posthog/client.js";
 import { isPostHogError, PostHogError, USER_MESSAGES } from "../../../src/posthog/errors.js";
-import { PostHogThread } from "../../../src/posthog/thread.js";
+import { PostHogThread, THREAD_MESSAGES } from "../../../src/posthog/thread.js";
 import { answer, errorFromData, errorToData } from "../../../src/posthog/thread-protocol.js";
 import { type FakePostHog, startFakePostHog } from "../../support/fake-posthog.js";
 
@@ -105,7 +105,9 @@ describe("PostHogThread", () => {
     });
     try {
       await expect(broken.start()).rejects.toThrow("this worker cannot load");
-      expect(problems[0]).toContain("this worker cannot load");
+      // Asked again (as the bot's start does), it does not start a second worker.
+      await expect(broken.start()).rejects.toThrow("this worker cannot load");
+      expect(problems).toEqual(["the PostHog thread failed: this worker cannot load"]);
     } finally {
       await broken.close();
     }
@@ -140,6 +142,14 @@ describe("PostHogThread", () => {
     ]);
   });
 
+  it("fails a call whose arguments cannot cross alone, and goes on with the next", async () => {
+    const insight = fake.addInsight({ name: "Signups" });
+    const alert = fake.addAlert({ insight: insight.id, name: "Signups dropped" });
+    thread = new PostHogThread({ ...settings(), workerUrl: BUILT_WORKER });
+    await expect(thread.getAlert(alert.id, (() => 5) as never)).rejects.toThrow(/could not be cloned/);
+    await expect(thread.getAlert(alert.id)).resolves.toMatchObject({ id: alert.id });
+  });
+
   it("rejects with PostHog's error, readable as on the main thread", async () => {
     thread = new PostHogThread({ ...settings(), workerUrl: BUILT_WORKER });
     const error = await thread.getAlert("0192c0de-0000-7000-8000-000000000000").catch((e: unknown) => e);
@@ -168,9 +178,11 @@ describe("PostHogThread", () => {
     const first = thread.listAllAlerts().catch((e: unknown) => e);
     const second = thread.getAlert("x").catch((e: unknown) => e);
     for (const outcome of [await first, await second]) {
-      expect(outcome).toMatchObject({ code: "unavailable", userMessage: USER_MESSAGES.unavailable });
+      expect(outcome).toMatchObject({ code: "unavailable", userMessage: THREAD_MESSAGES.failed });
     }
+    // Told once per worker, and kept for /healthz.
     expect(problems).toEqual(["the PostHog thread stopped (exit code 3)"]);
+    expect(thread.latestProblem()?.text).toBe("the PostHog thread stopped (exit code 3)");
     // A new worker takes the next call (this one dies too, which shows it was started).
     await expect(thread.listMembers()).rejects.toMatchObject({ code: "unavailable" });
     expect(problems).toHaveLength(2);
@@ -188,6 +200,7 @@ describe("PostHogThread", () => {
     await expect(thread.getAlert(alert.id)).rejects.toMatchObject({
       code: "unavailable",
       message: "the PostHog thread is closed",
+      userMessage: THREAD_MESSAGES.restarting,
     });
   });
 
@@ -202,7 +215,7 @@ describe("PostHogThread", () => {
     expect(await waiting).toMatchObject({
       code: "unavailable",
       message: "the bot is shutting down",
-      userMessage: USER_MESSAGES.unavailable,
+      userMessage: THREAD_MESSAGES.cutOff,
     });
   });
 });
