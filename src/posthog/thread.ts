@@ -12,7 +12,6 @@
  */
 import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { getHeapStatistics } from "node:v8";
 import { Worker } from "node:worker_threads";
 import type { AlertsApi } from "../alerts/service.js";
 import type { RequestLogInfo } from "./client.js";
@@ -51,14 +50,12 @@ export const THREAD_MESSAGES = {
 } as const;
 
 /**
- * The worker's heap: the main thread's old-space limit (`--max-old-space-size`, 192 MB with
- * `npm start`), since a full listing of a large project passes through both, and the small
- * young generation `npm start` gives the main thread (`--max-semi-space-size=2`).
+ * The worker's heap. A full listing leaves a page at a time (see LIST_PART_SIZE), so the
+ * worker never holds more than a page of alerts, one alert or the member list: 64 MB of old
+ * space is ample, and a small young generation (1 MB semi-spaces) keeps its share of the
+ * bot's resident memory small (the main thread's heap is what grows with the alert count).
  */
-function workerLimits() {
-  const mainLimitMb = Math.round(getHeapStatistics().heap_size_limit / 1024 / 1024);
-  return { maxOldGenerationSizeMb: Math.max(64, mainLimitMb), maxYoungGenerationSizeMb: 3 };
-}
+const WORKER_LIMITS = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 3 };
 
 interface Waiting {
   resolve: (value: unknown) => void;
@@ -164,7 +161,7 @@ export class PostHogThread implements AlertsApi {
 
   private ensureWorker(): Worker {
     if (this.worker) return this.worker;
-    const worker = new Worker(this.url, { workerData: this.settings, resourceLimits: workerLimits() });
+    const worker = new Worker(this.url, { workerData: this.settings, resourceLimits: WORKER_LIMITS });
     this.ready = new Promise<void>((resolve, reject) => {
       this.markReady = resolve;
       worker.once("error", reject);
