@@ -382,7 +382,7 @@ export function startMemoryResult(options: StartMemoryOptions, f: StartMemoryFig
   if (shipped) {
     const defaults = f.memory.find((run) => run.variant.nodeArgs?.length === 0);
     limits.push(
-      `memory: idle, the bot holds ${shipped.idle.rssMb.toFixed(0)} MB (the runtime and its modules; a bare Bolt app ${f.bareIdle.rssMb.toFixed(0)} MB). Without flags V8 sizes the heap from the machine's RAM and lets it grow before it collects${defaults ? ` (here ${peakOf(defaults).toFixed(0)} MB under the same load)` : ""}; \`npm start\` caps it (\`${SHIPPED_NODE_FLAGS.join(" ")}\`), and the live heap is a fraction of the cap.`,
+      `memory: idle, the bot holds ${shipped.idle.rssMb.toFixed(0)} MB (the runtime and its modules; a bare Bolt app ${f.bareIdle.rssMb.toFixed(0)} MB). About 20 MB of it is the PostHog thread: a second V8 heap with its own copy of undici, zod and the client (before PostHog calls moved there, the bot held 105 MB idle and peaked at 140 MB in the run of 29 November 07:30; the thread loads after the bot is healthy and its young generation is 3 MB, to stay under 150 MB). Without flags V8 sizes the heap from the machine's RAM and lets it grow before it collects${defaults ? ` (here ${peakOf(defaults).toFixed(0)} MB under the same load)` : ""}; \`npm start\` caps it (\`${SHIPPED_NODE_FLAGS.join(" ")}\`), and the live heap is a fraction of the cap.`,
     );
   }
 
