@@ -34,7 +34,7 @@ export interface BotDeps {
   /**
    * The PostHog client on a worker thread (what `npm start` runs; see posthog/thread.ts),
    * used instead of a client on this thread when `posthog` is not given. The bot reports
-   * each of its requests to /healthz, waits for it to load before it is healthy, and
+   * each of its requests and its failures to /healthz, starts it once listening, and
    * closes it on stop.
    */
   posthogThread?: PostHogThread;
@@ -143,7 +143,7 @@ export async function createBot(input: BotDeps): Promise<Bot> {
     else if (status !== null && status < 400) rejected = false;
   };
   thread?.setRequestListener(postHogRequestListener(logger, onStatus));
-  // A thread given beside `posthog` is still awaited at start and closed at stop, but not used.
+  // A thread given beside `posthog` is still started and closed, but not used.
   const posthog = input.posthog ?? thread ?? createPostHogClient(config, logger, onStatus);
 
   const clientOptions: WebClientOptions = {
@@ -284,8 +284,8 @@ export async function createBot(input: BotDeps): Promise<Bot> {
       heap.start();
       health.markReady();
       // The PostHog thread loads once the bot is listening, so it adds nothing to the time to
-      // healthy or to its memory peak; calls made in its first few hundred ms wait for it. A
-      // failure to load is logged and shown on /healthz.
+      // healthy; calls made in its first few hundred ms wait for it. A failure to load is
+      // logged and shown on /healthz.
       thread?.start().catch(() => undefined);
       return { port };
     },
