@@ -4,7 +4,7 @@
  * survive cloning as itself, so it crosses as its fields and is built again.
  */
 import type { PostHogClient, RequestLogInfo } from "./client.js";
-import { PostHogError, type PostHogErrorCode, type PostHogErrorInit } from "./errors.js";
+import { PostHogError, type PostHogErrorInit } from "./errors.js";
 
 /** The client methods the bot calls through the thread. */
 export const THREAD_METHODS = [
@@ -116,9 +116,4 @@ export async function answer(
   } catch (error) {
     return { type: "error", id: call.id, error: errorToData(error) };
   }
-}
-
-/** The error every call waiting on a worker that stopped or failed gets. */
-export function threadGone(code: PostHogErrorCode, message: string, userMessage: string): PostHogError {
-  return new PostHogError({ code, message, userMessage });
 }

@@ -15,12 +15,12 @@ import { fileURLToPath } from "node:url";
 import { Worker } from "node:worker_threads";
 import type { AlertsApi } from "../alerts/service.js";
 import type { RequestLogInfo } from "./client.js";
+import { PostHogError } from "./errors.js";
 import {
   type CallMessage,
   errorFromData,
   type ThreadClientSettings,
   type ThreadMethod,
-  threadGone,
   type WorkerMessage,
 } from "./thread-protocol.js";
 
@@ -56,6 +56,11 @@ export const THREAD_MESSAGES = {
  * bot's resident memory small (the main thread's heap is what grows with the alert count).
  */
 const WORKER_LIMITS = { maxOldGenerationSizeMb: 64, maxYoungGenerationSizeMb: 3 };
+
+/** A call the thread could not answer: "unavailable", which callers treat as worth retrying. */
+function unanswered(message: string, userMessage: string): PostHogError {
+  return new PostHogError({ code: "unavailable", message, userMessage });
+}
 
 interface Waiting {
   resolve: (value: unknown) => void;
@@ -107,7 +112,8 @@ export class PostHogThread implements AlertsApi {
    * hundred ms). Calls made meanwhile wait in its queue.
    */
   start(): Promise<void> {
-    // A worker that failed to load is not started again here: start-up should fail, once.
+    // Asked again, it answers for the worker it has: one that failed to load is replaced by
+    // the next call, not here.
     if (this.ready) return this.ready;
     this.ensureWorker();
     return this.ready ?? Promise.resolve();
@@ -142,9 +148,7 @@ export class PostHogThread implements AlertsApi {
 
   private call<T>(method: ThreadMethod, args: unknown[]): Promise<T> {
     if (this.closed)
-      return Promise.reject(
-        threadGone("unavailable", "the PostHog thread is closed", THREAD_MESSAGES.restarting),
-      );
+      return Promise.reject(unanswered("the PostHog thread is closed", THREAD_MESSAGES.restarting));
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.waiting.set(id, { resolve: resolve as (value: unknown) => void, reject });
@@ -222,7 +226,7 @@ export class PostHogThread implements AlertsApi {
   private failAll(reason: string, userMessage: string): void {
     const waiting = [...this.waiting.values()];
     this.waiting.clear();
-    for (const w of waiting) w.reject(threadGone("unavailable", reason, userMessage));
+    for (const w of waiting) w.reject(unanswered(reason, userMessage));
   }
 }
 

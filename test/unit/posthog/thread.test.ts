@@ -105,7 +105,7 @@ describe("PostHogThread", () => {
     });
     try {
       await expect(broken.start()).rejects.toThrow("this worker cannot load");
-      // Asked again (as the bot's start does), it does not start a second worker.
+      // Asked again, it does not start a second worker.
       await expect(broken.start()).rejects.toThrow("this worker cannot load");
       expect(problems).toEqual(["the PostHog thread failed: this worker cannot load"]);
     } finally {
