@@ -195,7 +195,7 @@ export class ConfigError extends Error {
   }
 }
 
-/** Parses the environment. Throws ConfigError naming every problem; never echoes a value. */
+/** Parses the environment. Throws ConfigError naming every problem; never echoes a secret. */
 export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
   const result = envSchema.safeParse(env);
   const found: Array<[string, string]> = result.success

@@ -15,7 +15,7 @@ export const SUBCOMMANDS: UsageLine[] = [
     summary: "List alerts, filtered by state and name.",
   },
   { name: "show", usage: "show <alert>", summary: "An alert in detail, with its recent checks." },
-  { name: "create", usage: "create [insight URL or id]", summary: "Create an alert in a form." },
+  { name: "create", usage: "create [insight URL, id or name]", summary: "Create an alert in a form." },
   { name: "edit", usage: "edit <alert>", summary: "Change an alert's settings in a form." },
   { name: "delete", usage: "delete <alert>", summary: "Delete an alert (asks first)." },
   {
@@ -40,7 +40,7 @@ export function buildHelp(command: string): SlackMessage {
       section(`*${command}* manages your PostHog alerts without leaving Slack.`),
       section(lines.join("\n")),
       context(
-        "`&lt;alert&gt;` is an alert's name, a unique part of it, or its id. Times are read in your Slack time zone.",
+        "`&lt;alert&gt;` is an alert's name, a unique part of it, or its id. Times are read in your Slack time zone. Short forms work too: `ls`, `new`, `info`, `rm`, `mute`, `unmute`, `on`, `off`.",
       ),
     ],
   };
