@@ -18,6 +18,14 @@ interface WriteDeps {
   logger: Logger;
 }
 
+/**
+ * A snooze that would end this much earlier than the one in place is not sent: the
+ * person picking it may not know of the longer one (a notification message learns of
+ * snoozes set in PostHog only at the next check), and a shorter snooze would wake the
+ * alert up early for everyone. Less than this apart counts as the same snooze.
+ */
+export const SHORTER_SNOOZE_SLACK_MS = 60_000;
+
 const PATCHES: Record<Exclude<WriteVerb, "delete" | "snooze">, AlertPatch> = {
   unsnooze: { snoozed_until: null },
   enable: { enabled: true },
@@ -34,19 +42,23 @@ function describeResult(
   const safe = `*${safeMrkdwn(name || "(unnamed alert)", 200)}*`;
   switch (verb) {
     case "snooze": {
-      const until = alert?.snoozed_until;
-      return until
-        ? {
-            sentence: `🔕 ${who} snoozed ${safe} until ${slackDate(until)}.`,
-            plain: `Snoozed ${name} until ${plainDate(until)}.`,
-          }
-        : { sentence: `🔕 ${who} snoozed ${safe}.`, plain: `Snoozed ${name}.` };
+      // performWrite has made sure PostHog kept a snooze.
+      const until = alert?.snoozed_until ?? "";
+      return {
+        sentence: `🔕 ${who} snoozed ${safe} until ${slackDate(until)}.`,
+        plain: `Snoozed ${name} until ${plainDate(until)}.`,
+      };
     }
     case "unsnooze":
-      return {
-        sentence: `🔔 ${who} unsnoozed ${safe}; it is checked again on schedule.`,
-        plain: `Unsnoozed ${name}.`,
-      };
+      return alert?.enabled === false
+        ? {
+            sentence: `🔔 ${who} unsnoozed ${safe}. It is still disabled, so PostHog does not check it until someone enables it.`,
+            plain: `Unsnoozed ${name}; it is still disabled.`,
+          }
+        : {
+            sentence: `🔔 ${who} unsnoozed ${safe}; it is checked again on schedule.`,
+            plain: `Unsnoozed ${name}.`,
+          };
     case "enable":
       return { sentence: `▶️ ${who} enabled ${safe}.`, plain: `Enabled ${name}.` };
     case "disable":
@@ -70,12 +82,15 @@ export async function performWrite(
     source: string;
   },
 ): Promise<WriteOutcome> {
+  const audit = {
+    slackUser: request.userId,
+    alertId: request.alert.id,
+    action: request.verb,
+    source: request.source,
+  };
   const decision = await deps.policy.check(request.userId);
   if (!decision.ok) {
-    deps.logger.info(
-      { slackUser: request.userId, alertId: request.alert.id, action: request.verb, source: request.source },
-      "write refused by WRITE_ACCESS policy",
-    );
+    deps.logger.info(audit, "write refused by WRITE_ACCESS policy");
     return { ok: false, refused: true, sentence: decision.reason };
   }
   let patch: AlertPatch | null = null;
@@ -83,23 +98,34 @@ export async function performWrite(
     let result: Alert | null = null;
     if (request.verb === "delete") {
       await deps.alerts.delete(request.alert.id);
+    } else if (request.verb === "snooze") {
+      const until = request.snoozeUntil ?? new Date();
+      // Read first: a longer snooze already in place is kept (see SHORTER_SNOOZE_SLACK_MS).
+      const current = await deps.alerts.api.getAlert(request.alert.id, { checksLimit: 1 });
+      const longer = current.snoozed_until ? new Date(current.snoozed_until) : null;
+      if (longer && longer.getTime() - until.getTime() > SHORTER_SNOOZE_SLACK_MS) {
+        deps.logger.info(audit, "snooze not sent: a longer one is in place");
+        return {
+          ok: false,
+          refused: false,
+          sentence: `🔕 *${safeMrkdwn(current.name || "(unnamed alert)", 200)}* is already snoozed until ${slackDate(longer.toISOString())}, later than the ${slackDate(until.toISOString())} you picked, so nothing changed. To end it sooner, unsnooze it first.`,
+        };
+      }
+      patch = { snoozed_until: until.toISOString() };
+      result = await deps.alerts.update(request.alert.id, patch);
+      if (!result.snoozed_until) {
+        deps.logger.warn(audit, "PostHog accepted a snooze but kept none");
+        return {
+          ok: false,
+          refused: false,
+          sentence: `⚠️ PostHog accepted the snooze for *${safeMrkdwn(result.name || "(unnamed alert)", 200)}* but kept none, so it is not snoozed. Try again, or snooze it in PostHog.`,
+        };
+      }
     } else {
-      patch =
-        request.verb === "snooze"
-          ? { snoozed_until: (request.snoozeUntil ?? new Date()).toISOString() }
-          : PATCHES[request.verb];
+      patch = PATCHES[request.verb];
       result = await deps.alerts.update(request.alert.id, patch);
     }
-    deps.logger.info(
-      {
-        slackUser: request.userId,
-        alertId: request.alert.id,
-        action: request.verb,
-        changes: patch,
-        source: request.source,
-      },
-      "alert changed from Slack",
-    );
+    deps.logger.info({ ...audit, changes: patch }, "alert changed from Slack");
     return {
       ok: true,
       alert: result,
@@ -108,9 +134,7 @@ export async function performWrite(
   } catch (error) {
     deps.logger.warn(
       {
-        slackUser: request.userId,
-        alertId: request.alert.id,
-        action: request.verb,
+        ...audit,
         code: (error as { code?: string }).code,
         err: error instanceof Error ? error.message : String(error),
       },

@@ -49,7 +49,8 @@ export function buildSnoozeModal(input: {
   const defaultAt = Math.ceil((input.now.getTime() + 60 * 60_000) / (15 * 60_000)) * 15 * 60;
   const blocks: Array<Record<string, unknown>> = [
     section(
-      `Snooze *${safeMrkdwn(input.alertName || "(unnamed alert)", 500)}*. While snoozed, PostHog does not check it.`,
+      // The name arrives a moment after the form opens (and not at all if PostHog is slow).
+      `Snooze ${input.alertName ? `*${safeMrkdwn(input.alertName, 500)}*` : "this alert"}. While snoozed, PostHog does not check it.`,
     ),
   ];
   if (input.withPresets) {

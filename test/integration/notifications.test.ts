@@ -330,6 +330,20 @@ describe("controls on the message", () => {
     expect(latest().updates).toBe(message.updates);
   });
 
+  it("keeps a longer snooze set in PostHog since the message was drawn, and tells the clicker", async () => {
+    const message = await posted();
+    const week = new Date(Date.now() + 7 * 86_400_000).toISOString();
+    const alert = h.posthog.alerts.get(signups.id);
+    if (!alert) throw new Error("seeded alert missing");
+    alert.snoozed_until = week;
+    const before = await click(message, ACTION_NOTIFY_SNOOZE, USERS.ann.id, "1h");
+    const reply = await nextResponse(h, before);
+    expect(reply?.body.response_type).toBe("ephemeral");
+    expect(reply?.body.text).toMatch(/already snoozed until <!date\^\d+\^.*later than .*nothing changed/);
+    expect(patches()).toHaveLength(0);
+    expect(h.posthog.alerts.get(signups.id)?.snoozed_until).toBe(week);
+  });
+
   it("tells the clicker when PostHog fails, and claims nothing", async () => {
     const message = await posted();
     h.posthog.failNext(10, { status: 503, body: { detail: "down" } });

@@ -1,0 +1,91 @@
+import pino from "pino";
+import { describe, expect, it } from "vitest";
+import { AlertService, type AlertsApi } from "../../../src/alerts/service.js";
+import { performWrite, SHORTER_SNOOZE_SLACK_MS } from "../../../src/alerts/writes.js";
+import type { WritePolicy } from "../../../src/auth/policy.js";
+import type { Alert, AlertPatch } from "../../../src/posthog/schemas.js";
+import { makeAlert } from "../../fixtures/alerts.js";
+
+const NOW = new Date("2026-11-29T10:00:00Z");
+const HOUR = 3_600_000;
+
+/** PostHog as far as a write sees it: one alert, GET and PATCH, with what PATCH answers overridable. */
+function world(alert: Alert, answer?: (patched: Alert) => Alert) {
+  let current = alert;
+  const patches: AlertPatch[] = [];
+  const api = {
+    async getAlert() {
+      return current;
+    },
+    async updateAlert(_id: string, patch: AlertPatch) {
+      patches.push(patch);
+      current = { ...current, ...patch } as Alert;
+      return answer ? answer(current) : current;
+    },
+  };
+  const deps = {
+    alerts: new AlertService(api as unknown as AlertsApi, () => NOW.getTime(), 15_000),
+    policy: { check: async () => ({ ok: true }) } as unknown as WritePolicy,
+    logger: pino({ level: "silent" }),
+  };
+  const write = (verb: "snooze" | "unsnooze", snoozeUntil?: Date) =>
+    performWrite(deps, {
+      userId: "U0ANN",
+      alert: { id: alert.id, name: "" },
+      verb,
+      ...(snoozeUntil ? { snoozeUntil } : {}),
+      source: "test",
+    });
+  return { patches, write, current: () => current };
+}
+
+const at = (ms: number) => new Date(NOW.getTime() + ms);
+const dateToken = (d: Date) => `<!date^${Math.floor(d.getTime() / 1000)}^`;
+
+describe("performWrite: snooze", () => {
+  it("keeps a longer snooze in place, says so with both times, and sends nothing", async () => {
+    const week = at(7 * 24 * HOUR);
+    const w = world(makeAlert({ name: "Signups dropped", snoozed_until: week.toISOString() }));
+    const outcome = await w.write("snooze", at(HOUR));
+    expect(outcome.ok).toBe(false);
+    expect(outcome.sentence).toContain("*Signups dropped* is already snoozed until");
+    expect(outcome.sentence).toContain(dateToken(week));
+    expect(outcome.sentence).toContain(dateToken(at(HOUR)));
+    expect(outcome.sentence).toMatch(/unsnooze it first/);
+    expect(w.patches).toEqual([]);
+    expect(w.current().snoozed_until).toBe(week.toISOString());
+  });
+
+  it("lengthens a shorter snooze, and treats one less than a minute longer as the same", async () => {
+    for (const existing of [at(30 * 60_000), at(HOUR + SHORTER_SNOOZE_SLACK_MS - 1000)]) {
+      const w = world(makeAlert({ snoozed_until: existing.toISOString() }));
+      const outcome = await w.write("snooze", at(HOUR));
+      expect(outcome.ok, existing.toISOString()).toBe(true);
+      expect(w.patches).toEqual([{ snoozed_until: at(HOUR).toISOString() }]);
+      expect(outcome.sentence).toContain(dateToken(at(HOUR)));
+    }
+  });
+
+  it("does not claim a snooze PostHog did not keep", async () => {
+    const w = world(makeAlert({ name: "Signups dropped" }), (patched) => ({
+      ...patched,
+      snoozed_until: null,
+    }));
+    const outcome = await w.write("snooze", at(HOUR));
+    expect(w.patches).toHaveLength(1);
+    expect(outcome.ok).toBe(false);
+    expect(outcome.sentence).toMatch(/accepted the snooze for \*Signups dropped\* but kept none/);
+    expect(outcome.sentence).not.toMatch(/snoozed \*Signups dropped\* until/);
+  });
+});
+
+describe("performWrite: unsnooze", () => {
+  it("says a disabled alert stays unchecked, and an enabled one is checked on schedule", async () => {
+    const snoozed = { snoozed_until: at(HOUR).toISOString() };
+    const off = await world(makeAlert({ ...snoozed, enabled: false })).write("unsnooze");
+    expect(off.sentence).toMatch(/still disabled, so PostHog does not check it/);
+    expect(off.sentence).not.toMatch(/on schedule/);
+    const on = await world(makeAlert({ ...snoozed, enabled: true })).write("unsnooze");
+    expect(on.sentence).toMatch(/checked again on schedule/);
+  });
+});
