@@ -133,6 +133,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   /** Per channel: no delivery starts before this time (pacing and Retry-After). */
   const notBefore = new Map<string, number>();
   const alertCache = new Map<string, { at: number; alert: Alert | null }>();
+  /** Bumped by forget(): a read that began before a change made from Slack may predate it. */
+  const changes = new Map<string, number>();
   let running = false;
   let cancelTimer: (() => void) | null = null;
 
@@ -373,7 +375,13 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     if (!fresh && cached && now() - cached.at < alertCacheMs) return cached.alert;
     let alert: Alert | null = null;
     try {
-      alert = await source.getAlert(alertId, { checksLimit: 20 });
+      // A change made from Slack while the read was in flight is recorded by then, and the
+      // answer may predate it (copying it would undo "snoozed by" on the message): read again.
+      for (let attempt = 0; attempt < 3; attempt++) {
+        const before = changes.get(alertId) ?? 0;
+        alert = await source.getAlert(alertId, { checksLimit: 20 });
+        if ((changes.get(alertId) ?? 0) === before) break;
+      }
     } catch (error) {
       logger.warn(
         { alertId, error: describeError(error) },
@@ -632,6 +640,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   return {
     forget(alertId) {
       alertCache.delete(alertId);
+      changes.set(alertId, (changes.get(alertId) ?? 0) + 1);
     },
     kick() {
       // A burst of webhooks is one look at the queue per event-loop turn, not one each.

@@ -139,6 +139,8 @@ export class FakeSource implements AlertSource {
   getError: Error | null = null;
   /** When set, listAllAlerts waits for this before answering. */
   listGate: Promise<void> | null = null;
+  /** When set, getAlert answers with what it read at the call, after this settles. */
+  getGate: Promise<void> | null = null;
 
   set(...alerts: Alert[]): void {
     for (const alert of alerts) this.alerts.set(alert.id, alert);
@@ -154,7 +156,9 @@ export class FakeSource implements AlertSource {
   async getAlert(id: string, options?: { checksLimit?: number }): Promise<Alert> {
     this.getCalls.push({ id, checksLimit: options?.checksLimit });
     if (this.getError) throw this.getError;
+    // Read now, answered once the gate opens: an answer that may predate later changes.
     const alert = this.alerts.get(id);
+    if (this.getGate) await this.getGate;
     if (!alert) throw Object.assign(new Error("Not found."), { code: "not_found" });
     return alert;
   }

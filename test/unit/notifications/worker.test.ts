@@ -296,6 +296,30 @@ describe("delivery worker", () => {
       expect(textOf(poster.updates(DEFAULT)[0]!)).toContain("Disabled by <@U0ANN0001>");
     });
 
+    it("reads again when a change from Slack lands while a read is in flight, keeping who made it", async () => {
+      source.set(makeAlert());
+      const w = worker();
+      store.enqueueFiring(firing());
+      await w.drain();
+      // The alert fires again; while the worker's read is in flight, someone disables it from Slack.
+      let release: () => void = () => undefined;
+      source.getGate = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      clock.t += 20_000;
+      store.enqueueFiring(firing({ lastCheckedAt: "2025-06-02T02:00:12Z" }));
+      const drained = w.drain();
+      await waitFor(() => source.getCalls.length === 2);
+      source.set(makeAlert({ enabled: false }));
+      store.recordAction({ alertId: ALERT_ID, action: "disable", by: "U0ANN0001" });
+      w.forget(ALERT_ID);
+      source.getGate = null;
+      release();
+      await drained;
+      expect(source.getCalls).toHaveLength(3);
+      expect(store.openEpisode(ALERT_ID, DEFAULT)).toMatchObject({ enabled: false, disabledBy: "U0ANN0001" });
+    });
+
     it("marks the message resolved and starts a new one when the alert fires again later", async () => {
       const w = worker();
       store.enqueueFiring(firing());
