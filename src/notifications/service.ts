@@ -19,6 +19,11 @@ export interface Notifications {
   poller: Poller | null;
   /** Health: failing channels and undelivered notifications. */
   health(): { warning: string | null; details: unknown };
+  /**
+   * Queues a redraw of every message still showing a snooze that has ended (runs every
+   * `snoozeEndCheckMs` while started); returns the alerts it queued.
+   */
+  redrawEndedSnoozes(): string[];
   start(): void;
   stop(): Promise<void>;
 }
@@ -42,6 +47,9 @@ export function createNotifications(input: {
   store: Store;
   source: AlertSource;
   clientOptions?: Partial<WebClientOptions>;
+  /** How often to look for messages showing a snooze that has ended (default 30 s). */
+  snoozeEndCheckMs?: number;
+  now?: () => number;
 }): Notifications {
   const { config, store, source } = input;
   const logger = input.logger.child({ component: "notifications" });
@@ -112,12 +120,24 @@ export function createNotifications(input: {
     },
   };
 
+  const now = input.now ?? Date.now;
+  // Nothing tells the bot when a snooze ends: PostHog sends no event, and may keep the old
+  // time in snoozed_until. Without this the message would offer Unsnooze until the next change.
+  const redrawEndedSnoozes = (): string[] => {
+    const alertIds = store.alertsWithEndedSnooze(now());
+    for (const alertId of alertIds) store.enqueueRefresh({ alertId, source: "bot", reason: "snooze_ended" });
+    if (alertIds.length > 0) worker.kick();
+    return alertIds;
+  };
+  let snoozeEndTimer: NodeJS.Timeout | null = null;
+
   return {
     routes,
     port,
     webhook,
     worker,
     poller,
+    redrawEndedSnoozes,
     health() {
       const summary = store.failureSummary();
       const failing = summary.failingChannels.map(
@@ -153,8 +173,18 @@ export function createNotifications(input: {
     start() {
       worker.start();
       poller?.start();
+      snoozeEndTimer = setInterval(() => {
+        try {
+          redrawEndedSnoozes();
+        } catch (error) {
+          logger.warn({ err: (error as Error).message }, "could not look for ended snoozes");
+        }
+      }, input.snoozeEndCheckMs ?? 30_000);
+      snoozeEndTimer.unref();
     },
     async stop() {
+      if (snoozeEndTimer) clearInterval(snoozeEndTimer);
+      snoozeEndTimer = null;
       await poller?.stop();
       await worker.stop();
     },

@@ -1012,6 +1012,22 @@ export class Store {
     return rows.map(toEpisode);
   }
 
+  /**
+   * Alerts with a still-firing message that shows a snooze which has ended by `nowMs`:
+   * their messages need a redraw (the Snooze control back). The refresh brings the
+   * episode in line with PostHog, which clears the ended snooze (see syncEpisodeState).
+   */
+  alertsWithEndedSnooze(nowMs: number): string[] {
+    const rows = this.stmt(
+      "SELECT alert_id, snoozed_until FROM episodes WHERE status = 'firing' AND snoozed_until IS NOT NULL",
+    ).all() as Array<{ alert_id: string; snoozed_until: string }>;
+    const ended = rows.filter((r) => {
+      const ms = toEpochMs(r.snoozed_until);
+      return ms !== null && ms <= nowMs;
+    });
+    return [...new Set(ended.map((r) => r.alert_id))];
+  }
+
   /** The still-firing episode whose Slack message is (channel, ts): how a button click finds its alert. */
   openEpisodeByMessage(channel: string, ts: string): EpisodeRecord | null {
     const episode = this.episodeByMessage(channel, ts);
@@ -1131,14 +1147,18 @@ export class Store {
    * A value that changed outside Slack loses its "by <@user>".
    */
   syncEpisodeState(alertId: string, state: { snoozedUntil: string | null; enabled: boolean }): void {
-    const untilMs = toEpochMs(state.snoozedUntil);
+    // A snooze that has ended counts as none: PostHog may keep the old time after it passes.
+    const givenMs = toEpochMs(state.snoozedUntil);
+    const ended = givenMs !== null && givenMs <= this.now();
+    const untilMs = ended ? null : givenMs;
+    const snoozedUntil = ended ? null : state.snoozedUntil;
     this.db
       .transaction(() => {
         for (const episode of this.openEpisodesForAlert(alertId)) {
           if (toEpochMs(episode.snoozedUntil) !== untilMs) {
             this.stmt(
               "UPDATE episodes SET snoozed_until = ?, snoozed_by = NULL, undone = NULL, undone_by = NULL WHERE id = ?",
-            ).run(state.snoozedUntil, episode.id);
+            ).run(snoozedUntil, episode.id);
           }
           if (episode.enabled !== state.enabled) {
             this.stmt(

@@ -330,6 +330,33 @@ describe("controls on the message", () => {
     expect(latest().updates).toBe(message.updates);
   });
 
+  it("redraws the message when its snooze ends, with the Snooze control back", async () => {
+    let skewMs = 0;
+    h = await startHarness({
+      seed,
+      env: { ALERTS_CHANNEL },
+      deps: { now: () => new Date(Date.now() + skewMs) },
+    });
+    await fireViaWebhook();
+    await h.slack.waitFor(() => parents().length === 1);
+    await click(latest(), ACTION_NOTIFY_SNOOZE, USERS.ann.id, "30m");
+    await h.slack.waitFor(() => JSON.stringify(latest().blocks).includes("Snoozed until"), 5_000);
+    expect(h.bot.notifications.redrawEndedSnoozes()).toEqual([]);
+
+    // Half an hour later. PostHog sends nothing when a snooze ends, and may keep the old time.
+    skewMs = 31 * 60_000;
+    const alert = h.posthog.alerts.get(signups.id);
+    if (!alert) throw new Error("seeded alert missing");
+    alert.snoozed_until = new Date(Date.now() - 1000).toISOString();
+    expect(h.bot.notifications.redrawEndedSnoozes()).toEqual([signups.id]);
+    await h.slack.waitFor(() => !JSON.stringify(latest().blocks).includes("Snoozed until"), 5_000);
+    const actions = controls(latest()).elements.map((e) => e.action_id);
+    expect(actions).toContain(ACTION_NOTIFY_SNOOZE);
+    expect(actions).not.toContain(ACTION_NOTIFY_UNSNOOZE);
+    expectValidMessage(latest());
+    expect(h.bot.notifications.redrawEndedSnoozes()).toEqual([]);
+  });
+
   it("keeps a longer snooze set in PostHog since the message was drawn, and tells the clicker", async () => {
     const message = await posted();
     const week = new Date(Date.now() + 7 * 86_400_000).toISOString();
