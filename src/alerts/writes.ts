@@ -10,7 +10,8 @@ export type WriteVerb = "snooze" | "unsnooze" | "enable" | "disable" | "delete";
 
 export type WriteOutcome =
   | { ok: true; alert: Alert | null; sentence: string; plain: string }
-  | { ok: false; refused: boolean; sentence: string };
+  /** `current`: the alert as PostHog has it, when the write was not sent because of it. */
+  | { ok: false; refused: boolean; sentence: string; current?: Alert };
 
 interface WriteDeps {
   alerts: AlertService;
@@ -19,10 +20,12 @@ interface WriteDeps {
 }
 
 /**
- * A snooze that would end this much earlier than the one in place is not sent: the
- * person picking it may not know of the longer one (a notification message learns of
- * snoozes set in PostHog only at the next check), and a shorter snooze would wake the
- * alert up early for everyone. Less than this apart counts as the same snooze.
+ * A snooze that ends this much earlier than the one in place cuts it short. From a
+ * notification message that is not done (`keepLongerSnooze`): the person picking may
+ * not know of the longer snooze (a message learns of snoozes set in PostHog only at the
+ * next check), and it would wake the alert up early for everyone. Elsewhere (a command,
+ * or a form opened from the alert's details, which show the snooze) it is done, and
+ * said. Less than this apart counts as the same snooze.
  */
 export const SHORTER_SNOOZE_SLACK_MS = 60_000;
 
@@ -37,6 +40,7 @@ function describeResult(
   name: string,
   alert: Alert | null,
   userId: string,
+  cutShort: Date | null,
 ): { sentence: string; plain: string } {
   const who = `<@${userId}>`;
   const safe = `*${safeMrkdwn(name || "(unnamed alert)", 200)}*`;
@@ -44,9 +48,10 @@ function describeResult(
     case "snooze": {
       // performWrite has made sure PostHog kept a snooze.
       const until = alert?.snoozed_until ?? "";
+      const was = cutShort ? cutShort.toISOString() : null;
       return {
-        sentence: `🔕 ${who} snoozed ${safe} until ${slackDate(until)}.`,
-        plain: `Snoozed ${name} until ${plainDate(until)}.`,
+        sentence: `🔕 ${who} snoozed ${safe} until ${slackDate(until)}${was ? `, cutting short a snooze until ${slackDate(was)}` : ""}.`,
+        plain: `Snoozed ${name} until ${plainDate(until)}${was ? `, cutting short a snooze until ${plainDate(was)}` : ""}.`,
       };
     }
     case "unsnooze":
@@ -79,6 +84,8 @@ export async function performWrite(
     alert: Pick<Alert, "id" | "name">;
     verb: WriteVerb;
     snoozeUntil?: Date;
+    /** Keep a longer snooze in place instead of cutting it short (see SHORTER_SNOOZE_SLACK_MS). */
+    keepLongerSnooze?: boolean;
     source: string;
   },
 ): Promise<WriteOutcome> {
@@ -94,22 +101,27 @@ export async function performWrite(
     return { ok: false, refused: true, sentence: decision.reason };
   }
   let patch: AlertPatch | null = null;
+  let cutShort: Date | null = null;
   try {
     let result: Alert | null = null;
     if (request.verb === "delete") {
       await deps.alerts.delete(request.alert.id);
     } else if (request.verb === "snooze") {
       const until = request.snoozeUntil ?? new Date();
-      // Read first: a longer snooze already in place is kept (see SHORTER_SNOOZE_SLACK_MS).
+      // Read first: is a longer snooze in place? (see SHORTER_SNOOZE_SLACK_MS)
       const current = await deps.alerts.api.getAlert(request.alert.id, { checksLimit: 1 });
       const longer = current.snoozed_until ? new Date(current.snoozed_until) : null;
       if (longer && longer.getTime() - until.getTime() > SHORTER_SNOOZE_SLACK_MS) {
-        deps.logger.info(audit, "snooze not sent: a longer one is in place");
-        return {
-          ok: false,
-          refused: false,
-          sentence: `🔕 *${safeMrkdwn(current.name || "(unnamed alert)", 200)}* is already snoozed until ${slackDate(longer.toISOString())}, later than the ${slackDate(until.toISOString())} you picked, so nothing changed. To end it sooner, unsnooze it first.`,
-        };
+        if (request.keepLongerSnooze) {
+          deps.logger.info(audit, "snooze not sent: a longer one is in place");
+          return {
+            ok: false,
+            refused: false,
+            current,
+            sentence: `🔕 *${safeMrkdwn(current.name || "(unnamed alert)", 200)}* is already snoozed until ${slackDate(longer.toISOString())}, later than the ${slackDate(until.toISOString())} you picked, so nothing changed. To end it sooner, snooze it from \`/alerts show\`, or unsnooze it first.`,
+          };
+        }
+        cutShort = longer;
       }
       patch = { snoozed_until: until.toISOString() };
       result = await deps.alerts.update(request.alert.id, patch);
@@ -129,7 +141,7 @@ export async function performWrite(
     return {
       ok: true,
       alert: result,
-      ...describeResult(request.verb, result?.name ?? request.alert.name, result, request.userId),
+      ...describeResult(request.verb, result?.name ?? request.alert.name, result, request.userId, cutShort),
     };
   } catch (error) {
     deps.logger.warn(

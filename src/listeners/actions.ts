@@ -282,9 +282,16 @@ export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
       alert: { id: alertId, name: "" },
       verb,
       ...(snoozeUntil ? { snoozeUntil } : {}),
+      keepLongerSnooze: true,
       source: "notification",
     });
-    if (!outcome.ok) return void (await replier(deps, args, false)(notice(outcome.sentence)));
+    if (!outcome.ok) {
+      await replier(deps, args, false)(notice(outcome.sentence));
+      // Not sent because of a change the message does not show yet: show it.
+      if (outcome.current)
+        await announceChange(deps, outcome.current, { verb: "refresh", userId, alertId }, origin);
+      return;
+    }
     // PostHog's answer was parsed in this slice; recording the action (a database write) is the next.
     await yieldToOthers();
     await announceChange(deps, outcome.alert, { verb, userId, alertId }, origin);

@@ -86,11 +86,14 @@ export function registerViews(app: ListenerRouter, deps: ListenerDeps): void {
       return;
     }
     await ack({ response_action: "update", view: buildMessageModal("Snooze alert", "Snoozing…") as never });
+    const fromMessage = origin.c && origin.t ? { channel: origin.c, ts: origin.t } : undefined;
     const outcome = await performWrite(deps, {
       userId,
       alert: { id: origin.a, name: "" },
       verb: "snooze",
       snoozeUntil: choice.until,
+      // Opened from a notification message, which may not show a snooze set meanwhile.
+      keepLongerSnooze: fromMessage !== undefined,
       source: "modal",
     });
     await client.views
@@ -100,12 +103,16 @@ export function registerViews(app: ListenerRouter, deps: ListenerDeps): void {
         // Closed meanwhile: say it where the snooze came from, when it came from a channel.
         await tellInChannel(deps, client, origin.c, userId, outcome.sentence);
       });
-    if (!outcome.ok) return;
-    await announceChange(
-      deps,
-      outcome.alert,
-      { verb: "snooze", userId, alertId: origin.a },
-      origin.c && origin.t ? { channel: origin.c, ts: origin.t } : undefined,
-    );
+    if (!outcome.ok) {
+      if (outcome.current)
+        await announceChange(
+          deps,
+          outcome.current,
+          { verb: "refresh", userId, alertId: origin.a },
+          fromMessage,
+        );
+      return;
+    }
+    await announceChange(deps, outcome.alert, { verb: "snooze", userId, alertId: origin.a }, fromMessage);
   });
 }

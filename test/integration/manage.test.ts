@@ -162,6 +162,17 @@ describe("writes from commands", () => {
     expect(writes()).toHaveLength(0);
   });
 
+  it("cuts a longer snooze short when asked by command, and says what it cut short", async () => {
+    await command("snooze Signups dropped 1w");
+    const reply = await command("snooze Signups dropped 2h");
+    expect(writes()).toHaveLength(2);
+    expect(visibleText(reply)).toMatch(
+      /snoozed .*Signups dropped.* until <!date\^\d+\^.*cutting short a snooze until/,
+    );
+    const left = new Date(h.posthog.alerts.get(signups.id)?.snoozed_until ?? 0).getTime() - Date.now();
+    expect(left).toBeLessThan(2 * 3600_000 + 5_000);
+  });
+
   it("unsnoozes, disables and enables", async () => {
     await command("snooze Signups dropped 1d");
     const un = await command("unsnooze Signups dropped");

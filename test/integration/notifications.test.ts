@@ -369,6 +369,10 @@ describe("controls on the message", () => {
     expect(reply?.body.text).toMatch(/already snoozed until <!date\^\d+\^.*later than .*nothing changed/);
     expect(patches()).toHaveLength(0);
     expect(h.posthog.alerts.get(signups.id)?.snoozed_until).toBe(week);
+    // The message catches up with the snooze it did not show.
+    await h.slack.waitFor(() => JSON.stringify(latest().blocks).includes("Snoozed until"), 5_000);
+    expect(JSON.stringify(latest().blocks)).toContain(`<!date^${Math.floor(Date.parse(week) / 1000)}^`);
+    expect(controls(latest()).elements.map((e) => e.action_id)).toContain(ACTION_NOTIFY_UNSNOOZE);
   });
 
   it("tells the clicker when PostHog fails, and claims nothing", async () => {

@@ -572,11 +572,8 @@ describe("the alert form with hostile values in every field", () => {
         expect(outcome?.ok, outcome?.error).toBe(true);
         const [w] = writes;
         if (!w) {
-          // Nothing was written: the outcome must not claim a snooze. One reason is a longer
-          // snooze from an earlier run, which is kept and named as such.
-          const said = JSON.stringify(outcome?.args.view);
-          expect(said).not.toMatch(/<@\w+> snoozed/);
-          if (/snoozed/i.test(said)) expect(said).toMatch(/already snoozed until .*nothing changed/);
+          // Nothing was written: the outcome must not claim a snooze.
+          expect(JSON.stringify(outcome?.args.view)).not.toMatch(/snoozed/i);
           return;
         }
         snoozed += 1;

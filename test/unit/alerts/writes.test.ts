@@ -28,12 +28,13 @@ function world(alert: Alert, answer?: (patched: Alert) => Alert) {
     policy: { check: async () => ({ ok: true }) } as unknown as WritePolicy,
     logger: pino({ level: "silent" }),
   };
-  const write = (verb: "snooze" | "unsnooze", snoozeUntil?: Date) =>
+  const write = (verb: "snooze" | "unsnooze", snoozeUntil?: Date, keepLongerSnooze = true) =>
     performWrite(deps, {
       userId: "U0ANN",
       alert: { id: alert.id, name: "" },
       verb,
       ...(snoozeUntil ? { snoozeUntil } : {}),
+      keepLongerSnooze,
       source: "test",
     });
   return { patches, write, current: () => current };
@@ -52,8 +53,22 @@ describe("performWrite: snooze", () => {
     expect(outcome.sentence).toContain(dateToken(week));
     expect(outcome.sentence).toContain(dateToken(at(HOUR)));
     expect(outcome.sentence).toMatch(/unsnooze it first/);
+    expect(outcome.ok ? null : outcome.current?.snoozed_until).toBe(week.toISOString());
     expect(w.patches).toEqual([]);
     expect(w.current().snoozed_until).toBe(week.toISOString());
+  });
+
+  it("cuts a longer snooze short where the person can see it, and says what it cut short", async () => {
+    const week = at(7 * 24 * HOUR);
+    const w = world(makeAlert({ name: "Signups dropped", snoozed_until: week.toISOString() }));
+    const outcome = await w.write("snooze", at(HOUR), false);
+    expect(outcome.ok).toBe(true);
+    expect(w.patches).toEqual([{ snoozed_until: at(HOUR).toISOString() }]);
+    expect(outcome.sentence).toMatch(
+      /snoozed \*Signups dropped\* until <!date\^\d+\^.*cutting short a snooze until/,
+    );
+    expect(outcome.sentence).toContain(dateToken(week));
+    expect(outcome.ok && outcome.plain).toMatch(/cutting short a snooze until \d{4}-/);
   });
 
   it("lengthens a shorter snooze, and treats one less than a minute longer as the same", async () => {
@@ -63,6 +78,7 @@ describe("performWrite: snooze", () => {
       expect(outcome.ok, existing.toISOString()).toBe(true);
       expect(w.patches).toEqual([{ snoozed_until: at(HOUR).toISOString() }]);
       expect(outcome.sentence).toContain(dateToken(at(HOUR)));
+      expect(outcome.sentence).not.toMatch(/cutting short/);
     }
   });
 
