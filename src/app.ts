@@ -161,7 +161,6 @@ export async function createBot(input: BotDeps): Promise<Bot> {
     logger,
     store,
     source: posthog,
-    now: () => now().getTime(),
     ...(input.slackClientOptions?.timeout
       ? { clientOptions: { timeout: input.slackClientOptions.timeout } }
       : {}),

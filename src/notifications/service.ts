@@ -49,7 +49,6 @@ export function createNotifications(input: {
   clientOptions?: Partial<WebClientOptions>;
   /** How often to look for messages showing a snooze that has ended (default 30 s). */
   snoozeEndCheckMs?: number;
-  now?: () => number;
 }): Notifications {
   const { config, store, source } = input;
   const logger = input.logger.child({ component: "notifications" });
@@ -120,11 +119,11 @@ export function createNotifications(input: {
     },
   };
 
-  const now = input.now ?? Date.now;
   // Nothing tells the bot when a snooze ends: PostHog sends no event, and may keep the old
   // time in snoozed_until. Without this the message would offer Unsnooze until the next change.
+  // Each ended snooze is redrawn once, whether or not PostHog can be read at the time.
   const redrawEndedSnoozes = (): string[] => {
-    const alertIds = store.alertsWithEndedSnooze(now());
+    const alertIds = store.takeEndedSnoozes();
     for (const alertId of alertIds) store.enqueueRefresh({ alertId, source: "bot", reason: "snooze_ended" });
     if (alertIds.length > 0) worker.kick();
     return alertIds;

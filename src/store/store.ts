@@ -1012,20 +1012,28 @@ export class Store {
     return rows.map(toEpisode);
   }
 
+  /** A snooze time, or null once it has passed: PostHog may keep the old time after a snooze ends. */
+  private unlessEnded(snoozedUntil: string | null): string | null {
+    const ms = toEpochMs(snoozedUntil);
+    return ms !== null && ms <= this.now() ? null : snoozedUntil;
+  }
+
   /**
-   * Alerts with a still-firing message that shows a snooze which has ended by `nowMs`:
-   * their messages need a redraw (the Snooze control back). The refresh brings the
-   * episode in line with PostHog, which clears the ended snooze (see syncEpisodeState).
+   * Clears the snooze of every still-firing message whose snooze has ended, and names
+   * their alerts (once each): those messages need one redraw, with the Snooze control back.
    */
-  alertsWithEndedSnooze(nowMs: number): string[] {
-    const rows = this.stmt(
-      "SELECT alert_id, snoozed_until FROM episodes WHERE status = 'firing' AND snoozed_until IS NOT NULL",
-    ).all() as Array<{ alert_id: string; snoozed_until: string }>;
-    const ended = rows.filter((r) => {
-      const ms = toEpochMs(r.snoozed_until);
-      return ms !== null && ms <= nowMs;
-    });
-    return [...new Set(ended.map((r) => r.alert_id))];
+  takeEndedSnoozes(): string[] {
+    return this.db
+      .transaction((): string[] => {
+        const rows = this.stmt(
+          "SELECT id, alert_id, snoozed_until FROM episodes WHERE status = 'firing' AND snoozed_until IS NOT NULL",
+        ).all() as Array<{ id: number; alert_id: string; snoozed_until: string }>;
+        const ended = rows.filter((r) => this.unlessEnded(r.snoozed_until) === null);
+        const clear = this.stmt("UPDATE episodes SET snoozed_until = NULL, snoozed_by = NULL WHERE id = ?");
+        for (const r of ended) clear.run(r.id);
+        return [...new Set(ended.map((r) => r.alert_id))];
+      })
+      .immediate();
   }
 
   /** The still-firing episode whose Slack message is (channel, ts): how a button click finds its alert. */
@@ -1078,7 +1086,7 @@ export class Store {
           s.insightName,
           s.insightShortId,
           JSON.stringify(s.details),
-          s.snoozedUntil,
+          this.unlessEnded(s.snoozedUntil),
           s.enabled ? 1 : 0,
         );
         this.finishSent(deliveryId, input.ts, null);
@@ -1147,11 +1155,8 @@ export class Store {
    * A value that changed outside Slack loses its "by <@user>".
    */
   syncEpisodeState(alertId: string, state: { snoozedUntil: string | null; enabled: boolean }): void {
-    // A snooze that has ended counts as none: PostHog may keep the old time after it passes.
-    const givenMs = toEpochMs(state.snoozedUntil);
-    const ended = givenMs !== null && givenMs <= this.now();
-    const untilMs = ended ? null : givenMs;
-    const snoozedUntil = ended ? null : state.snoozedUntil;
+    const snoozedUntil = this.unlessEnded(state.snoozedUntil);
+    const untilMs = toEpochMs(snoozedUntil);
     this.db
       .transaction(() => {
         for (const episode of this.openEpisodesForAlert(alertId)) {

@@ -331,29 +331,30 @@ describe("controls on the message", () => {
   });
 
   it("redraws the message when its snooze ends, with the Snooze control back", async () => {
-    let skewMs = 0;
-    h = await startHarness({
-      seed,
-      env: { ALERTS_CHANNEL },
-      deps: { now: () => new Date(Date.now() + skewMs) },
-    });
+    // Polling on, but only when the test asks (the first look is at start).
+    await start({ POLL_INTERVAL_SECONDS: "3600" });
+    await h.slack.waitFor(() => h.bot.store.hasPollBaseline());
     await fireViaWebhook();
     await h.slack.waitFor(() => parents().length === 1);
-    await click(latest(), ACTION_NOTIFY_SNOOZE, USERS.ann.id, "30m");
-    await h.slack.waitFor(() => JSON.stringify(latest().blocks).includes("Snoozed until"), 5_000);
-    expect(h.bot.notifications.redrawEndedSnoozes()).toEqual([]);
-
-    // Half an hour later. PostHog sends nothing when a snooze ends, and may keep the old time.
-    skewMs = 31 * 60_000;
+    // Snoozed in PostHog for two seconds; the next poll sees it and the message shows it.
     const alert = h.posthog.alerts.get(signups.id);
     if (!alert) throw new Error("seeded alert missing");
-    alert.snoozed_until = new Date(Date.now() - 1000).toISOString();
+    const until = Date.now() + 2_000;
+    alert.snoozed_until = new Date(until).toISOString();
+    await h.bot.notifications.poller?.pollOnce();
+    await h.slack.waitFor(() => JSON.stringify(latest().blocks).includes("Snoozed until"), 5_000);
+    expect(controls(latest()).elements.map((e) => e.action_id)).toContain(ACTION_NOTIFY_UNSNOOZE);
+    expect(h.bot.notifications.redrawEndedSnoozes()).toEqual([]);
+
+    // PostHog sends nothing when the snooze ends.
+    await new Promise((r) => setTimeout(r, Math.max(0, until - Date.now()) + 50));
     expect(h.bot.notifications.redrawEndedSnoozes()).toEqual([signups.id]);
     await h.slack.waitFor(() => !JSON.stringify(latest().blocks).includes("Snoozed until"), 5_000);
     const actions = controls(latest()).elements.map((e) => e.action_id);
     expect(actions).toContain(ACTION_NOTIFY_SNOOZE);
     expect(actions).not.toContain(ACTION_NOTIFY_UNSNOOZE);
     expectValidMessage(latest());
+    // Once: the next look finds nothing to redraw.
     expect(h.bot.notifications.redrawEndedSnoozes()).toEqual([]);
   });
 

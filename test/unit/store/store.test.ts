@@ -464,20 +464,23 @@ describe("Store", () => {
       });
     });
 
-    it("names alerts whose open message shows a snooze that has ended, until PostHog's answer clears it", () => {
+    it("takes each ended snooze once, across channels, and counts an ended time from PostHog as none", () => {
       openOne("C1");
       openOne("C2");
       const until = "2025-06-02T13:00:00.000Z";
       store.recordAction({ alertId: ALERT, action: "snooze", by: "U123", snoozedUntil: until });
-      expect(store.alertsWithEndedSnooze(Date.parse(until) - 1)).toEqual([]);
-      // Named once although two channels show it.
-      expect(store.alertsWithEndedSnooze(Date.parse(until))).toEqual([ALERT]);
+      t = Date.parse(until) - 1;
+      expect(store.takeEndedSnoozes()).toEqual([]);
+      expect(store.openEpisode(ALERT, "C1")).toMatchObject({ snoozedUntil: until, snoozedBy: "U123" });
+      t = Date.parse(until);
+      // Named once although two channels show it, and only once.
+      expect(store.takeEndedSnoozes()).toEqual([ALERT]);
+      expect(store.openEpisode(ALERT, "C2")).toMatchObject({ snoozedUntil: null, snoozedBy: null });
+      expect(store.takeEndedSnoozes()).toEqual([]);
       // PostHog may keep the old time after it passes: that counts as no snooze.
-      t = Date.parse(until) + 1000;
       store.syncEpisodeState(ALERT, { snoozedUntil: "2025-06-02T13:00:00Z", enabled: true });
-      expect(store.openEpisode(ALERT, "C1")).toMatchObject({ snoozedUntil: null, snoozedBy: null });
-      expect(store.openEpisode(ALERT, "C2")).toMatchObject({ snoozedUntil: null });
-      expect(store.alertsWithEndedSnooze(t)).toEqual([]);
+      expect(store.openEpisode(ALERT, "C1")).toMatchObject({ snoozedUntil: null });
+      expect(store.takeEndedSnoozes()).toEqual([]);
     });
 
     it("counts repeats on the episode", () => {
