@@ -1,4 +1,12 @@
-import type { Alert, AlertCreate, AlertPatch, Insight, Member, Page } from "../posthog/schemas.js";
+import type {
+  Alert,
+  AlertCreate,
+  AlertPatch,
+  Insight,
+  Member,
+  Page,
+  SnoozeResult,
+} from "../posthog/schemas.js";
 
 /** The PostHog calls the Slack surfaces need; PostHogClient satisfies it, tests may pass a fake. */
 export interface AlertsApi {
@@ -6,6 +14,7 @@ export interface AlertsApi {
   getAlert(id: string, options?: { checksLimit?: number }): Promise<Alert>;
   createAlert(body: AlertCreate): Promise<Alert>;
   updateAlert(id: string, patch: AlertPatch): Promise<Alert>;
+  snoozeAlert(id: string, until: string, options?: { keepLongerByMs?: number }): Promise<SnoozeResult>;
   deleteAlert(id: string): Promise<void>;
   searchInsights(options: { search?: string; limit?: number; offset?: number }): Promise<Page<Insight>>;
   getInsight(idOrShortId: string | number): Promise<Insight>;
@@ -267,6 +276,13 @@ export class AlertService {
     return this.write(
       () => this.api.updateAlert(id, patch),
       (list, updated) => list.map((alert) => (alert.id === id ? updated : alert)),
+    );
+  }
+
+  snooze(id: string, until: string, options: { keepLongerByMs?: number } = {}): Promise<SnoozeResult> {
+    return this.write(
+      () => this.api.snoozeAlert(id, until, options),
+      (list, result) => list.map((alert) => (alert.id === id ? result.alert : alert)),
     );
   }
 

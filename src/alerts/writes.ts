@@ -108,23 +108,24 @@ export async function performWrite(
       await deps.alerts.delete(request.alert.id);
     } else if (request.verb === "snooze") {
       const until = request.snoozeUntil ?? new Date();
-      // Read first: is a longer snooze in place? (see SHORTER_SNOOZE_SLACK_MS)
-      const current = await deps.alerts.api.getAlert(request.alert.id, { checksLimit: 1 });
-      const longer = current.snoozed_until ? new Date(current.snoozed_until) : null;
-      if (longer && longer.getTime() - until.getTime() > SHORTER_SNOOZE_SLACK_MS) {
-        if (request.keepLongerSnooze) {
-          deps.logger.info(audit, "snooze not sent: a longer one is in place");
-          return {
-            ok: false,
-            refused: false,
-            current,
-            sentence: `🔕 *${safeMrkdwn(current.name || "(unnamed alert)", 200)}* is already snoozed until ${slackDate(longer.toISOString())}, later than the ${slackDate(until.toISOString())} you picked, so nothing changed. To end it sooner, snooze it from \`/alerts show\`, or unsnooze it first.`,
-          };
-        }
-        cutShort = longer;
+      const untilIso = until.toISOString();
+      patch = { snoozed_until: untilIso };
+      // The client reads the alert before it PATCHes (see SHORTER_SNOOZE_SLACK_MS).
+      const snooze = await deps.alerts.snooze(request.alert.id, untilIso, {
+        keepLongerByMs: request.keepLongerSnooze ? SHORTER_SNOOZE_SLACK_MS : undefined,
+      });
+      const longer = snooze.previousUntil ? new Date(snooze.previousUntil) : null;
+      if (!snooze.sent) {
+        deps.logger.info(audit, "snooze not sent: a longer one is in place");
+        return {
+          ok: false,
+          refused: false,
+          current: snooze.alert,
+          sentence: `🔕 *${safeMrkdwn(snooze.alert.name || "(unnamed alert)", 200)}* is already snoozed until ${slackDate(longer?.toISOString() ?? "")}, later than the ${slackDate(until.toISOString())} you picked, so nothing changed. To end it sooner, snooze it from \`/alerts show\`, or unsnooze it first.`,
+        };
       }
-      patch = { snoozed_until: until.toISOString() };
-      result = await deps.alerts.update(request.alert.id, patch);
+      if (longer && longer.getTime() - until.getTime() > SHORTER_SNOOZE_SLACK_MS) cutShort = longer;
+      result = snooze.alert;
       if (!result.snoozed_until) {
         deps.logger.warn(audit, "PostHog accepted a snooze but kept none");
         return {

@@ -20,6 +20,7 @@ import {
   memberSchema,
   type Page,
   pageSchema,
+  type SnoozeResult,
 } from "./schemas.js";
 
 /**
@@ -251,6 +252,26 @@ export class PostHogClient {
       schema: alertSchema,
       resource: "alert",
     });
+  }
+
+  /**
+   * Snoozes an alert until `until`, unless `keepLongerByMs` is given and a snooze ending
+   * more than that much later is in place. Reads the alert first (PostHog has no
+   * conditional PATCH), both requests from here, so a caller on another thread hands
+   * over once. `previousUntil` is the snooze that was in place, if any.
+   */
+  async snoozeAlert(
+    id: string,
+    until: string,
+    options: { keepLongerByMs?: number } = {},
+  ): Promise<SnoozeResult> {
+    const current = await this.getAlert(id, { checksLimit: 1 });
+    const previousUntil = current.snoozed_until;
+    const previousMs = previousUntil ? Date.parse(previousUntil) : Number.NaN;
+    if (options.keepLongerByMs !== undefined && previousMs - Date.parse(until) > options.keepLongerByMs) {
+      return { sent: false, alert: current, previousUntil };
+    }
+    return { sent: true, alert: await this.updateAlert(id, { snoozed_until: until }), previousUntil };
   }
 
   /** Deletes an alert. A 404 on a retry counts as success (an earlier attempt deleted it). */

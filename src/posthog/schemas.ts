@@ -211,3 +211,10 @@ export interface AlertWrite {
 export type AlertPatch = Partial<AlertWrite>;
 /** POST body: snoozed_until is not parsed by PostHog on create, so it is never sent there. */
 export type AlertCreate = Omit<AlertWrite, "snoozed_until">;
+
+/** What `snoozeAlert` did: `sent` false when a longer snooze was kept (`alert` is then as read). */
+export interface SnoozeResult {
+  sent: boolean;
+  alert: Alert;
+  previousUntil: string | null;
+}

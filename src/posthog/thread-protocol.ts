@@ -12,6 +12,7 @@ export const THREAD_METHODS = [
   "getAlert",
   "createAlert",
   "updateAlert",
+  "snoozeAlert",
   "deleteAlert",
   "searchInsights",
   "getInsight",

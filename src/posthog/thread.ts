@@ -97,6 +97,7 @@ export class PostHogThread implements AlertsApi {
   getAlert: AlertsApi["getAlert"] = (...args) => this.call("getAlert", args);
   createAlert: AlertsApi["createAlert"] = (...args) => this.call("createAlert", args);
   updateAlert: AlertsApi["updateAlert"] = (...args) => this.call("updateAlert", args);
+  snoozeAlert: AlertsApi["snoozeAlert"] = (...args) => this.call("snoozeAlert", args);
   deleteAlert: AlertsApi["deleteAlert"] = (...args) => this.call("deleteAlert", args);
   searchInsights: AlertsApi["searchInsights"] = (...args) => this.call("searchInsights", args);
   getInsight: AlertsApi["getInsight"] = (...args) => this.call("getInsight", args);

@@ -9,18 +9,30 @@ import { makeAlert } from "../../fixtures/alerts.js";
 const NOW = new Date("2026-11-29T10:00:00Z");
 const HOUR = 3_600_000;
 
-/** PostHog as far as a write sees it: one alert, GET and PATCH, with what PATCH answers overridable. */
+/**
+ * PostHog as far as a write sees it: one alert and the client's snooze (scripted: whether a
+ * longer snooze is kept is the client's to decide, and its own tests cover that), plus PATCH.
+ */
 function world(alert: Alert, answer?: (patched: Alert) => Alert) {
   let current = alert;
   const patches: AlertPatch[] = [];
+  const keeps: Array<number | undefined> = [];
+  const patch = (p: AlertPatch) => {
+    patches.push(p);
+    current = { ...current, ...p } as Alert;
+    return answer ? answer(current) : current;
+  };
   const api = {
-    async getAlert() {
-      return current;
+    async updateAlert(_id: string, p: AlertPatch) {
+      return patch(p);
     },
-    async updateAlert(_id: string, patch: AlertPatch) {
-      patches.push(patch);
-      current = { ...current, ...patch } as Alert;
-      return answer ? answer(current) : current;
+    async snoozeAlert(_id: string, until: string, options: { keepLongerByMs?: number } = {}) {
+      keeps.push(options.keepLongerByMs);
+      const previousUntil = current.snoozed_until;
+      const longerBy = previousUntil ? Date.parse(previousUntil) - Date.parse(until) : 0;
+      if (options.keepLongerByMs !== undefined && longerBy > options.keepLongerByMs)
+        return { sent: false, alert: current, previousUntil };
+      return { sent: true, alert: patch({ snoozed_until: until }), previousUntil };
     },
   };
   const deps = {
@@ -37,7 +49,7 @@ function world(alert: Alert, answer?: (patched: Alert) => Alert) {
       keepLongerSnooze,
       source: "test",
     });
-  return { patches, write, current: () => current };
+  return { patches, keeps, write, current: () => current };
 }
 
 const at = (ms: number) => new Date(NOW.getTime() + ms);
@@ -55,6 +67,7 @@ describe("performWrite: snooze", () => {
     expect(outcome.sentence).toMatch(/unsnooze it first/);
     expect(outcome.ok ? null : outcome.current?.snoozed_until).toBe(week.toISOString());
     expect(w.patches).toEqual([]);
+    expect(w.keeps).toEqual([SHORTER_SNOOZE_SLACK_MS]);
     expect(w.current().snoozed_until).toBe(week.toISOString());
   });
 
@@ -62,6 +75,7 @@ describe("performWrite: snooze", () => {
     const week = at(7 * 24 * HOUR);
     const w = world(makeAlert({ name: "Signups dropped", snoozed_until: week.toISOString() }));
     const outcome = await w.write("snooze", at(HOUR), false);
+    expect(w.keeps).toEqual([undefined]);
     expect(outcome.ok).toBe(true);
     expect(w.patches).toEqual([{ snoozed_until: at(HOUR).toISOString() }]);
     expect(outcome.sentence).toMatch(

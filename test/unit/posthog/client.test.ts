@@ -258,6 +258,45 @@ describe("requests", () => {
     expect(JSON.parse(server.requests[1]?.body ?? "")).toEqual({ enabled: false });
   });
 
+  it("snoozes after reading the alert, and keeps a longer snooze only when asked to", async () => {
+    const id = "0192c0de-7a1b-7c3e-9d2f-4b5a6c7d8e9f";
+    const week = "2026-12-06T10:00:00Z";
+    const hour = "2026-11-29T11:00:00.000Z";
+    const client = makeClient();
+    server.respond(reply(200, alertJson({ snoozed_until: week })));
+    const kept = await client.snoozeAlert(id, hour, { keepLongerByMs: 60_000 });
+    expect(kept).toMatchObject({ sent: false, previousUntil: week });
+    expect(kept.alert.snoozed_until).toBe(week);
+    expect(server.requests.map((r) => `${r.method} ${r.url}`)).toEqual([
+      `GET /api/projects/42/alerts/${id}/?checks_limit=1`,
+    ]);
+
+    server.respond(
+      reply(200, alertJson({ snoozed_until: week })),
+      reply(200, alertJson({ snoozed_until: hour })),
+    );
+    const cut = await client.snoozeAlert(id, hour);
+    expect(cut).toMatchObject({ sent: true, previousUntil: week });
+    expect(cut.alert.snoozed_until).toBe(hour);
+    expect(server.requests.slice(1).map((r) => r.method)).toEqual(["GET", "PATCH"]);
+    expect(JSON.parse(server.requests[2]?.body ?? "")).toEqual({ snoozed_until: hour });
+
+    // Less than the margin longer, or no snooze at all: sent.
+    server.respond(
+      reply(200, alertJson({ snoozed_until: "2026-11-29T11:00:30Z" })),
+      reply(200, alertJson({ snoozed_until: hour })),
+    );
+    expect((await client.snoozeAlert(id, hour, { keepLongerByMs: 60_000 })).sent).toBe(true);
+    server.respond(
+      reply(200, alertJson({ snoozed_until: null })),
+      reply(200, alertJson({ snoozed_until: hour })),
+    );
+    expect(await client.snoozeAlert(id, hour, { keepLongerByMs: 60_000 })).toMatchObject({
+      sent: true,
+      previousUntil: null,
+    });
+  });
+
   it("encodes ids so they cannot add path segments", async () => {
     server.respond(reply(200, alertJson()), reply(200, alertJson()));
     const client = makeClient();
