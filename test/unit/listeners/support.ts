@@ -66,6 +66,16 @@ export function fakeApi(alerts: Alert[]): FakeApi {
       const alert = alerts.find((a) => a.id === id);
       return { ...(alert as Alert), ...(patch as Partial<Alert>) };
     },
+    // As the client does it: a read, then the PATCH unless a longer snooze is kept.
+    async snoozeAlert(id, until, options = {}) {
+      const current = await (api.getAlert as AlertsApi["getAlert"])(id);
+      const previousUntil = current.snoozed_until;
+      const longerBy = previousUntil ? Date.parse(previousUntil) - Date.parse(until) : Number.NaN;
+      if (options.keepLongerByMs !== undefined && longerBy > options.keepLongerByMs)
+        return { sent: false, alert: current, previousUntil };
+      const alert = await (api.updateAlert as AlertsApi["updateAlert"])(id, { snoozed_until: until });
+      return { sent: true, alert, previousUntil };
+    },
     async listMembers() {
       return [];
     },
