@@ -379,6 +379,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       // answer may predate it (copying it would undo "snoozed by" on the message): read again.
       for (let attempt = 0; attempt < 3; attempt++) {
         const before = changes.get(alertId) ?? 0;
+        alert = null; // an answer from before the change is not kept if the next read fails
         alert = await source.getAlert(alertId, { checksLimit: 20 });
         if ((changes.get(alertId) ?? 0) === before) break;
       }
