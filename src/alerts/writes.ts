@@ -3,6 +3,7 @@ import type { WritePolicy } from "../auth/policy.js";
 import type { Alert, AlertPatch } from "../posthog/schemas.js";
 import { plainDate, slackDate } from "../slack/dates.js";
 import { safeMrkdwn } from "../slack/mrkdwn.js";
+import { toEpochMs } from "../store/time.js";
 import { userMrkdwnFor } from "./messages.js";
 import type { AlertService } from "./service.js";
 
@@ -114,7 +115,8 @@ export async function performWrite(
       const snooze = await deps.alerts.snooze(request.alert.id, untilIso, {
         keepLongerByMs: request.keepLongerSnooze ? SHORTER_SNOOZE_SLACK_MS : undefined,
       });
-      const longer = snooze.previousUntil ? new Date(snooze.previousUntil) : null;
+      const longerMs = toEpochMs(snooze.previousUntil);
+      const longer = longerMs === null ? null : new Date(longerMs);
       if (!snooze.sent) {
         deps.logger.info(audit, "snooze not sent: a longer one is in place");
         return {

@@ -1,5 +1,6 @@
 import { Agent, type Dispatcher, request } from "undici";
 import { z } from "zod";
+import { toEpochMs } from "../store/time.js";
 import {
   badResponse,
   classify,
@@ -267,8 +268,15 @@ export class PostHogClient {
   ): Promise<SnoozeResult> {
     const current = await this.getAlert(id, { checksLimit: 1 });
     const previousUntil = current.snoozed_until;
-    const previousMs = previousUntil ? Date.parse(previousUntil) : Number.NaN;
-    if (options.keepLongerByMs !== undefined && previousMs - Date.parse(until) > options.keepLongerByMs) {
+    // PostHog's own formats (microseconds, +00:00, naive UTC) read as the store reads them.
+    const previousMs = toEpochMs(previousUntil);
+    const untilMs = toEpochMs(until);
+    if (
+      options.keepLongerByMs !== undefined &&
+      previousMs !== null &&
+      untilMs !== null &&
+      previousMs - untilMs > options.keepLongerByMs
+    ) {
       return { sent: false, alert: current, previousUntil };
     }
     return { sent: true, alert: await this.updateAlert(id, { snoozed_until: until }), previousUntil };
