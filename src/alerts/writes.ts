@@ -36,6 +36,11 @@ const PATCHES: Record<Exclude<WriteVerb, "delete" | "snooze">, AlertPatch> = {
   disable: { enabled: false },
 };
 
+/** An alert's name in bold, as every sentence here names it. */
+function boldName(name: string): string {
+  return `*${safeMrkdwn(name || "(unnamed alert)", 200)}*`;
+}
+
 function describeResult(
   verb: WriteVerb,
   name: string,
@@ -44,7 +49,7 @@ function describeResult(
   cutShort: Date | null,
 ): { sentence: string; plain: string } {
   const who = `<@${userId}>`;
-  const safe = `*${safeMrkdwn(name || "(unnamed alert)", 200)}*`;
+  const safe = boldName(name);
   switch (verb) {
     case "snooze": {
       // performWrite has made sure PostHog kept a snooze.
@@ -123,7 +128,7 @@ export async function performWrite(
           ok: false,
           refused: false,
           current: snooze.alert,
-          sentence: `🔕 *${safeMrkdwn(snooze.alert.name || "(unnamed alert)", 200)}* is already snoozed until ${slackDate(longer?.toISOString() ?? "")}, later than the ${slackDate(until.toISOString())} you picked, so nothing changed. To end it sooner, snooze it from \`/alerts show\`, or unsnooze it first.`,
+          sentence: `🔕 ${boldName(snooze.alert.name)} is already snoozed until ${slackDate(longer?.toISOString() ?? "")}, later than the ${slackDate(until.toISOString())} you picked, so nothing changed. To end it sooner, snooze it from \`/alerts show\`, or unsnooze it first.`,
         };
       }
       if (longer && longer.getTime() - until.getTime() > SHORTER_SNOOZE_SLACK_MS) cutShort = longer;
@@ -133,7 +138,7 @@ export async function performWrite(
         return {
           ok: false,
           refused: false,
-          sentence: `⚠️ PostHog accepted the snooze for *${safeMrkdwn(result.name || "(unnamed alert)", 200)}* but kept none, so it is not snoozed. Try again, or snooze it in PostHog.`,
+          sentence: `⚠️ PostHog accepted the snooze for ${boldName(result.name)} but kept none, so it is not snoozed. Try again, or snooze it in PostHog.`,
         };
       }
     } else {

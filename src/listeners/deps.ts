@@ -17,7 +17,11 @@ export interface RoutesPort {
 
 /** What the notification side wants to hear about changes made from Slack. */
 export interface NotificationsPort {
-  /** An alert changed from Slack; refresh its open notification message(s). */
+  /**
+   * An alert changed from Slack; refresh its open notification message(s). A `verb` that is
+   * not an action (the listeners pass "refresh" when a write was not sent because of a change
+   * the message does not show) records nothing and only redraws.
+   */
   alertChanged(
     alert: Alert | null,
     action: { verb: string; userId: string; alertId: string },
