@@ -251,6 +251,8 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
       startBareBolt(barePort, { signingSecret: SIGNING_SECRET, botToken: BOT_TOKEN }),
     ]);
     started.push(bot.child, bare.child);
+    // Snooze clicks act on a notification the bot posted, so each one also redraws it.
+    if (kinds.includes("snooze")) await world.postNotification(bot.origin);
     const botTarget: Target = {
       name: "bot",
       label: "bot",
@@ -542,7 +544,9 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
     method:
       "Signed `/alerts list` commands and snooze clicks (block_actions from a notification's snooze menu, " +
       "option `1h`, each with its own response URL) are sent open-loop at a steady rate over keep-alive " +
-      "connections, to the bot (`node dist/main.js` against the fake PostHog and Slack) and to a bare Bolt " +
+      "connections. The clicks act on a notification the bot posted at the start (a firing alert sent to its webhook), " +
+      "so, as in Slack, each one also records the snooze on that message and queues its redraw (clicks while a redraw waits ride on it). " +
+      "They go to the bot (`node dist/main.js` against the fake PostHog and Slack) and to a bare Bolt " +
       "app with the same Bolt version and `HTTPReceiver` whose listeners only ack. " +
       (options.world === "inline"
         ? "The fakes run inside the load generator's process. "

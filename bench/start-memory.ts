@@ -223,6 +223,8 @@ export async function runStartMemory(options: StartMemoryOptions): Promise<Bench
       let afterLoad: MemoryFigures | null = null;
       let load: LoadFigures | null = null;
       if (options.loadSeconds > 0) {
+        // The snooze clicks act on a notification this bot posted, as in the ack benchmark.
+        await world.postNotification(started.origin);
         const target = new LoadTarget(started.origin);
         let peak = idle.rssMb;
         const sampler = setInterval(() => {

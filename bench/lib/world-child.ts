@@ -15,6 +15,8 @@ export type WorldChildCommand =
   /** Builds `count` signed requests, request i of kind `kinds[i % kinds.length]`, each with its own response URL. */
   | { type: "prepare"; kinds: RequestKind[]; count: number }
   | { type: "settle"; quietMs: number; maxMs: number }
+  /** See World.postNotification. */
+  | { type: "post-notification"; botOrigin: string }
   /** Slack traffic since the last `forget`: Web API calls by method, and response URL posts. */
   | { type: "counts" }
   | { type: "forget" };
@@ -41,6 +43,9 @@ async function handle(command: WorldChildCommand): Promise<WorldChildReply> {
         requests.push(world.request(command.kinds[i % command.kinds.length] as RequestKind));
       return { type: "prepared", requests };
     }
+    case "post-notification":
+      await world.postNotification(command.botOrigin);
+      return { type: "done" };
     case "settle":
       await world.settle({ quietMs: command.quietMs, maxMs: command.maxMs });
       return { type: "done" };

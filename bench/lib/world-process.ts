@@ -15,6 +15,8 @@ export interface WorldProcess {
   botEnv(opts: BotEnvOptions): Record<string, string>;
   /** PostHog's answer delay from now on. */
   setLatency(ms: number): Promise<void>;
+  /** See World.postNotification: snooze clicks from then on act on a message that bot posted. */
+  postNotification(botOrigin: string): Promise<void>;
   /** `count` signed requests, request i of kind `kinds[i % kinds.length]`, each with its own response URL. */
   prepare(kinds: RequestKind[], count: number): Promise<PreparedRequest[]>;
   /** Waits until the fakes have seen no new traffic for `quietMs` (bot work after the ack has finished). */
@@ -46,6 +48,9 @@ export async function startWorldProcess(opts: { alerts?: number } = {}): Promise
       botEnv: (o) => botEnvFor(urls, o),
       async setLatency(ms) {
         await ask({ type: "latency", ms });
+      },
+      async postNotification(botOrigin) {
+        await ask({ type: "post-notification", botOrigin }, 30_000);
       },
       async prepare(kinds, count) {
         const reply = await ask({ type: "prepare", kinds, count });
@@ -84,6 +89,7 @@ export async function startWorldInline(opts: { alerts?: number } = {}): Promise<
     async setLatency(ms) {
       world.posthog.setLatency(ms);
     },
+    postNotification: (botOrigin) => world.postNotification(botOrigin),
     async prepare(kinds, count) {
       return Array.from({ length: count }, (_, i) => world.request(kinds[i % kinds.length] as RequestKind));
     },

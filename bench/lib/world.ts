@@ -5,10 +5,12 @@
  */
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
+import { BLOCK_NOTIFY_CONTROLS_PREFIX } from "../../src/blocks/notification.js";
 import { ACTION_NOTIFY_SNOOZE } from "../../src/slack/ids.js";
 import { type FakePostHog, startFakePostHog } from "../../test/support/fake-posthog.js";
 import { type FakeSlack, startFakeSlack } from "../../test/support/fake-slack.js";
 import { type SlackHttpResponse, SlackRequester } from "../../test/support/slack-requests.js";
+import { firingBody } from "../../test/support/webhook.js";
 import type { PreparedRequest } from "./load.js";
 
 export const SIGNING_SECRET = "bench-signing-secret-0123456789";
@@ -17,11 +19,12 @@ export const POSTHOG_KEY = "phx_bench_key";
 export const WEBHOOK_SECRET = "bench-webhook-secret-0123456789";
 export const PROJECT_ID = 4242;
 export const CHANNEL = "C0BENCHCHAN";
+export const WEBHOOK_PATH = "/posthog/webhook";
 /** A Slack user whose email matches an active PostHog member, so writes are allowed. */
 export const USER = { id: "U0BENCH001", name: "ann", email: "ann@example.com", tz: "Europe/Berlin" };
 
 /** The notification controls' block id carries the alert id (the snooze menu's options carry only the preset). */
-const NOTIFY_CONTROLS_PREFIX = "notify_controls:";
+const NOTIFY_CONTROLS_PREFIX = BLOCK_NOTIFY_CONTROLS_PREFIX;
 const SNOOZE_CHOICE = { value: "1h", text: "1 hour" };
 
 export type RequestKind = "command" | "snooze";
@@ -41,6 +44,13 @@ export interface World {
   alertId: string;
   /** Environment for `node dist/main.js` pointing at the fakes (every configuration variable set). */
   botEnv(opts: BotEnvOptions): Record<string, string>;
+  /**
+   * Has the bot at `botOrigin` post the snooze clicks' alert as a firing notification (through
+   * its webhook) and aims the clicks from then on at that message, as a real click would be: one
+   * the bot stored, so each snooze also redraws it. Without it, clicks name a message the bot
+   * never posted, and it records the snooze but has no message to redraw.
+   */
+  postNotification(botOrigin: string): Promise<void>;
   /** A signed `/alerts list` or snooze click, each with its own response URL. */
   request(kind: RequestKind): PreparedRequest;
   /** Waits until the fakes have seen no new traffic for `quietMs` (bot work after the ack has finished). */
@@ -182,8 +192,9 @@ export async function startWorld(opts: { alerts?: number } = {}): Promise<World>
   const alertId = alertIds[0] as string;
 
   const builder = new RequestBuilder();
-  const messageTs = "1748826013.000100";
-  const message = notificationMessage(alertId, messageTs);
+  let messageTs = "1748826013.000100";
+  let message = notificationMessage(alertId, messageTs);
+  let posted = 0;
 
   return {
     posthog,
@@ -191,6 +202,39 @@ export async function startWorld(opts: { alerts?: number } = {}): Promise<World>
     alertId,
     botEnv(opts) {
       return botEnvFor({ slackApiUrl: slack.apiUrl, posthogUrl: posthog.url }, opts);
+    },
+    async postNotification(botOrigin) {
+      posted += 1;
+      // A check time of its own: the bot takes an event with a check time it has seen for a repeat.
+      const body = firingBody({
+        alertId,
+        alertName: "Daily signups alert 1",
+        checkedAt: new Date(Date.UTC(2026, 0, 1) + posted * 60_000),
+      });
+      const before = slack.messages.get(CHANNEL)?.length ?? 0;
+      const controls = JSON.stringify(`${NOTIFY_CONTROLS_PREFIX}${alertId}`);
+      const mine = () =>
+        (slack.messages.get(CHANNEL) ?? [])
+          .slice(before)
+          .find((m) => JSON.stringify(m.blocks ?? []).includes(controls));
+      const res = await fetch(`${botOrigin}${WEBHOOK_PATH}`, {
+        method: "POST",
+        headers: { "content-type": "application/json", authorization: `Bearer ${WEBHOOK_SECRET}` },
+        body: JSON.stringify(body),
+      });
+      await res.arrayBuffer();
+      if (res.status !== 202) throw new Error(`the bot answered the firing webhook with HTTP ${res.status}`);
+      await slack.waitFor(() => mine() !== undefined, 10_000);
+      const stored = mine() as NonNullable<ReturnType<typeof mine>>;
+      messageTs = stored.ts;
+      message = {
+        ts: stored.ts,
+        user: slack.botUserId,
+        bot_id: slack.botId,
+        app_id: slack.appId,
+        text: stored.text,
+        blocks: stored.blocks ?? [],
+      };
     },
     request(kind) {
       const responseUrl = slack.responseUrl();

@@ -119,6 +119,7 @@ export interface FakeSlack {
   teamId: string;
   botUserId: string;
   botId: string;
+  appId: string;
   close(): Promise<void>;
 
   calls: ApiCall[];
