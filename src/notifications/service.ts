@@ -98,24 +98,21 @@ export function createNotifications(input: {
 
   const port: NotificationsPort = {
     async alertChanged(alert: Alert | null, action) {
-      const verb = ACTIONS[action.verb];
-      if (verb) {
-        store.recordAction({
-          alertId: action.alertId,
-          action: verb,
-          by: action.userId,
-          ...(verb === "snooze" ? { snoozedUntil: alert?.snoozed_until ?? null } : {}),
-        });
-      }
+      const verb = ACTIONS[action.verb] ?? null;
+      // A deleted alert's message closes (its buttons would only meet a 404); others redraw.
+      const deleted = action.verb === "delete";
+      const queued = store.recordChange({
+        alertId: action.alertId,
+        action: verb,
+        by: action.userId,
+        ...(verb === "snooze" ? { snoozedUntil: alert?.snoozed_until ?? null } : {}),
+        ...(deleted ? { close: true, reason: "deleted_from_slack" } : { reason: action.verb }),
+      });
       // What the worker read of the alert before this change would undo it in the message.
       worker.forget(action.alertId);
-      if (store.openEpisodesForAlert(action.alertId).length > 0) {
-        // A deleted alert's message closes (its buttons would only meet a 404); others redraw.
-        if (action.verb === "delete")
-          store.enqueueResolved({ alertId: action.alertId, source: "action", reason: "deleted_from_slack" });
-        else store.enqueueRefresh({ alertId: action.alertId, source: "action", reason: action.verb });
-        worker.kick();
-      }
+      // Merged into one still waiting: the worker has that one already (a burst of clicks
+      // on one message is one redraw, and one look at the queue).
+      if (queued && !queued.duplicate) worker.kick();
     },
   };
 

@@ -197,6 +197,16 @@ export interface ActionInput {
   snoozedUntil?: string | null;
 }
 
+/** A change made from Slack (see recordChange). */
+export interface ChangeInput extends Omit<ActionInput, "action"> {
+  /** What was done, when the open messages record it; null for a change they only redraw. */
+  action: AlertAction | null;
+  /** The alert was deleted: its open messages close instead of redrawing. */
+  close?: boolean;
+  /** Why, as the queue records it (the verb). */
+  reason: string;
+}
+
 export interface FailureSummary {
   /** Deliveries that hit a permanent Slack error. */
   failed: number;
@@ -634,41 +644,48 @@ export class Store {
     checkedAtMs: number | null,
     payload: Partial<NotificationPayload>,
   ): EnqueueResult {
+    return this.db.transaction(() => this.coalesce(kind, alertId, source, checkedAtMs, payload)).immediate();
+  }
+
+  /** enqueueCoalesced's work, inside the caller's transaction. */
+  private coalesce(
+    kind: "resolved" | "refresh",
+    alertId: string,
+    source: string,
+    checkedAtMs: number | null,
+    payload: Partial<NotificationPayload>,
+  ): EnqueueResult {
     if (!alertId) throw new Error(`enqueue ${kind} needs an alert id`);
-    return this.db
-      .transaction((): EnqueueResult => {
-        // Merged only into one that no channel has had yet: once a channel got it (or is
-        // getting it), that channel would miss the change this one carries.
-        const waiting = this.stmt(
-          `SELECT n.id FROM notifications n
-             WHERE n.alert_id = ? AND n.kind = ?
-               AND (n.routed = 0 OR EXISTS
-                 (SELECT 1 FROM deliveries d WHERE d.notification_id = n.id AND d.status = 'pending'))
-               AND NOT EXISTS
-                 (SELECT 1 FROM deliveries d WHERE d.notification_id = n.id AND d.status <> 'pending')
-             ORDER BY n.id DESC LIMIT 1`,
-        ).get(alertId, kind) as { id: number } | undefined;
-        if (waiting) {
-          // A delete from Slack says more than "cleared": the waiting resolve takes its reason.
-          if (kind === "resolved" && payload.reason === "deleted_from_slack")
-            this.stmt("UPDATE notifications SET payload = json_set(payload, '$.reason', ?) WHERE id = ?").run(
-              payload.reason,
-              waiting.id,
-            );
-          return { id: waiting.id, duplicate: true };
-        }
-        const info = this.stmt(
-          `INSERT INTO notifications (kind, source, alert_id, checked_at_ms, payload, received_at)
-             VALUES (?, ?, ?, ?, ?, ?)
-             ON CONFLICT DO NOTHING`,
-        ).run(kind, source, alertId, checkedAtMs, payloadOf(payload), this.now());
-        if (info.changes === 1) return { id: Number(info.lastInsertRowid), duplicate: false };
-        const existing = this.stmt(
-          "SELECT id FROM notifications WHERE kind = ? AND alert_id = ? AND checked_at_ms = ?",
-        ).get(kind, alertId, checkedAtMs) as { id: number };
-        return { id: existing.id, duplicate: true };
-      })
-      .immediate();
+    // Merged only into one that no channel has had yet: once a channel got it (or is
+    // getting it), that channel would miss the change this one carries.
+    const waiting = this.stmt(
+      `SELECT n.id FROM notifications n
+         WHERE n.alert_id = ? AND n.kind = ?
+           AND (n.routed = 0 OR EXISTS
+             (SELECT 1 FROM deliveries d WHERE d.notification_id = n.id AND d.status = 'pending'))
+           AND NOT EXISTS
+             (SELECT 1 FROM deliveries d WHERE d.notification_id = n.id AND d.status <> 'pending')
+         ORDER BY n.id DESC LIMIT 1`,
+    ).get(alertId, kind) as { id: number } | undefined;
+    if (waiting) {
+      // A delete from Slack says more than "cleared": the waiting resolve takes its reason.
+      if (kind === "resolved" && payload.reason === "deleted_from_slack")
+        this.stmt("UPDATE notifications SET payload = json_set(payload, '$.reason', ?) WHERE id = ?").run(
+          payload.reason,
+          waiting.id,
+        );
+      return { id: waiting.id, duplicate: true };
+    }
+    const info = this.stmt(
+      `INSERT INTO notifications (kind, source, alert_id, checked_at_ms, payload, received_at)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT DO NOTHING`,
+    ).run(kind, source, alertId, checkedAtMs, payloadOf(payload), this.now());
+    if (info.changes === 1) return { id: Number(info.lastInsertRowid), duplicate: false };
+    const existing = this.stmt(
+      "SELECT id FROM notifications WHERE kind = ? AND alert_id = ? AND checked_at_ms = ?",
+    ).get(kind, alertId, checkedAtMs) as { id: number };
+    return { id: existing.id, duplicate: true };
   }
 
   getNotification(id: number): NotificationRecord | null {
@@ -1005,6 +1022,14 @@ export class Store {
     return row ? toEpisode(row) : null;
   }
 
+  /** Whether the alert has a message still shown as firing (cheaper than reading them). */
+  hasOpenEpisode(alertId: string): boolean {
+    return (
+      this.stmt("SELECT 1 FROM episodes WHERE alert_id = ? AND status = 'firing' LIMIT 1").get(alertId) !==
+      undefined
+    );
+  }
+
   openEpisodesForAlert(alertId: string): EpisodeRecord[] {
     const rows = this.stmt("SELECT * FROM episodes WHERE alert_id = ? AND status = 'firing' ORDER BY id").all(
       alertId,
@@ -1182,45 +1207,76 @@ export class Store {
    * queue a refresh (or update the message directly) to show it.
    */
   recordAction(input: ActionInput): EpisodeRecord[] {
-    const now = this.now();
     return this.db
       .transaction(() => {
-        const episodeSql: Record<AlertAction, string> = {
-          snooze:
-            "UPDATE episodes SET snoozed_until = ?, snoozed_by = ?, action_at = ?, undone = NULL, undone_by = NULL",
-          // SET reads the row as it was. An undo of what was not there (Unsnooze with no snooze,
-          // Enable on an enabled alert) claims no undo, and Disable on a disabled one moves no "by".
-          unsnooze: `UPDATE episodes SET snoozed_until = NULL, snoozed_by = NULL, action_at = ?,
-                 undone = CASE WHEN snoozed_until IS NOT NULL THEN 'unsnooze' ELSE undone END,
-                 undone_by = CASE WHEN snoozed_until IS NOT NULL THEN ? ELSE undone_by END`,
-          disable: `UPDATE episodes SET disabled_by = CASE WHEN enabled = 1 THEN ? ELSE disabled_by END,
-                 enabled = 0, action_at = ?, undone = NULL, undone_by = NULL`,
-          enable: `UPDATE episodes SET action_at = ?,
-                 undone = CASE WHEN enabled = 0 THEN 'enable' ELSE undone END,
-                 undone_by = CASE WHEN enabled = 0 THEN ? ELSE undone_by END,
-                 enabled = 1, disabled_by = NULL`,
-        };
-        const args: Record<AlertAction, unknown[]> = {
-          snooze: [input.snoozedUntil ?? null, input.by, now],
-          unsnooze: [now, input.by],
-          disable: [input.by, now],
-          enable: [now, input.by],
-        };
-        this.stmt(`${episodeSql[input.action]} WHERE alert_id = ? AND status = 'firing'`).run(
-          ...args[input.action],
-          input.alertId,
-        );
-        const pollSql: Record<AlertAction, [string, unknown[]]> = {
-          snooze: ["snoozed_until_ms = ?", [toEpochMs(input.snoozedUntil ?? null)]],
-          unsnooze: ["snoozed_until_ms = NULL", []],
-          disable: ["enabled = 0", []],
-          enable: ["enabled = 1", []],
-        };
-        const [set, pollArgs] = pollSql[input.action];
-        this.stmt(`UPDATE poll_state SET ${set} WHERE alert_id = ?`).run(...pollArgs, input.alertId);
+        this.applyAction(input);
         return this.openEpisodesForAlert(input.alertId);
       })
       .immediate();
+  }
+
+  /**
+   * A change made from Slack, in one transaction: the action (if any) as
+   * recordAction records it, then what the alert's open messages need to show
+   * it: a redraw, or closing for a deleted alert, merged with one still
+   * waiting. Returns what was queued, or null when no message is open.
+   */
+  recordChange(input: ChangeInput): EnqueueResult | null {
+    return this.db
+      .transaction((): EnqueueResult | null => {
+        const { alertId } = input;
+        const open = input.action
+          ? this.applyAction({ ...input, action: input.action }) > 0
+          : this.hasOpenEpisode(alertId);
+        if (!open) return null;
+        return input.close
+          ? this.coalesce("resolved", alertId, "action", null, {
+              lastCheckedAt: null,
+              state: null,
+              reason: input.reason,
+            })
+          : this.coalesce("refresh", alertId, "action", null, { reason: input.reason });
+      })
+      .immediate();
+  }
+
+  /** recordAction's writes, inside the caller's transaction; returns how many open messages it changed. */
+  private applyAction(input: ActionInput): number {
+    const now = this.now();
+    const episodeSql: Record<AlertAction, string> = {
+      snooze:
+        "UPDATE episodes SET snoozed_until = ?, snoozed_by = ?, action_at = ?, undone = NULL, undone_by = NULL",
+      // SET reads the row as it was. An undo of what was not there (Unsnooze with no snooze,
+      // Enable on an enabled alert) claims no undo, and Disable on a disabled one moves no "by".
+      unsnooze: `UPDATE episodes SET snoozed_until = NULL, snoozed_by = NULL, action_at = ?,
+             undone = CASE WHEN snoozed_until IS NOT NULL THEN 'unsnooze' ELSE undone END,
+             undone_by = CASE WHEN snoozed_until IS NOT NULL THEN ? ELSE undone_by END`,
+      disable: `UPDATE episodes SET disabled_by = CASE WHEN enabled = 1 THEN ? ELSE disabled_by END,
+             enabled = 0, action_at = ?, undone = NULL, undone_by = NULL`,
+      enable: `UPDATE episodes SET action_at = ?,
+             undone = CASE WHEN enabled = 0 THEN 'enable' ELSE undone END,
+             undone_by = CASE WHEN enabled = 0 THEN ? ELSE undone_by END,
+             enabled = 1, disabled_by = NULL`,
+    };
+    const args: Record<AlertAction, unknown[]> = {
+      snooze: [input.snoozedUntil ?? null, input.by, now],
+      unsnooze: [now, input.by],
+      disable: [input.by, now],
+      enable: [now, input.by],
+    };
+    const changed = this.stmt(`${episodeSql[input.action]} WHERE alert_id = ? AND status = 'firing'`).run(
+      ...args[input.action],
+      input.alertId,
+    );
+    const pollSql: Record<AlertAction, [string, unknown[]]> = {
+      snooze: ["snoozed_until_ms = ?", [toEpochMs(input.snoozedUntil ?? null)]],
+      unsnooze: ["snoozed_until_ms = NULL", []],
+      disable: ["enabled = 0", []],
+      enable: ["enabled = 1", []],
+    };
+    const [set, pollArgs] = pollSql[input.action];
+    this.stmt(`UPDATE poll_state SET ${set} WHERE alert_id = ?`).run(...pollArgs, input.alertId);
+    return changed.changes;
   }
 
   // ---- channel health -----------------------------------------------------

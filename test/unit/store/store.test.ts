@@ -427,6 +427,60 @@ describe("Store", () => {
       });
     });
 
+    it("records a change from Slack and queues its redraw in one step, merging a burst of them", () => {
+      const until = "2025-06-02T13:00:00.000Z";
+      // No open message: nothing is recorded on a message, nothing queued.
+      expect(
+        store.recordChange({
+          alertId: ALERT,
+          action: "snooze",
+          by: "U1",
+          snoozedUntil: until,
+          reason: "snooze",
+        }),
+      ).toBeNull();
+      expect(store.unroutedNotifications()).toEqual([]);
+
+      openOne("C1");
+      openOne("C2");
+      const first = store.recordChange({
+        alertId: ALERT,
+        action: "snooze",
+        by: "U1",
+        snoozedUntil: until,
+        reason: "snooze",
+      });
+      expect(first).toMatchObject({ duplicate: false });
+      expect(store.openEpisodesForAlert(ALERT).map((e) => [e.channel, e.snoozedUntil, e.snoozedBy])).toEqual([
+        ["C1", until, "U1"],
+        ["C2", until, "U1"],
+      ]);
+      // A second click before the redraw went out is recorded, and rides on the same redraw.
+      const second = store.recordChange({ alertId: ALERT, action: "disable", by: "U2", reason: "disable" });
+      expect(second).toEqual({ id: first?.id, duplicate: true });
+      expect(store.openEpisode(ALERT, "C2")).toMatchObject({ enabled: false, disabledBy: "U2" });
+      // A change the messages only redraw records nothing.
+      expect(store.recordChange({ alertId: ALERT, action: null, by: "U3", reason: "refresh" })).toEqual(
+        second,
+      );
+      expect(store.openEpisode(ALERT, "C1")).toMatchObject({ snoozedBy: "U1", disabledBy: "U2" });
+      expect(store.getNotification(first?.id ?? 0)).toMatchObject({ kind: "refresh", alertId: ALERT });
+
+      // A delete closes the messages instead.
+      const closed = store.recordChange({
+        alertId: ALERT,
+        action: null,
+        by: "U1",
+        close: true,
+        reason: "deleted_from_slack",
+      });
+      expect(closed).toMatchObject({ duplicate: false });
+      expect(store.getNotification(closed?.id ?? 0)).toMatchObject({
+        kind: "resolved",
+        payload: { reason: "deleted_from_slack" },
+      });
+    });
+
     it("keeps who undid a snooze or disable, and claims no undo, nor moves a 'by', for a click that changed nothing", () => {
       openOne();
       const ep = () => store.openEpisode(ALERT, "C1");
