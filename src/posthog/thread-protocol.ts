@@ -6,6 +6,15 @@
 import type { PostHogClient, RequestLogInfo } from "./client.js";
 import { PostHogError, type PostHogErrorInit } from "./errors.js";
 
+/**
+ * How far the PostHog thread's CPU priority is below the main thread's (a Linux
+ * nice value). The main thread acknowledges Slack, which gives it 3 seconds;
+ * the PostHog calls behind those acks can wait a moment. When something else
+ * keeps the cores busy, the kernel then runs the acks first; when the cores are
+ * idle, the lower priority costs this thread nothing.
+ */
+export const THREAD_NICENESS = 10;
+
 /** The client methods the bot calls through the thread. */
 export const THREAD_METHODS = [
   "listAllAlerts",

@@ -2,18 +2,33 @@
  * The PostHog thread's body: one PostHogClient answering calls from the main
  * thread (see thread.ts). Runs only as a worker, from the built JavaScript.
  */
+import { readlinkSync } from "node:fs";
+import { getPriority, setPriority } from "node:os";
 import { parentPort, workerData } from "node:worker_threads";
 import { PostHogClient } from "./client.js";
 import {
   answer,
   type CallMessage,
+  THREAD_NICENESS,
   type ThreadClientSettings,
   type WorkerMessage,
 } from "./thread-protocol.js";
 
+/** Lowers this thread's CPU priority by THREAD_NICENESS, where the system allows it. */
+function lowerPriority(): void {
+  try {
+    // Linux keeps a nice value per thread, and /proc/thread-self names this one.
+    const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
+    if (Number.isInteger(tid) && tid > 0) setPriority(tid, Math.min(19, getPriority(tid) + THREAD_NICENESS));
+  } catch {
+    // Elsewhere (macOS, Windows) the thread keeps the process's priority.
+  }
+}
+
 const port = parentPort;
 if (!port) throw new Error("thread-worker.js runs only as a worker thread");
 const settings = workerData as ThreadClientSettings;
+lowerPriority();
 const send = (message: WorkerMessage) => port.postMessage(message);
 
 const client = new PostHogClient({

@@ -1,9 +1,10 @@
-import { existsSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { getPriority } from "node:os";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PostHogClient, type RequestLogInfo } from "../../../src/posthog/client.js";
 import { isPostHogError, PostHogError, USER_MESSAGES } from "../../../src/posthog/errors.js";
 import { PostHogThread, THREAD_MESSAGES } from "../../../src/posthog/thread.js";
-import { answer, errorFromData, errorToData } from "../../../src/posthog/thread-protocol.js";
+import { answer, errorFromData, errorToData, THREAD_NICENESS } from "../../../src/posthog/thread-protocol.js";
 import { type FakePostHog, startFakePostHog } from "../../support/fake-posthog.js";
 
 // The worker runs compiled JavaScript; `npm test` builds before it runs the tests.
@@ -112,6 +113,39 @@ describe("PostHogThread", () => {
       await broken.close();
     }
   });
+
+  // Linux keeps a nice value per thread: field 19 of /proc/<pid>/task/<tid>/stat.
+  const niceByThread = (): Map<number, number> => {
+    const nice = new Map<number, number>();
+    for (const tid of readdirSync("/proc/self/task")) {
+      try {
+        const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+        // The name in parentheses may hold spaces; the fields after it are plain.
+        const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+        nice.set(Number(tid), Number(fields[16]));
+      } catch {
+        // the thread ended meanwhile
+      }
+    }
+    return nice;
+  };
+
+  it.runIf(process.platform === "linux")(
+    "runs its worker at a lower CPU priority than the thread that acks Slack",
+    async () => {
+      const main = getPriority(process.pid);
+      const before = niceByThread();
+      thread = new PostHogThread({ ...settings(), workerUrl: BUILT_WORKER });
+      await thread.start();
+      const lowered = [...niceByThread()].filter(
+        ([tid, nice]) => !before.has(tid) && nice === main + THREAD_NICENESS,
+      );
+      expect(lowered).toHaveLength(1);
+      // The process, and so the main thread, keeps its priority.
+      expect(getPriority(process.pid)).toBe(main);
+      expect(niceByThread().get(process.pid)).toBe(main);
+    },
+  );
 
   it("answers exactly as the client on the main thread does, and reports each request", async () => {
     const insight = fake.addInsight({ name: "Signups" });
