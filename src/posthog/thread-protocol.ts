@@ -8,10 +8,11 @@ import { PostHogError, type PostHogErrorInit } from "./errors.js";
 
 /**
  * How far the PostHog thread's CPU priority is below the main thread's (a Linux
- * nice value). The main thread acknowledges Slack, which gives it 3 seconds;
- * the PostHog calls behind those acks can wait a moment. When something else
- * keeps the cores busy, the kernel then runs the acks first; when the cores are
- * idle, the lower priority costs this thread nothing.
+ * nice value, capped at 19). The main thread acknowledges Slack, which gives it
+ * 3 seconds; the PostHog calls behind those acks can wait a moment. When the
+ * cores are busy, Linux's scheduler then gives the main thread about nine times
+ * this thread's share of CPU time; when they are idle, the lower priority costs
+ * this thread nothing.
  */
 export const THREAD_NICENESS = 10;
 
@@ -49,8 +50,11 @@ export type ErrorData =
   | { kind: "other"; message: string; code?: string };
 
 export type WorkerMessage =
-  /** The worker has loaded and built its client. */
-  | { type: "ready" }
+  /**
+   * The worker has loaded and built its client. `priorityProblem`: why it could not
+   * lower its CPU priority on Linux (see THREAD_NICENESS); absent when it did, or elsewhere.
+   */
+  | { type: "ready"; priorityProblem?: string }
   /** The first items of a list still being read; the result carries the rest. */
   | { type: "part"; id: number; values: unknown[] }
   | { type: "result"; id: number; value: unknown }

@@ -14,21 +14,27 @@ import {
   type WorkerMessage,
 } from "./thread-protocol.js";
 
-/** Lowers this thread's CPU priority by THREAD_NICENESS, where the system allows it. */
-function lowerPriority(): void {
+/**
+ * Lowers this thread's CPU priority by THREAD_NICENESS (at most to 19). Returns
+ * why it could not, on Linux; elsewhere the thread keeps the process's priority.
+ */
+function lowerPriority(): string | undefined {
+  if (process.platform !== "linux") return undefined;
   try {
     // Linux keeps a nice value per thread, and /proc/thread-self names this one.
     const tid = Number(readlinkSync("/proc/thread-self").split("/").pop());
-    if (Number.isInteger(tid) && tid > 0) setPriority(tid, Math.min(19, getPriority(tid) + THREAD_NICENESS));
-  } catch {
-    // Elsewhere (macOS, Windows) the thread keeps the process's priority.
+    if (!Number.isInteger(tid) || tid <= 0) return "/proc/thread-self named no thread";
+    setPriority(tid, Math.min(19, getPriority(tid) + THREAD_NICENESS));
+    return undefined;
+  } catch (error) {
+    return error instanceof Error ? error.message : String(error);
   }
 }
 
 const port = parentPort;
 if (!port) throw new Error("thread-worker.js runs only as a worker thread");
 const settings = workerData as ThreadClientSettings;
-lowerPriority();
+const priorityProblem = lowerPriority();
 const send = (message: WorkerMessage) => port.postMessage(message);
 
 const client = new PostHogClient({
@@ -38,7 +44,7 @@ const client = new PostHogClient({
   projectId: settings.projectId,
   onRequest: (info) => send({ type: "request", info }),
 });
-send({ type: "ready" });
+send({ type: "ready", ...(priorityProblem ? { priorityProblem } : {}) });
 
 /** Calls still being answered; closing waits for them. */
 const inFlight = new Set<Promise<void>>();

@@ -28,6 +28,8 @@ export interface PostHogThreadOptions extends ThreadClientSettings {
   onRequest?: (info: RequestLogInfo) => void;
   /** Told when the worker fails or exits on its own (it is started again on the next call). */
   onWorkerProblem?: (problem: string) => void;
+  /** Told when a worker on Linux could not lower its CPU priority (it works on, at the process's). */
+  onPriorityProblem?: (problem: string) => void;
   /** The worker's script; by default the built thread-worker.js beside this module. */
   workerUrl?: URL;
   /**
@@ -205,6 +207,7 @@ export class PostHogThread implements AlertsApi {
 
   private receive(message: WorkerMessage): void {
     if (message.type === "ready") {
+      if (message.priorityProblem) this.options.onPriorityProblem?.(message.priorityProblem);
       this.markReady?.();
       return;
     }
@@ -234,12 +237,20 @@ export class PostHogThread implements AlertsApi {
 /** A PostHogThread for the bot's settings; its problems go to the log. It loads on start() or its first call. */
 export function createPostHogThread(
   settings: ThreadClientSettings,
-  logger: { error(details: Record<string, unknown>, message: string): void },
+  logger: {
+    error(details: Record<string, unknown>, message: string): void;
+    warn(details: Record<string, unknown>, message: string): void;
+  },
   workerUrl?: URL,
 ): PostHogThread {
   return new PostHogThread({
     ...settings,
     onWorkerProblem: (problem) => logger.error({ component: "posthog", problem }, "PostHog thread problem"),
+    onPriorityProblem: (problem) =>
+      logger.warn(
+        { component: "posthog", problem },
+        "The PostHog thread could not lower its CPU priority; on a busy machine, acks may wait for PostHog work",
+      ),
     ...(workerUrl ? { workerUrl } : {}),
   });
 }
