@@ -8,10 +8,10 @@ import Database from "better-sqlite3";
 import { firingBody } from "../../test/support/webhook.js";
 import type { PreparedRequest } from "./load.js";
 import { type Child, childEnv, REPO_ROOT, spawnChild } from "./processes.js";
-import { WEBHOOK_PATH, WEBHOOK_SECRET } from "./world.js";
 
 export const NULL_SERVER_JS = join(REPO_ROOT, "bench", "lib", "null-server.mjs");
-export { WEBHOOK_PATH };
+export const WEBHOOK_PATH = "/posthog/webhook";
+export const WEBHOOK_SECRET = "bench-webhook-secret-0123456789";
 
 /** 2026-01-01T00:00:00Z: check times count up from here, one millisecond per event. */
 const FIRST_CHECK_MS = Date.UTC(2026, 0, 1);

@@ -10,16 +10,14 @@ import { ACTION_NOTIFY_SNOOZE } from "../../src/slack/ids.js";
 import { type FakePostHog, startFakePostHog } from "../../test/support/fake-posthog.js";
 import { type FakeSlack, startFakeSlack } from "../../test/support/fake-slack.js";
 import { type SlackHttpResponse, SlackRequester } from "../../test/support/slack-requests.js";
-import { firingBody } from "../../test/support/webhook.js";
 import type { PreparedRequest } from "./load.js";
+import { firingRequest, WEBHOOK_SECRET } from "./webhooks.js";
 
 export const SIGNING_SECRET = "bench-signing-secret-0123456789";
 export const BOT_TOKEN = "xoxb-bench-token";
 export const POSTHOG_KEY = "phx_bench_key";
-export const WEBHOOK_SECRET = "bench-webhook-secret-0123456789";
 export const PROJECT_ID = 4242;
 export const CHANNEL = "C0BENCHCHAN";
-export const WEBHOOK_PATH = "/posthog/webhook";
 /** A Slack user whose email matches an active PostHog member, so writes are allowed. */
 export const USER = { id: "U0BENCH001", name: "ann", email: "ann@example.com", tz: "Europe/Berlin" };
 
@@ -206,21 +204,17 @@ export async function startWorld(opts: { alerts?: number } = {}): Promise<World>
     async postNotification(botOrigin) {
       posted += 1;
       // A check time of its own: the bot takes an event with a check time it has seen for a repeat.
-      const body = firingBody({
-        alertId,
-        alertName: "Daily signups alert 1",
-        checkedAt: new Date(Date.UTC(2026, 0, 1) + posted * 60_000),
-      });
+      const firing = firingRequest({ alertId, alertName: "Daily signups alert 1", seq: posted });
       const before = slack.messages.get(CHANNEL)?.length ?? 0;
       const controls = JSON.stringify(`${NOTIFY_CONTROLS_PREFIX}${alertId}`);
       const mine = () =>
         (slack.messages.get(CHANNEL) ?? [])
           .slice(before)
           .find((m) => JSON.stringify(m.blocks ?? []).includes(controls));
-      const res = await fetch(`${botOrigin}${WEBHOOK_PATH}`, {
+      const res = await fetch(`${botOrigin}${firing.path}`, {
         method: "POST",
-        headers: { "content-type": "application/json", authorization: `Bearer ${WEBHOOK_SECRET}` },
-        body: JSON.stringify(body),
+        headers: firing.headers,
+        body: firing.body,
       });
       await res.arrayBuffer();
       if (res.status !== 202) throw new Error(`the bot answered the firing webhook with HTTP ${res.status}`);
