@@ -128,7 +128,7 @@ export async function performWrite(
           ok: false,
           refused: false,
           current: snooze.alert,
-          sentence: `🔕 ${boldName(snooze.alert.name)} is already snoozed until ${slackDate(longer?.toISOString() ?? "")}, later than the ${slackDate(until.toISOString())} you picked, so nothing changed. To end it sooner, snooze it from \`/alerts show\`, or unsnooze it first.`,
+          sentence: `🔕 ${boldName(snooze.alert.name)} is already snoozed until ${slackDate(longer?.toISOString() ?? "")}, later than the ${slackDate(untilIso)} you picked, so nothing changed. To end it sooner, snooze it from \`/alerts show\`, or unsnooze it first.`,
         };
       }
       if (longer && longer.getTime() - until.getTime() > SHORTER_SNOOZE_SLACK_MS) cutShort = longer;
