@@ -51,7 +51,7 @@ const name = (i: number) => `Crash-${String(i).padStart(4, "0")}`;
 export async function runCrashScenario(options: {
   notifications: number;
   channels: number;
-  /** Kill once this many notifications were answered 202. */
+  /** Kill once this many notifications were answered 202 (and Slack has failed a post). */
   killAfterAccepted: number;
   concurrency?: number;
   /** Pause between one sender's requests, so deliveries are under way when the kill comes. */
@@ -108,17 +108,24 @@ export async function runCrashScenario(options: {
     let next = 0;
     let accepted = 0;
     let killing: Promise<void> | null = null;
+    // The kill comes mid-burst, and only once Slack has failed a post: on a busy machine the
+    // first posts can lag the burst, and a kill before any would leave the fault path untried.
+    const slackFailed = () => (front.faults.get("chat.postMessage") ?? 0) > 0;
     const worker = async () => {
       while (next < notifications) {
         const i = next++;
         const r = await send(bot, i);
         statuses[i] = r.status;
         if (r.status === 202) accepted += 1;
-        if (accepted >= options.killAfterAccepted && !killing) killing = bot.kill();
+        if (accepted >= options.killAfterAccepted && slackFailed() && !killing) killing = bot.kill();
         if (options.spacingMs) await sleep(options.spacingMs);
       }
     };
     await Promise.all(Array.from({ length: options.concurrency ?? 8 }, worker));
+    if (!killing) {
+      const deadline = Date.now() + 10_000;
+      while (!slackFailed() && Date.now() < deadline) await sleep(20);
+    }
     await (killing ?? bot.kill());
     const postsBeforeKill = slackPosts(slack);
     const faultsInjected = front.faults.get("chat.postMessage") ?? 0;
