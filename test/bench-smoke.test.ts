@@ -124,79 +124,89 @@ describe("the benchmarks", () => {
   });
 
   // The two runs use their own fakes and ports, so they may overlap.
-  it.concurrent("measures ack latency of the bot and the bare Bolt app without errors", async () => {
-    const result = await runAckLatency({
-      seconds: 0.4,
-      parts: 4,
-      rate: 20,
-      // The bot's PostHog thread loads after it is healthy; the first calls wait for it.
-      warmupSeconds: 1,
-      slowPostHogMs: 100,
-      stepUp: { stepSeconds: 0.4, startRate: 20, maxRate: 20, p99LimitMs: 1_000, includeBare: false },
-      logLevel: "warn",
-      settleQuietMs: 100,
-      resultsDir: dir,
-    });
-    const figures = result.data as AckLatencyFigures;
-    // Both kinds for both targets at normal speed, and the bot again with slow PostHog.
-    expect(figures.rows).toHaveLength(6);
-    for (const row of figures.rows) {
-      expect(row.errors, JSON.stringify(row.errorKinds)).toBe(0);
-      expect(row.sent).toBe(8);
-      // Each target's time is split into the four runs asked for, taken in turns.
-      expect(row.partP99s).toHaveLength(4);
-      expect(row.latency.count).toBe(row.sent);
-      expect(row.latency.p99).toBeGreaterThan(0);
-      expect(row.latency.p99).toBeLessThan(3_000);
-    }
-    // The bot really answered every command: in the ack itself when its alert list was cached,
-    // otherwise through the command's response URL (while the first read of PostHog is in flight).
-    const botCommands = figures.rows.find((r) => r.target === "bot" && r.kind === "command");
-    // (Both shares are rounded to hundredths.)
-    expect(
-      (botCommands?.answeredInAck ?? 0) + (botCommands?.slackCallsPerRequest.response_url ?? 0),
-    ).toBeCloseTo(1, 1);
-    expect(figures.rows.find((r) => r.target === "bare")?.answeredInAck).toBe(0);
-    expect(figures.rows.find((r) => r.target === "bare")?.slackCallsPerRequest).toEqual({ response_url: 0 });
-    expect(Number.isFinite(figures.ratios.command)).toBe(true);
-    expect(Number.isFinite(figures.ratios.snooze)).toBe(true);
-    expect(figures.steps).toHaveLength(1);
-    expect(figures.steps[0]?.passed).toBe(true);
-    expect(figures.memory.bot.rssMb).toBeGreaterThan(10);
-    expect(figures.otherCpu).toBeGreaterThanOrEqual(0);
-    expect(figures.otherCpu).toBeLessThanOrEqual(1);
+  it.concurrent(
+    "measures ack latency of the bot and the bare Bolt app without errors",
+    async () => {
+      const result = await runAckLatency({
+        seconds: 0.4,
+        parts: 4,
+        rate: 20,
+        // The bot's PostHog thread loads after it is healthy; the first calls wait for it.
+        warmupSeconds: 1,
+        slowPostHogMs: 100,
+        stepUp: { stepSeconds: 0.4, startRate: 20, maxRate: 20, p99LimitMs: 1_000, includeBare: false },
+        logLevel: "warn",
+        settleQuietMs: 100,
+        resultsDir: dir,
+      });
+      const figures = result.data as AckLatencyFigures;
+      // Both kinds for both targets at normal speed, and the bot again with slow PostHog.
+      expect(figures.rows).toHaveLength(6);
+      for (const row of figures.rows) {
+        expect(row.errors, JSON.stringify(row.errorKinds)).toBe(0);
+        expect(row.sent).toBe(8);
+        // Each target's time is split into the four runs asked for, taken in turns.
+        expect(row.partP99s).toHaveLength(4);
+        expect(row.latency.count).toBe(row.sent);
+        expect(row.latency.p99).toBeGreaterThan(0);
+        expect(row.latency.p99).toBeLessThan(3_000);
+      }
+      // The bot really answered every command: in the ack itself when its alert list was cached,
+      // otherwise through the command's response URL (while the first read of PostHog is in flight).
+      const botCommands = figures.rows.find((r) => r.target === "bot" && r.kind === "command");
+      // (Both shares are rounded to hundredths.)
+      expect(
+        (botCommands?.answeredInAck ?? 0) + (botCommands?.slackCallsPerRequest.response_url ?? 0),
+      ).toBeCloseTo(1, 1);
+      expect(figures.rows.find((r) => r.target === "bare")?.answeredInAck).toBe(0);
+      expect(figures.rows.find((r) => r.target === "bare")?.slackCallsPerRequest).toEqual({
+        response_url: 0,
+      });
+      expect(Number.isFinite(figures.ratios.command)).toBe(true);
+      expect(Number.isFinite(figures.ratios.snooze)).toBe(true);
+      expect(figures.steps).toHaveLength(1);
+      expect(figures.steps[0]?.passed).toBe(true);
+      expect(figures.memory.bot.rssMb).toBeGreaterThan(10);
+      expect(figures.otherCpu).toBeGreaterThanOrEqual(0);
+      expect(figures.otherCpu).toBeLessThanOrEqual(1);
 
-    expect(result.targets.length).toBe(4);
-    const written = readResults(dir).find((r) => r.name === "ack-latency");
-    expect(written?.tables[0]?.rows).toHaveLength(6);
-  }, WHOLE_RUN_TIMEOUT_MS);
+      expect(result.targets.length).toBe(4);
+      const written = readResults(dir).find((r) => r.name === "ack-latency");
+      expect(written?.tables[0]?.rows).toHaveLength(6);
+    },
+    WHOLE_RUN_TIMEOUT_MS,
+  );
 
-  it.concurrent("measures a start, and the memory of the bot as `npm start` runs it", async () => {
-    const result = await runStartMemory({
-      starts: 1,
-      npmStarts: 0,
-      loadSeconds: 0.5,
-      rate: 20,
-      idleSeconds: 0.2,
-      warmupSeconds: 0.3,
-      memoryVia: "npm",
-      memoryVariants: [{ label: "as shipped", nodeArgs: null }],
-      resultsDir: dir,
-    });
-    const figures = result.data as StartMemoryFigures;
-    expect(figures.runs).toHaveLength(1);
-    const [run] = figures.runs;
-    expect(run?.healthyMs).toBeGreaterThan(0);
-    expect(run?.healthyMs).toBeLessThan(15_000);
-    expect(run?.listeningMs).not.toBeNull();
-    expect(run?.listeningMs).toBeLessThanOrEqual(run?.healthyMs ?? 0);
-    expect(figures.bareReadyMs).toBeGreaterThan(0);
-    const [memory] = figures.memory;
-    expect(memory?.idle.rssMb).toBeGreaterThan(10);
-    expect(memory?.load).toMatchObject({ errors: 0, sent: 10 });
-    expect(memory?.peakUnderLoadMb).toBeGreaterThanOrEqual(memory?.idle.rssMb ?? 0);
-    expect(result.targets.map((t) => t.goal)).toEqual(["≤ 2 s", "≤ 150 MB"]);
-  }, WHOLE_RUN_TIMEOUT_MS);
+  it.concurrent(
+    "measures a start, and the memory of the bot as `npm start` runs it",
+    async () => {
+      const result = await runStartMemory({
+        starts: 1,
+        npmStarts: 0,
+        loadSeconds: 0.5,
+        rate: 20,
+        idleSeconds: 0.2,
+        warmupSeconds: 0.3,
+        memoryVia: "npm",
+        memoryVariants: [{ label: "as shipped", nodeArgs: null }],
+        resultsDir: dir,
+      });
+      const figures = result.data as StartMemoryFigures;
+      expect(figures.runs).toHaveLength(1);
+      const [run] = figures.runs;
+      expect(run?.healthyMs).toBeGreaterThan(0);
+      expect(run?.healthyMs).toBeLessThan(15_000);
+      expect(run?.listeningMs).not.toBeNull();
+      expect(run?.listeningMs).toBeLessThanOrEqual(run?.healthyMs ?? 0);
+      expect(figures.bareReadyMs).toBeGreaterThan(0);
+      const [memory] = figures.memory;
+      expect(memory?.idle.rssMb).toBeGreaterThan(10);
+      expect(memory?.load).toMatchObject({ errors: 0, sent: 10 });
+      expect(memory?.peakUnderLoadMb).toBeGreaterThanOrEqual(memory?.idle.rssMb ?? 0);
+      expect(result.targets.map((t) => t.goal)).toEqual(["≤ 2 s", "≤ 150 MB"]);
+    },
+    WHOLE_RUN_TIMEOUT_MS,
+  );
 
   it("combines every result file into one markdown report, whoever wrote it", () => {
     const other: BenchResult = {

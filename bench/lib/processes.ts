@@ -11,6 +11,7 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { request } from "undici";
+import { reapWithParent } from "../../test/support/reaper.js";
 import { assertLoopback } from "./load.js";
 
 export const REPO_ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -75,6 +76,7 @@ export function spawnChild(command: string, args: string[], options: SpawnOption
   });
   if (child.pid === undefined) throw new Error(`could not start ${command}`);
   const pid = child.pid;
+  reapWithParent(child, { group: options.group ?? false });
   const lines: string[] = [];
   const seen: Array<{ line: string; at: number }> = [];
   const waiters: Array<{ pattern: RegExp; resolve: () => void }> = [];

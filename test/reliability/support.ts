@@ -8,6 +8,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createServer, request, type Server } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { FakePostHog, FakeRequest } from "../support/fake-posthog.js";
+import { reapWithParent } from "../support/reaper.js";
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -310,6 +311,7 @@ export async function startBotProcess(env: Record<string, string>, timeoutMs = 1
     env: { PATH: process.env.PATH ?? "", ...env, PORT: String(port) },
     stdio: ["ignore", "pipe", "pipe"],
   });
+  reapWithParent(child);
   const bot: BotProcess = {
     child,
     port,
