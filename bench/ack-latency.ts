@@ -20,6 +20,7 @@ import {
   type MemoryFigures,
   otherCpuShare,
   readCpuMs,
+  readMainThreadCpuMs,
   readMemory,
   startBareBolt,
   startBot,
@@ -121,6 +122,8 @@ interface Measured {
   load: LoadResult;
   /** CPU the target process used, including work it did after the acks, per request. */
   cpuMsPerRequest: number;
+  /** The part of it spent on the main thread, the one that acks. */
+  mainCpuMsPerRequest: number;
   /** CPU used ÷ wall time while sending, draining and finishing the work after the acks (1 = one core busy). */
   cpuShare: number;
   /** The same for the bench: the generator's process and the fakes' (when they have their own). */
@@ -138,10 +141,12 @@ interface Target {
 
 function merge(parts: Measured[]): Measured {
   const load = mergeRuns(parts.map((p) => p.load));
-  const cpu = parts.reduce((n, p) => n + p.cpuMsPerRequest * p.load.sent, 0);
+  const perRequest = (of: (p: Measured) => number) =>
+    parts.reduce((n, p) => n + of(p) * p.load.sent, 0) / Math.max(1, load.sent);
   return {
     load,
-    cpuMsPerRequest: cpu / Math.max(1, load.sent),
+    cpuMsPerRequest: perRequest((p) => p.cpuMsPerRequest),
+    mainCpuMsPerRequest: perRequest((p) => p.mainCpuMsPerRequest),
     cpuShare: parts.reduce((n, p) => n + p.cpuShare, 0) / parts.length,
     benchCpuShare: parts.reduce((n, p) => n + p.benchCpuShare, 0) / parts.length,
     slackCalls: addCounts(parts.map((p) => p.slackCalls)),
@@ -164,6 +169,8 @@ export interface AckRow {
   errorKinds: Record<string, number>;
   latency: LatencyStats;
   cpuMsPerRequest: number;
+  /** Of that, the main thread's (the one that acks). */
+  mainCpuMsPerRequest: number;
   sendLagP99: number;
   /** Slack calls per request: Web API methods, and `response_url` for posts to response URLs. */
   slackCallsPerRequest: Record<string, number>;
@@ -220,6 +227,7 @@ function row(
     errorKinds: m.load.errorKinds,
     latency: m.load.latency,
     cpuMsPerRequest: m.cpuMsPerRequest,
+    mainCpuMsPerRequest: m.mainCpuMsPerRequest,
     sendLagP99: m.load.sendLag.p99,
     answeredInAck: Math.round((m.load.withBody / Math.max(1, m.load.sent)) * 100) / 100,
     slackCallsPerRequest: Object.fromEntries(
@@ -283,6 +291,7 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
       // Every request is built (and its response URL issued) before the clock starts.
       const requests = await world.prepare(kinds, Math.max(1, Math.round(rate * seconds)));
       const cpuBefore = readCpuMs(target.child.pid);
+      const mainBefore = readMainThreadCpuMs(target.child.pid);
       const benchBefore = process.cpuUsage();
       const worldBefore = worldPid === null ? 0 : readCpuMs(worldPid);
       await world.setLatency(delay);
@@ -305,6 +314,7 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
       // CPU is counted until the target's work after the acks is done, so it is shared over that time too.
       const wallMs = Math.max(load.wallMs, performance.now() - started);
       const cpu = readCpuMs(target.child.pid) - cpuBefore;
+      const mainCpu = readMainThreadCpuMs(target.child.pid) - mainBefore;
       const bench = process.cpuUsage(benchBefore);
       const worldCpu = worldPid === null ? 0 : readCpuMs(worldPid) - worldBefore;
       const slackCalls = await world.slackCalls();
@@ -312,6 +322,7 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
       return {
         load,
         cpuMsPerRequest: cpu / Math.max(1, load.sent),
+        mainCpuMsPerRequest: mainCpu / Math.max(1, load.sent),
         cpuShare: cpu / Math.max(1, wallMs),
         benchCpuShare: ((bench.user + bench.system) / 1000 + worldCpu) / Math.max(1, wallMs),
         slackCalls,
@@ -319,7 +330,7 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
     };
     const describe = (label: string, m: Measured) =>
       log(
-        `  ${label}: sent ${m.load.sent}, errors ${m.load.errors}, p50 ${ms(m.load.latency.p50)} p99 ${ms(m.load.latency.p99)} max ${ms(m.load.latency.max)} ms, cpu ${m.cpuMsPerRequest.toFixed(2)} ms/req, target cpu ${Math.round(m.cpuShare * 100)}%, bench cpu ${Math.round(m.benchCpuShare * 100)}%, lag p99 ${ms(m.load.sendLag.p99)} ms`,
+        `  ${label}: sent ${m.load.sent}, errors ${m.load.errors}, p50 ${ms(m.load.latency.p50)} p99 ${ms(m.load.latency.p99)} max ${ms(m.load.latency.max)} ms, cpu ${m.cpuMsPerRequest.toFixed(2)} ms/req (main ${m.mainCpuMsPerRequest.toFixed(2)}), target cpu ${Math.round(m.cpuShare * 100)}%, bench cpu ${Math.round(m.benchCpuShare * 100)}%, lag p99 ${ms(m.load.sendLag.p99)} ms`,
       );
 
     // Warm both up (JIT, connection pools, caches); these figures are discarded.
@@ -453,6 +464,7 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
       "p99",
       "max",
       "CPU ms/req",
+      "of it, main thread",
       "Slack calls/req",
     ],
     rows: f.rows.map((r) => [
@@ -466,6 +478,7 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
       ms(r.latency.p99),
       ms(r.latency.max),
       r.cpuMsPerRequest.toFixed(2),
+      r.mainCpuMsPerRequest.toFixed(2),
       `${callsText(r.slackCallsPerRequest)}${r.answeredInAck ? `; answered in the ack ${r.answeredInAck.toFixed(2)}` : ""}`,
     ]),
   };
@@ -558,7 +571,7 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
       "Latency runs from handing " +
       "the request to the client to reading the whole response. After a warm-up, each target's time is split into " +
       `${partCount(options)} runs, which take turns in rounds whose order rotates (bot, bare, bot with slow PostHog; bare, slow, bot; slow, bot, bare; and so on), so that a spell of load from elsewhere on the machine, which lasts seconds, falls on each alike. ` +
-      "CPU ms/req is the target process's CPU time (including the bot's work after the ack) ÷ requests; " +
+      "CPU ms/req is the target process's CPU time (including the bot's work after the ack) ÷ requests, and the main thread's part of it is the time of the thread that reads and acks the requests (the rest is the bot's PostHog and checkpoint threads, and V8's compiler and garbage-collector helpers); " +
       "Slack calls/req counts the Web API calls and response URL posts that work made, and the share of requests answered in the ack itself.",
     settings: {
       "seconds per target and kind": options.seconds,

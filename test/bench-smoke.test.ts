@@ -150,6 +150,9 @@ describe("the benchmarks", () => {
         expect(row.latency.count).toBe(row.sent);
         expect(row.latency.p99).toBeGreaterThan(0);
         expect(row.latency.p99).toBeLessThan(3_000);
+        // The main thread does part of the process's work, never more than all of it.
+        expect(row.mainCpuMsPerRequest).toBeGreaterThan(0);
+        expect(row.mainCpuMsPerRequest).toBeLessThanOrEqual(row.cpuMsPerRequest + 0.01);
       }
       // The bot really answered every command: in the ack itself when its alert list was cached,
       // otherwise through the command's response URL (while the first read of PostHog is in flight).

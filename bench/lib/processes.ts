@@ -212,7 +212,7 @@ function ticksPerSecond(): number {
 }
 
 /** Fields of /proc/<pid>/stat from the 3rd on (after the parenthesised command name). */
-function statFields(pid: number | "self"): string[] {
+function statFields(pid: number | "self" | `${number}/task/${number}`): string[] {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   return stat.slice(stat.lastIndexOf(")") + 2).split(" ");
 }
@@ -224,6 +224,16 @@ const ticksToMs = (...ticks: Array<string | undefined>) =>
 export function readCpuMs(pid: number): number {
   const fields = statFields(pid);
   // utime and stime are the 14th and 15th fields.
+  return ticksToMs(fields[11], fields[12]);
+}
+
+/**
+ * CPU time (user + system) of a process's main thread alone, in milliseconds: the thread that
+ * reads Slack's requests and acks them, without worker threads, V8's compiler and garbage
+ * collector helpers, or libuv's pool.
+ */
+export function readMainThreadCpuMs(pid: number): number {
+  const fields = statFields(`${pid}/task/${pid}`);
   return ticksToMs(fields[11], fields[12]);
 }
 
