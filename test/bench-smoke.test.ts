@@ -150,9 +150,10 @@ describe("the benchmarks", () => {
         expect(row.latency.count).toBe(row.sent);
         expect(row.latency.p99).toBeGreaterThan(0);
         expect(row.latency.p99).toBeLessThan(3_000);
-        // The main thread does part of the process's work, never more than all of it.
-        expect(row.mainCpuMsPerRequest).toBeGreaterThan(0);
-        expect(row.mainCpuMsPerRequest).toBeLessThanOrEqual(row.cpuMsPerRequest + 0.01);
+        // The main thread does part of the process's work, never more than all of it (both are
+        // counted in ticks of 10 ms, read one after the other, so one tick may fall between).
+        expect(row.mainCpuMsPerRequest).toBeGreaterThanOrEqual(0);
+        expect(row.mainCpuMsPerRequest).toBeLessThanOrEqual(row.cpuMsPerRequest + 10 / row.sent);
       }
       // The bot really answered every command: in the ack itself when its alert list was cached,
       // otherwise through the command's response URL (while the first read of PostHog is in flight).
