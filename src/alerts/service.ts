@@ -6,6 +6,7 @@ import type {
   Member,
   Page,
   SnoozeResult,
+  UnsnoozeResult,
 } from "../posthog/schemas.js";
 
 /** The PostHog calls the Slack surfaces need; PostHogClient satisfies it, tests may pass a fake. */
@@ -15,6 +16,7 @@ export interface AlertsApi {
   createAlert(body: AlertCreate): Promise<Alert>;
   updateAlert(id: string, patch: AlertPatch): Promise<Alert>;
   snoozeAlert(id: string, until: string, options?: { keepLongerByMs?: number }): Promise<SnoozeResult>;
+  unsnoozeAlert(id: string): Promise<UnsnoozeResult>;
   deleteAlert(id: string): Promise<void>;
   searchInsights(options: { search?: string; limit?: number; offset?: number }): Promise<Page<Insight>>;
   getInsight(idOrShortId: string | number): Promise<Insight>;
@@ -282,6 +284,13 @@ export class AlertService {
   snooze(id: string, until: string, options: { keepLongerByMs?: number } = {}): Promise<SnoozeResult> {
     return this.write(
       () => this.api.snoozeAlert(id, until, options),
+      (list, result) => list.map((alert) => (alert.id === id ? result.alert : alert)),
+    );
+  }
+
+  unsnooze(id: string): Promise<UnsnoozeResult> {
+    return this.write(
+      () => this.api.unsnoozeAlert(id),
       (list, result) => list.map((alert) => (alert.id === id ? result.alert : alert)),
     );
   }

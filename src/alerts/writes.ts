@@ -30,8 +30,7 @@ interface WriteDeps {
  */
 export const SHORTER_SNOOZE_SLACK_MS = 60_000;
 
-const PATCHES: Record<Exclude<WriteVerb, "delete" | "snooze">, AlertPatch> = {
-  unsnooze: { snoozed_until: null },
+const PATCHES: Record<Exclude<WriteVerb, "delete" | "snooze" | "unsnooze">, AlertPatch> = {
   enable: { enabled: true },
   disable: { enabled: false },
 };
@@ -141,6 +140,20 @@ export async function performWrite(
           sentence: `⚠️ PostHog accepted the snooze for ${boldName(result.name)} but kept none, so it is not snoozed. Try again, or snooze it in PostHog.`,
         };
       }
+    } else if (request.verb === "unsnooze") {
+      patch = { snoozed_until: null };
+      // The client reads the alert first: unsnoozing one that is not snoozed would clear its Firing state.
+      const unsnooze = await deps.alerts.unsnooze(request.alert.id);
+      if (!unsnooze.sent) {
+        deps.logger.info(audit, "unsnooze not sent: no snooze in force");
+        return {
+          ok: false,
+          refused: false,
+          current: unsnooze.alert,
+          sentence: `🔔 ${boldName(unsnooze.alert.name)} is not snoozed, so nothing changed.`,
+        };
+      }
+      result = unsnooze.alert;
     } else {
       patch = PATCHES[request.verb];
       result = await deps.alerts.update(request.alert.id, patch);

@@ -22,6 +22,7 @@ import {
   type Page,
   pageSchema,
   type SnoozeResult,
+  type UnsnoozeResult,
 } from "./schemas.js";
 
 /**
@@ -280,6 +281,18 @@ export class PostHogClient {
       return { sent: false, alert: current, previousUntil };
     }
     return { sent: true, alert: await this.updateAlert(id, { snoozed_until: until }), previousUntil };
+  }
+
+  /**
+   * Ends a snooze. PostHog's `snoozed_until: null` also sets the state to "Not firing", even from
+   * Firing or Errored, so an alert with no snooze in force (none, or one that has ended) is read
+   * and left alone: "unsnoozing" it would hide a firing until its next check.
+   */
+  async unsnoozeAlert(id: string): Promise<UnsnoozeResult> {
+    const current = await this.getAlert(id, { checksLimit: 1 });
+    const untilMs = toEpochMs(current.snoozed_until);
+    if (untilMs === null || untilMs <= this.now()) return { sent: false, alert: current };
+    return { sent: true, alert: await this.updateAlert(id, { snoozed_until: null }) };
   }
 
   /** Deletes an alert. A 404 on a retry counts as success (an earlier attempt deleted it). */

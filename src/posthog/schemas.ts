@@ -212,6 +212,12 @@ export type AlertPatch = Partial<AlertWrite>;
 /** POST body: snoozed_until is not parsed by PostHog on create, so it is never sent there. */
 export type AlertCreate = Omit<AlertWrite, "snoozed_until">;
 
+/** What `unsnoozeAlert` did: `sent` false when there was no snooze to end (`alert` is then as read). */
+export interface UnsnoozeResult {
+  sent: boolean;
+  alert: Alert;
+}
+
 /** What `snoozeAlert` did: `sent` false when a longer snooze was kept (`alert` is then as read). */
 export interface SnoozeResult {
   sent: boolean;

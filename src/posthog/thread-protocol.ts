@@ -23,6 +23,7 @@ export const THREAD_METHODS = [
   "createAlert",
   "updateAlert",
   "snoozeAlert",
+  "unsnoozeAlert",
   "deleteAlert",
   "searchInsights",
   "getInsight",

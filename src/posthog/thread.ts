@@ -100,6 +100,7 @@ export class PostHogThread implements AlertsApi {
   createAlert: AlertsApi["createAlert"] = (...args) => this.call("createAlert", args);
   updateAlert: AlertsApi["updateAlert"] = (...args) => this.call("updateAlert", args);
   snoozeAlert: AlertsApi["snoozeAlert"] = (...args) => this.call("snoozeAlert", args);
+  unsnoozeAlert: AlertsApi["unsnoozeAlert"] = (...args) => this.call("unsnoozeAlert", args);
   deleteAlert: AlertsApi["deleteAlert"] = (...args) => this.call("deleteAlert", args);
   searchInsights: AlertsApi["searchInsights"] = (...args) => this.call("searchInsights", args);
   getInsight: AlertsApi["getInsight"] = (...args) => this.call("getInsight", args);

@@ -190,6 +190,15 @@ describe("writes from commands", () => {
     ]);
   });
 
+  it("does not unsnooze a firing alert that is not snoozed: PostHog's unsnooze would clear the firing", async () => {
+    h.posthog.fire(signups.id, 150);
+    expect(h.posthog.alerts.get(signups.id)?.state).toBe("Firing");
+    const un = await command("unsnooze Signups dropped");
+    expect(un.text).toContain("is not snoozed, so nothing changed");
+    expect(writes()).toHaveLength(0);
+    expect(h.posthog.alerts.get(signups.id)?.state).toBe("Firing");
+  });
+
   it("asks before deleting, then deletes and says so", async () => {
     const ask = await command("delete Signups dropped");
     const blocks = JSON.stringify(ask.blocks);

@@ -34,6 +34,12 @@ function world(alert: Alert, answer?: (patched: Alert) => Alert) {
         return { sent: false, alert: current, previousUntil };
       return { sent: true, alert: patch({ snoozed_until: until }), previousUntil };
     },
+    async unsnoozeAlert() {
+      const inForce = current.snoozed_until !== null && Date.parse(current.snoozed_until) > NOW.getTime();
+      return inForce
+        ? { sent: true, alert: patch({ snoozed_until: null }) }
+        : { sent: false, alert: current };
+    },
   };
   const deps = {
     alerts: new AlertService(api as unknown as AlertsApi, () => NOW.getTime(), 15_000),
@@ -117,5 +123,17 @@ describe("performWrite: unsnooze", () => {
     expect(off.sentence).not.toMatch(/on schedule/);
     const on = await world(makeAlert({ ...snoozed, enabled: true })).write("unsnooze");
     expect(on.sentence).toMatch(/checked again on schedule/);
+  });
+
+  it("leaves an alert with no snooze in force alone, says so, and hands back the alert as read", async () => {
+    for (const snoozedUntil of [null, at(-HOUR).toISOString()]) {
+      const w = world(makeAlert({ name: "Signups dropped", snoozed_until: snoozedUntil, state: "Firing" }));
+      const outcome = await w.write("unsnooze");
+      expect(outcome).toMatchObject({ ok: false, refused: false });
+      if (outcome.ok) throw new Error("unreachable");
+      expect(outcome.sentence).toBe("🔔 *Signups dropped* is not snoozed, so nothing changed.");
+      expect(outcome.current?.state).toBe("Firing");
+      expect(w.patches).toEqual([]);
+    }
   });
 });

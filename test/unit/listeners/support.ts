@@ -76,6 +76,16 @@ export function fakeApi(alerts: Alert[]): FakeApi {
       const alert = await (api.updateAlert as AlertsApi["updateAlert"])(id, { snoozed_until: until });
       return { sent: true, alert, previousUntil };
     },
+    // As the client does it: a read, then the PATCH only while a snooze is in force.
+    async unsnoozeAlert(id) {
+      const current = await (api.getAlert as AlertsApi["getAlert"])(id);
+      if (!current.snoozed_until || Date.parse(current.snoozed_until) <= Date.now())
+        return { sent: false, alert: current };
+      return {
+        sent: true,
+        alert: await (api.updateAlert as AlertsApi["updateAlert"])(id, { snoozed_until: null }),
+      };
+    },
     async listMembers() {
       return [];
     },

@@ -297,6 +297,36 @@ describe("requests", () => {
     });
   });
 
+  it("unsnoozes only while a snooze is in force: PostHog's null would also clear a firing", async () => {
+    const id = "0192c0de-7a1b-7c3e-9d2f-4b5a6c7d8e9f";
+    const now = Date.parse("2026-11-29T10:00:00Z");
+    const client = makeClient({ now: () => now });
+    const calls = () => server.requests.map((r) => r.method);
+
+    // Not snoozed, and firing: read and left alone.
+    server.respond(reply(200, alertJson({ snoozed_until: null, state: "Firing" })));
+    const none = await client.unsnoozeAlert(id);
+    expect(none.sent).toBe(false);
+    expect(none.alert.state).toBe("Firing");
+    expect(calls()).toEqual(["GET"]);
+
+    // A snooze that has ended (PostHog may still report it): left alone too.
+    server.respond(reply(200, alertJson({ snoozed_until: "2026-11-29T09:59:59Z", state: "Firing" })));
+    expect((await client.unsnoozeAlert(id)).sent).toBe(false);
+    expect(calls()).toEqual(["GET", "GET"]);
+
+    // In force: ended with null.
+    server.respond(
+      reply(200, alertJson({ snoozed_until: "2026-11-29T11:00:00Z", state: "Snoozed" })),
+      reply(200, alertJson({ snoozed_until: null, state: "Not firing" })),
+    );
+    const ended = await client.unsnoozeAlert(id);
+    expect(ended.sent).toBe(true);
+    expect(ended.alert.snoozed_until).toBeNull();
+    expect(calls()).toEqual(["GET", "GET", "GET", "PATCH"]);
+    expect(JSON.parse(server.requests[3]?.body ?? "")).toEqual({ snoozed_until: null });
+  });
+
   it("encodes ids so they cannot add path segments", async () => {
     server.respond(reply(200, alertJson()), reply(200, alertJson()));
     const client = makeClient();
