@@ -87,6 +87,8 @@ export interface DeliveryWorker {
 
 /** Attempts a delivery gets when the bot itself fails to make it (not Slack). */
 const MAX_INTERNAL_ATTEMPTS = 5;
+/** The same once a post was sent: with the backoff, about an hour for the fault to pass. */
+const MAX_INTERNAL_ATTEMPTS_AFTER_POST = 20;
 /** The least time between Slack answering one call and the next call to the same channel. */
 const ANSWER_GAP_MS = 1000;
 /** How often an idle worker looks at the queue anyway. */
@@ -283,10 +285,14 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     } catch (error) {
       // A fault of the bot's own (not Slack's) may be a passing database hiccup, or a
       // notification it cannot render: a few tries, then it is recorded as failed so it
-      // cannot hold up the channel's later notifications for ever.
+      // cannot hold up the channel's later notifications for ever. After a post went out it
+      // gets longer: Slack may hold the message (the fault came in recording it), and only a
+      // retry looks for it there and records it, so that the next firing updates it instead
+      // of posting a second one.
+      const limit = postTried.has(deliveryId) ? MAX_INTERNAL_ATTEMPTS_AFTER_POST : MAX_INTERNAL_ATTEMPTS;
       outcome = {
         ok: false,
-        kind: job.delivery.attempts >= MAX_INTERNAL_ATTEMPTS ? "permanent" : "transient",
+        kind: job.delivery.attempts >= limit ? "permanent" : "transient",
         error: `internal_error: ${describeError(error)}`.slice(0, 300),
       };
     }

@@ -631,6 +631,30 @@ describe("delivery worker", () => {
       expect(poster.updates(DEFAULT)[0]?.ts).toBe(poster.landed[0]?.ts);
     });
 
+    it("a fault in recording a post that went out, after many tries, is retried: the post is found, not made twice", async () => {
+      // Five rate-limited tries first, so the delivery has used up a fault's usual allowance.
+      let limited = 0;
+      poster.respond = (call) =>
+        call.method === "post" && limited++ < 5
+          ? { ok: false, kind: "rate_limited", retryAfterMs: 1000 }
+          : undefined;
+      const record = store.completeOpened.bind(store);
+      let faults = 0;
+      store.completeOpened = (...args) => {
+        if (faults++ === 0) throw new Error("SQLITE_BUSY: database is locked");
+        return record(...args);
+      };
+      const { id } = store.enqueueFiring(firing());
+      await worker().drain();
+      expect(poster.landed).toHaveLength(1);
+      expect(poster.lookups).toHaveLength(1);
+      expect(store.deliveriesFor(id)[0]).toMatchObject({
+        status: "sent",
+        messageTs: poster.landed[0]?.ts,
+        attempts: 7,
+      });
+    });
+
     it("a post that did not land is looked for, not found, and posted with the same key", async () => {
       let failures = 0;
       poster.respond = (call) =>
