@@ -1,7 +1,7 @@
 import { alertUrl, insightUrl, type PostHogLinks } from "../alerts/describe.js";
 import type { NotificationView } from "../blocks/notification.js";
 import type { Alert } from "../posthog/schemas.js";
-import type { EpisodeRecord, EpisodeSnapshot, NotificationPayload } from "../store/store.js";
+import type { EpisodeDetails, EpisodeRecord, EpisodeSnapshot, NotificationPayload } from "../store/store.js";
 import { toEpochMs } from "../store/time.js";
 
 /**
@@ -49,6 +49,32 @@ function finite(value: number | null | undefined): number | null {
   return typeof value === "number" && Number.isFinite(value) ? value : null;
 }
 
+/** What an alert is, as PostHog has it now: what a message shows besides its checks. */
+export function aboutAlert(alert: Alert): {
+  alertName: string;
+  insightName: string | null;
+  insightShortId: string | null;
+  details: Omit<EpisodeDetails, "recentValues">;
+} {
+  const bounds = alert.threshold?.configuration.bounds;
+  return {
+    alertName: alert.name,
+    insightName: alert.insight_name,
+    insightShortId: alert.insight_short_id,
+    details: {
+      threshold: alert.threshold
+        ? {
+            type: alert.threshold.configuration.type,
+            lower: finite(bounds?.lower),
+            upper: finite(bounds?.upper),
+          }
+        : null,
+      condition: alert.condition?.type ?? null,
+      frequency: alert.calculation_interval,
+    },
+  };
+}
+
 /**
  * Merges what an event carried with what PostHog says now (when it could be
  * fetched) and what the open message already showed. The event wins for the
@@ -63,13 +89,8 @@ export function snapshotOf(
     .map((c) => finite(c.calculated_value))
     .filter((v): v is number => v !== null)
     .reverse();
-  const threshold = alert?.threshold
-    ? {
-        type: alert.threshold.configuration.type,
-        lower: finite(alert.threshold.configuration.bounds.lower),
-        upper: finite(alert.threshold.configuration.bounds.upper),
-      }
-    : (episode?.details.threshold ?? null);
+  const about = alert ? aboutAlert(alert).details : null;
+  const threshold = about?.threshold ?? episode?.details.threshold ?? null;
   const latestValue =
     finite(payload.value) ??
     finite(alert?.last_value) ??
@@ -84,8 +105,8 @@ export function snapshotOf(
     latestCheckedAt: payload.lastCheckedAt ?? alert?.last_checked_at ?? null,
     details: {
       threshold,
-      condition: alert?.condition?.type ?? episode?.details.condition ?? null,
-      frequency: alert?.calculation_interval ?? episode?.details.frequency ?? null,
+      condition: about?.condition ?? episode?.details.condition ?? null,
+      frequency: about?.frequency ?? episode?.details.frequency ?? null,
       recentValues: alert ? checkValues.slice(-20) : (episode?.details.recentValues ?? []),
     },
     snoozedUntil: alert ? alert.snoozed_until : (episode?.snoozedUntil ?? null),

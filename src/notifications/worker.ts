@@ -10,7 +10,7 @@ import type { Alert } from "../posthog/schemas.js";
 import { MESSAGE_GONE_ERRORS, type PostArgs, type PostResult, type SlackPoster } from "../slack/poster.js";
 import type { DeliveryJob, EpisodeRecord, RoutingItem, Store } from "../store/store.js";
 import { type AlertSource, describeError, type Logger, realTimer, type SetTimer } from "./ports.js";
-import { firedAfterAGap, resolvedNote, snapshotOf, viewFromEpisode, viewOf } from "./render.js";
+import { aboutAlert, firedAfterAGap, resolvedNote, snapshotOf, viewFromEpisode, viewOf } from "./render.js";
 
 /**
  * Delivers queued notifications to Slack.
@@ -372,7 +372,10 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
    */
   async function fetchAlert(alertId: string, fresh: boolean): Promise<Alert | null> {
     const alert = await readAlert(alertId, fresh);
-    if (alert) store.syncEpisodeState(alertId, { snoozedUntil: alert.snoozed_until, enabled: alert.enabled });
+    if (alert) {
+      store.syncEpisodeState(alertId, { snoozedUntil: alert.snoozed_until, enabled: alert.enabled });
+      store.syncEpisodeAbout(alertId, aboutAlert(alert));
+    }
     return alert;
   }
 

@@ -1201,6 +1201,41 @@ export class Store {
   }
 
   /**
+   * Copies what an alert is now (its name, insight, threshold, condition and frequency) onto
+   * its open messages' records, so a redraw after an edit shows the edit. Check history and
+   * the reported check stay as the messages had them; names PostHog left out are kept.
+   */
+  syncEpisodeAbout(
+    alertId: string,
+    about: {
+      alertName: string;
+      insightName: string | null;
+      insightShortId: string | null;
+      details: Omit<EpisodeDetails, "recentValues">;
+    },
+  ): void {
+    const update = this.stmt(
+      `UPDATE episodes SET alert_name = ?, insight_name = COALESCE(?, insight_name),
+           insight_short_id = COALESCE(?, insight_short_id), details = ?
+         WHERE id = ?`,
+    );
+    this.db
+      .transaction(() => {
+        for (const episode of this.openEpisodesForAlert(alertId)) {
+          const details: EpisodeDetails = { ...about.details, recentValues: episode.details.recentValues };
+          update.run(
+            about.alertName || episode.alertName,
+            about.insightName,
+            about.insightShortId,
+            JSON.stringify(details),
+            episode.id,
+          );
+        }
+      })
+      .immediate();
+  }
+
+  /**
    * Records a snooze/unsnooze/disable/enable done from Slack on every open
    * message of the alert, and in the poller's memory so the poller does not
    * mistake it for a change made in PostHog. Returns the updated episodes;

@@ -357,6 +357,28 @@ describe("delivery worker", () => {
       expect(textOf(update!)).toContain("notify_unsnooze");
     });
 
+    it("shows an edit on refresh: the new name, threshold and frequency, not those of the firing", async () => {
+      const w = worker();
+      store.enqueueFiring(firing());
+      await w.drain();
+      source.set(
+        makeAlert({
+          state: "Firing",
+          name: "Signups fell below 80",
+          calculation_interval: "hourly",
+          threshold: { configuration: { type: "absolute", bounds: { lower: 80, upper: null } } },
+        }),
+      );
+      store.enqueueRefresh({ alertId: ALERT_ID, source: "poll", reason: "changed_in_posthog" });
+      await w.drain();
+      const text = textOf(poster.updates(DEFAULT).at(-1)!);
+      expect(text).toContain("Signups fell below 80");
+      expect(text).toContain("below 80");
+      expect(text).not.toContain("below 100");
+      expect(text).toMatch(/hourly/i);
+      expect(text).not.toContain("Signups dropped");
+    });
+
     it("starts a new message when the old one can no longer be edited", async () => {
       const w = worker();
       store.enqueueFiring(firing());
