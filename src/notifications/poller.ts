@@ -22,7 +22,7 @@ import { type AlertSource, describeError, type Logger, realTimer, type SetTimer 
  */
 
 export interface PollerOptions {
-  source: Pick<AlertSource, "listAllAlerts">;
+  source: Pick<AlertSource, "listAllAlerts" | "getAlert">;
   store: Store;
   intervalMs: number;
   logger: Logger;
@@ -165,9 +165,24 @@ export function createPoller(options: PollerOptions): Poller {
       }
     }
 
+    // An alert missing from the list is only said to be deleted once PostHog answers 404 for
+    // it: the list is read in pages, newest first, so an alert deleted while they were read
+    // shifts a later one from one page into the page already read.
     const listed = new Set(alerts.map((a) => a.id));
-    for (const alertId of previous.keys()) {
+    for (const [alertId, prev] of previous) {
       if (listed.has(alertId) || store.openEpisodesForAlert(alertId).length === 0) continue;
+      const gone = await source.getAlert(alertId, { checksLimit: 1 }).then(
+        (alert) => {
+          records.push(recordOf(alert));
+          return false;
+        },
+        (error: unknown) => {
+          if ((error as { code?: string }).code === "not_found") return true;
+          records.push(prev);
+          return false;
+        },
+      );
+      if (!gone) continue;
       const queued = store.enqueueResolved({ alertId, source: "poll", reason: "deleted" });
       if (!queued.duplicate) result.resolved++;
     }

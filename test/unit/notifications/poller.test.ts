@@ -220,6 +220,26 @@ describe("poller", () => {
     expect((await p.pollOnce()).resolved).toBe(0);
   });
 
+  it("says deleted only when PostHog answers 404: an alert a paged read skipped, or a failed look, is kept", async () => {
+    source.set(makeAlert({ state: "Firing" }), makeAlert({ id: OTHER_ID }));
+    const p = poller();
+    await p.pollOnce();
+    openEpisode(ALERT_ID, "C1", "2025-06-02T01:00:12.345678Z");
+    // A deletion elsewhere while the pages were read shifted this alert into a page already read.
+    const listAll = source.listAllAlerts.bind(source);
+    source.listAllAlerts = async () => (await listAll()).filter((a) => a.id !== ALERT_ID);
+    expect(await p.pollOnce()).toMatchObject({ resolved: 0, fired: 0 });
+    expect(source.getCalls.map((c) => c.id)).toEqual([ALERT_ID]);
+    // PostHog cannot answer the look: nothing is said, and the next poll looks again.
+    source.getError = Object.assign(new Error("PostHog is unavailable"), { code: "unavailable" });
+    expect(await p.pollOnce()).toMatchObject({ resolved: 0 });
+    source.getError = null;
+    source.alerts.delete(ALERT_ID);
+    expect(await p.pollOnce()).toMatchObject({ resolved: 1 });
+    expect(queued("resolved")[0]?.payload.reason).toBe("deleted");
+    expect(queued("firing")).toHaveLength(0);
+  });
+
   it("polls a large project less often, so polling uses at most half of PostHog's hourly budget", async () => {
     for (let i = 0; i < 1_000; i++) source.set(makeAlert({ id: alertIdFor(`bulk-${i}`) }));
     const p = poller(10_000);
