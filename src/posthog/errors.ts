@@ -73,7 +73,8 @@ export function isPostHogError(e: unknown): e is PostHogError {
 }
 
 export const USER_MESSAGES = {
-  unauthorized: "PostHog rejected the API key. Ask an admin to check POSTHOG_PERSONAL_API_KEY.",
+  unauthorized:
+    "PostHog rejected the API key. Ask an admin to check POSTHOG_PERSONAL_API_KEY, and that POSTHOG_HOST is the region (US or EU) where the key was created.",
   forbidden:
     "The PostHog API key is not allowed to do that. Ask an admin to check its scopes and project access.",
   notFound: {

@@ -29,7 +29,7 @@ describe("classify", () => {
     expect(e.posthogCode).toBe("authentication_failed");
     expect(e.attr).toBeNull();
     expect(e.userMessage).toBe(
-      "PostHog rejected the API key. Ask an admin to check POSTHOG_PERSONAL_API_KEY.",
+      "PostHog rejected the API key. Ask an admin to check POSTHOG_PERSONAL_API_KEY, and that POSTHOG_HOST is the region (US or EU) where the key was created.",
     );
     expect(e.retryable).toBe(false);
   });
