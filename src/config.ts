@@ -229,7 +229,9 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     posthog: {
       host: e.POSTHOG_HOST.replace(/\/+$/, ""),
       apiKey: e.POSTHOG_PERSONAL_API_KEY,
-      pathFamily: e.POSTHOG_PROJECT_ID ? "projects" : "environments",
+      // PostHog's environment id equals the project id, and /api/environments/:id/alerts/ is a
+      // deprecated alias of the projects path that may be switched off: both ids use the projects path.
+      pathFamily: "projects",
       projectId: (e.POSTHOG_PROJECT_ID ?? e.POSTHOG_ENVIRONMENT_ID) as string,
     },
     port: e.PORT,

@@ -76,7 +76,8 @@ describe("loadConfig", () => {
     );
     const { POSTHOG_PROJECT_ID: _omit, ...withoutProject } = VALID;
     const config = loadConfig({ ...withoutProject, POSTHOG_ENVIRONMENT_ID: "77" });
-    expect(config.posthog).toMatchObject({ pathFamily: "environments", projectId: "77" });
+    // The environment id is the project id, and the environments path for alerts is deprecated.
+    expect(config.posthog).toMatchObject({ pathFamily: "projects", projectId: "77" });
   });
 
   it("uses Socket Mode when an app token is set, and then needs no signing secret", () => {
