@@ -111,6 +111,15 @@ async function afterAck(deps: ListenerDeps, body: (args: Click) => Promise<void>
   }
 }
 
+/**
+ * Where a snooze picked from a list or from `/alerts show` came from: the channel (or DM) the
+ * list was in, so that if the modal is closed before the outcome, it is said there. No message
+ * `ts`: those lists are not notifications, so no message is redrawn.
+ */
+function listOrigin(args: Click, alertId: string): SnoozeOrigin {
+  return { a: alertId, ...(args.body.channel ? { c: args.body.channel.id } : {}) };
+}
+
 async function openSnooze(
   deps: ListenerDeps,
   args: Click,
@@ -170,7 +179,7 @@ export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
             ...(args.body.channel ? { channelId: args.body.channel.id } : {}),
           });
         case "snooze":
-          return openSnooze(deps, args, choice.a, { a: choice.a }, true);
+          return openSnooze(deps, args, choice.a, listOrigin(args, choice.a), true);
         case "delete": {
           const decision = await deps.policy.check(userId);
           if (!decision.ok) return void (await replier(deps, args, false)(notice(decision.reason)));
@@ -202,7 +211,9 @@ export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
       ...(args.body.channel ? { channelId: args.body.channel.id } : {}),
     }),
   );
-  refAction(ACTION_SHOW_SNOOZE, (args, alertId) => openSnooze(deps, args, alertId, { a: alertId }, true));
+  refAction(ACTION_SHOW_SNOOZE, (args, alertId) =>
+    openSnooze(deps, args, alertId, listOrigin(args, alertId), true),
+  );
   // The verb comes from the button, so a click on an out-of-date message does what its label
   // said; messages from before the verb was in the value fall back to the alert's state.
   app.action<BlockAction>(

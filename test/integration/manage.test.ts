@@ -420,6 +420,34 @@ describe("list paging and row menus", () => {
     expect(writes()[0]?.body).toEqual({ snoozed_until: new Date(at * 1000).toISOString() });
   });
 
+  it("opened from a list, says the outcome in the list's channel when the form was closed before PostHog answered", async () => {
+    await openSnoozeFormFromRow();
+    const opened = h.slack.callsTo("views.open")[0]?.args.view as { private_metadata: string };
+    const origin = JSON.parse(opened.private_metadata);
+    // The list's channel, and no message: a list is not a notification to redraw.
+    expect(origin).toEqual({ a: signups.id, c: "C0TESTCHAN" });
+    const viewId = [...h.slack.views.keys()][0] as string;
+    h.posthog.setLatency(300);
+    await h.requester.viewSubmission({
+      userId: USERS.ann.id,
+      callbackId: VIEW_SNOOZE_CUSTOM,
+      viewId,
+      privateMetadata: opened.private_metadata,
+      values: {
+        [BLOCK_SNOOZE_AT]: {
+          [ACTION_SNOOZE_AT]: {
+            type: "datetimepicker",
+            selected_date_time: Math.floor(Date.now() / 1000) + 3600,
+          },
+        },
+      },
+    });
+    h.slack.closeView(viewId);
+    await h.slack.waitFor(() => h.slack.ephemerals.length > 0, 5_000);
+    expect(h.slack.ephemerals[0]).toMatchObject({ channel: "C0TESTCHAN", user: USERS.ann.id });
+    expect(h.slack.ephemerals[0]?.text).toMatch(/snoozed \*Signups dropped\* until <!date\^/);
+  });
+
   it("says the snooze in the channel it came from when its form was closed before PostHog answered", async () => {
     await openSnoozeFormFromRow();
     const viewId = [...h.slack.views.keys()][0] as string;
