@@ -2,7 +2,10 @@ import type { WriteAccess } from "../config.js";
 import type { Member } from "../posthog/schemas.js";
 import type { SlackDirectory } from "../slack/directory.js";
 
-export type WriteDecision = { ok: true; posthogUserId: number | null } | { ok: false; reason: string };
+/** `retry` marks a refusal only because a lookup failed: trying again shortly may well work. */
+export type WriteDecision =
+  | { ok: true; posthogUserId: number | null }
+  | { ok: false; reason: string; retry?: true };
 
 export const REFUSALS = {
   noEmail:
@@ -72,7 +75,7 @@ export class WritePolicy {
         try {
           members = await this.directory.userGroupMembers(group);
         } catch {
-          return { ok: false, reason: REFUSALS.lookupFailed("Slack did not list a user group") };
+          return { ok: false, reason: REFUSALS.lookupFailed("Slack did not list a user group"), retry: true };
         }
         if (members.includes(slackUserId)) return { ok: true, posthogUserId: null };
       }
@@ -82,7 +85,7 @@ export class WritePolicy {
     try {
       user = await this.directory.user(slackUserId);
     } catch {
-      return { ok: false, reason: REFUSALS.lookupFailed("Slack did not answer") };
+      return { ok: false, reason: REFUSALS.lookupFailed("Slack did not answer"), retry: true };
     }
     if (!user || user.deleted) return { ok: false, reason: REFUSALS.unknownUser };
     if (!user.email) return { ok: false, reason: REFUSALS.noEmail };
@@ -91,7 +94,7 @@ export class WritePolicy {
       members = await this.membersByEmail();
     } catch (error) {
       const message = (error as { userMessage?: string }).userMessage ?? "PostHog did not answer";
-      return { ok: false, reason: REFUSALS.lookupFailed(message.replace(/\.$/, "")) };
+      return { ok: false, reason: REFUSALS.lookupFailed(message.replace(/\.$/, "")), retry: true };
     }
     const member = members.get(user.email.toLowerCase());
     if (!member) return { ok: false, reason: REFUSALS.notMember(user.email) };

@@ -255,7 +255,10 @@ async function buildEditForm(
   const alert =
     "alertId" in target ? await deps.alerts.api.getAlert(target.alertId) : await findAlert(deps, target);
   const [insight, members] = await Promise.all([
-    deps.alerts.api.getInsight(alert.insight).then(formInsightOf),
+    // PostHog already holds this alert on its insight, whatever the bot makes of the insight's
+    // kind (newer servers accept more kinds than trends): it is not refused here, so a rename
+    // or a new subscriber can be saved. PostHog judges the insight if it changes.
+    deps.alerts.api.getInsight(alert.insight).then((i) => ({ ...formInsightOf(i), alertable: true })),
     membersLoading,
   ]);
   const labels = new Map((members ?? []).map((m) => [m.user.id, memberLabel(m)] as const));
@@ -270,7 +273,6 @@ async function buildEditForm(
     values,
     insight,
     members: memberChoices(members),
-    fieldErrors: insight.alertable ? undefined : { [BLOCK_INSIGHT]: FORM_ERRORS.notAlertable },
   });
 }
 
@@ -513,9 +515,10 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
 
     const deciding = deps.policy
       .check(userId)
-      .catch((): WriteDecision => ({ ok: false, reason: MESSAGES.unexpected }));
+      .catch((): WriteDecision => ({ ok: false, reason: MESSAGES.unexpected, retry: true }));
     const early = await within(deciding, policyWaitMs);
-    if (early !== TIMED_OUT && !early.ok) {
+    // A refusal that trying again may undo (a lookup failed) keeps the form: it is shown again below.
+    if (early !== TIMED_OUT && !early.ok && !early.retry) {
       deps.logger.info(
         { slackUser: userId, alertId: meta.a, action: meta.m },
         "alert form refused by WRITE_ACCESS policy",
@@ -544,10 +547,17 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
     const decision = early === TIMED_OUT ? await deciding : early;
     if (!decision.ok) {
       deps.logger.info(
-        { slackUser: userId, alertId: meta.a, action: meta.m },
-        "alert form refused by WRITE_ACCESS policy",
+        { slackUser: userId, alertId: meta.a, action: meta.m, retry: decision.retry === true },
+        decision.retry
+          ? "alert form not saved: the permission check failed"
+          : "alert form refused by WRITE_ACCESS policy",
       );
-      await show(buildFormErrorView(meta.m, decision.reason), `⚠️ ${decision.reason}`);
+      const sentence = `⚠️ ${decision.reason}`;
+      // What the person typed is kept when trying again may work.
+      const next = decision.retry
+        ? await formAgain(meta, values, facts, { notice: sentence })
+        : buildFormErrorView(meta.m, decision.reason);
+      await show(next, sentence);
       return;
     }
 

@@ -323,6 +323,50 @@ describe("the edit form", () => {
     expect(h.slack.responses).toHaveLength(before);
   });
 
+  it("edits an alert on an insight the bot would not offer for a new alert: PostHog, which holds it, judges", async () => {
+    // A newer PostHog takes funnel alerts; the bot offers trends insights only.
+    h.posthog.acceptAlertsOn("FunnelsQuery");
+    const funnel = [...h.posthog.insights.values()].find((i) => i.name === "Signup funnel");
+    const onFunnel = h.posthog.addAlert({
+      insight: funnel?.id as number,
+      name: "Funnel conversion",
+      threshold: { configuration: { type: "absolute", bounds: { lower: 10, upper: null } } },
+    });
+    const form = await openForm(`edit ${onFunnel.name}`);
+    expect(JSON.stringify(form.view.blocks)).not.toContain("Alerts work only on trends insights");
+    const res = await submit(
+      form,
+      setField(stateFromView(form.view), BLOCK_NAME, { value: "Funnel conversion v2" }),
+    );
+    expect((res.json as { response_action: string }).response_action).toBe("update");
+    await h.slack.waitFor(() => posts().length === 1, 5_000);
+    expect(posts()[0]?.body).toEqual({ name: "Funnel conversion v2" });
+    expect(h.posthog.alerts.get(onFunnel.id)?.name).toBe("Funnel conversion v2");
+  });
+
+  it("keeps what was typed when the permission check cannot be made, so trying again needs no retyping", async () => {
+    const form = await openForm("edit Signups dropped");
+    // Slack cannot say who is submitting, so the check cannot be made.
+    h.slack.failNext("users.info", { status: 500 });
+    const res = await h.requester.viewSubmission({
+      userId: USERS.ann.id,
+      callbackId: VIEW_ALERT_FORM,
+      viewId: form.viewId,
+      privateMetadata: form.view.private_metadata,
+      values: setField(stateFromView(form.view), BLOCK_UPPER, { value: "900" }),
+    });
+    expect((res.json as { response_action: string }).response_action).toBe("update");
+    await h.slack.waitFor(
+      () => JSON.stringify(h.slack.views.get(form.viewId)?.view ?? {}).includes("could not check whether"),
+      10_000,
+    );
+    const shown = h.slack.views.get(form.viewId)?.view as { blocks: unknown[]; submit?: unknown };
+    expectValidView(shown);
+    expect(shown.submit).toBeDefined();
+    expect(JSON.stringify(shown.blocks)).toContain('"initial_value":"900"');
+    expect(posts()).toHaveLength(0);
+  });
+
   it("refuses a user the policy refuses, and nothing changes", async () => {
     const form = await openForm("edit Signups dropped");
     const res = await h.requester.viewSubmission({

@@ -169,6 +169,8 @@ export interface FakePostHog {
   /** A check that failed to compute: state Errored, null value. */
   error(alertId: string, at?: Date): void;
   requests: FakeRequest[];
+  /** Takes alerts on these insight kinds too, as newer PostHog servers do (TrendsQuery always). */
+  acceptAlertsOn(...kinds: string[]): void;
   setLatency(ms: number): void;
   failNext(n: number, fault: FakeFault): void;
   setScopes(scopes: string[]): void;
@@ -840,9 +842,9 @@ function queryKind(insight: FakeInsight): string | null {
 }
 
 /** Null when alerts may be created on the insight (feature-flagged kinds are off, as on a default plan). */
-function alertabilityError(insight: FakeInsight): string | null {
+function alertabilityError(insight: FakeInsight, accepted: ReadonlySet<string>): string | null {
   const kind = queryKind(insight);
-  if (kind === "TrendsQuery") return null;
+  if (kind !== null && accepted.has(kind)) return null;
   if (kind === "HogQLQuery") return "SQL insight alerts are not enabled for your account.";
   if (kind === "FunnelsQuery") return "Funnel insight alerts are not enabled for your account.";
   return "Alerts are not supported for this insight.";
@@ -936,6 +938,8 @@ class FakePostHogServer implements FakePostHog {
   private readonly users = new Map<number, UserRecord>();
   private readonly now: () => Date;
   private readonly alertLimit: number;
+  /** Insight kinds this server takes alerts on (newer servers take more, some behind flags). */
+  private alertableKinds = new Set(["TrendsQuery"]);
   private readonly initialScopes: string[];
   private scopes: string[];
   private faults: FakeFault[] = [];
@@ -1172,6 +1176,10 @@ class FakePostHogServer implements FakePostHog {
   }
 
   // ----- knobs -----------------------------------------------------------------------------
+
+  acceptAlertsOn(...kinds: string[]): void {
+    for (const kind of kinds) this.alertableKinds.add(kind);
+  }
 
   setLatency(ms: number): void {
     this.latencyMs = Math.max(0, ms);
@@ -1462,7 +1470,9 @@ class FakePostHogServer implements FakePostHog {
 
   private isVisible(alert: FakeAlert): boolean {
     const insight = this.insights.get(alert.insight);
-    return insight !== undefined && !insight.deleted && alertabilityError(insight) === null;
+    return (
+      insight !== undefined && !insight.deleted && alertabilityError(insight, this.alertableKinds) === null
+    );
   }
 
   private visibleAlerts(): FakeAlert[] {
@@ -1608,7 +1618,7 @@ class FakePostHogServer implements FakePostHog {
       if (!pk.ok) return pk;
       const insight = this.insights.get(pk.value);
       if (!insight || insight.deleted) return doesNotExist("insight", data.insight);
-      const notAlertable = alertabilityError(insight);
+      const notAlertable = alertabilityError(insight, this.alertableKinds);
       if (notAlertable) return bad("insight", "invalid_input", notAlertable);
       v.insight = insight;
     } else if (!partial) {
@@ -1747,7 +1757,7 @@ class FakePostHogServer implements FakePostHog {
     const nonField = (detail: string): FieldError => ({ code: "invalid_input", detail, attr: null });
     const insight = v.insight ?? (existing ? this.insights.get(existing.insight) : undefined);
     if (!insight) return { code: "invalid_input", detail: "Insight is required.", attr: "insight" };
-    const notAlertable = alertabilityError(insight);
+    const notAlertable = alertabilityError(insight, this.alertableKinds);
     if (notAlertable) return nonField(notAlertable);
 
     const condition = v.present.has("condition") ? v.condition : (existing?.condition ?? null);
