@@ -455,8 +455,10 @@ export class PostHogClient {
       body = JSON.stringify(spec.body);
       headers["content-type"] = "application/json";
     }
+    // A create is sent again only after a 429: PostHog throttles a request before its view runs,
+    // so nothing was created. After a timeout or a 5xx it may have been.
     const retryable = IDEMPOTENT.has(spec.method);
-    const attempts = retryable ? this.maxRetries + 1 : 1;
+    const attempts = this.maxRetries + 1;
 
     for (let attempt = 1; ; attempt++) {
       const started = this.now();
@@ -470,7 +472,7 @@ export class PostHogClient {
       } catch (cause) {
         const error = this.redact(classifyNetworkError(cause));
         this.report(this.logInfo(spec, null, started, attempt, error));
-        if (last) throw error;
+        if (last || !retryable) throw error;
         await this.sleep(this.backoffMs(attempt - 1));
         continue;
       }
@@ -488,7 +490,7 @@ export class PostHogClient {
         classify(status, text, responseHeaders, { resource: spec.resource, nowMs: this.now() }),
       );
       this.report(this.logInfo(spec, status, started, attempt, error));
-      if (last || !RETRY_STATUSES.has(status)) throw error;
+      if (last || !RETRY_STATUSES.has(status) || (!retryable && status !== 429)) throw error;
       let delay = this.backoffMs(attempt - 1);
       if (status === 429 && error.retryAfterSeconds !== undefined) {
         delay = Math.ceil(error.retryAfterSeconds * 1000);

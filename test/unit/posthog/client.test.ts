@@ -521,7 +521,7 @@ describe("retries", () => {
     expect(logs[0]).toMatchObject({ status: null, errorCode: "unavailable", attempt: 1 });
   });
 
-  it("never retries POST, even on 503 or a dropped connection", async () => {
+  it("retries POST only after a 429 (throttled before anything was created), never on 503 or a dropped connection", async () => {
     server.respond(reply(503, "busy"));
     const client = makeClient();
     expect((await caught(client.createAlert(createBody))).code).toBe("unavailable");
@@ -530,13 +530,20 @@ describe("retries", () => {
     server.respond(resetConnection);
     expect((await caught(client.createAlert(createBody))).code).toBe("unavailable");
     expect(server.requests).toHaveLength(2);
+    expect(sleeps).toEqual([]);
 
-    server.respond(reply(429, { detail: "throttled" }, { "retry-after": "1" }));
+    server.respond(reply(429, { detail: "throttled" }, { "retry-after": "1" }), reply(201, alertJson()));
+    const created = await client.createAlert(createBody);
+    expect(created.id).toBe(alertJson().id);
+    expect(server.requests.slice(2).map((r) => r.method)).toEqual(["POST", "POST"]);
+    expect(sleeps).toEqual([1000]);
+
+    // A wait longer than the client takes on itself is said at once, as for any request.
+    server.respond(reply(429, { detail: "throttled" }, { "retry-after": "3600" }));
     const limited = await caught(client.createAlert(createBody));
     expect(limited.code).toBe("rate_limited");
-    expect(limited.retryAfterSeconds).toBe(1);
-    expect(server.requests).toHaveLength(3);
-    expect(sleeps).toEqual([]);
+    expect(limited.retryAfterSeconds).toBe(3600);
+    expect(server.requests).toHaveLength(5);
   });
 
   it("honours Retry-After on 429", async () => {
