@@ -12,6 +12,7 @@ import type { Alert } from "../posthog/schemas.js";
 import { alertRefCodec, type ListFilter } from "../slack/codecs.js";
 import { ACTION_CONFIRM_DELETE } from "../slack/ids.js";
 import { AckAnswer, ackWithAnswer } from "../slack/json-ack.js";
+import { LIMITS } from "../slack/limits.js";
 import { safeMrkdwn } from "../slack/mrkdwn.js";
 import { isValidTimeZone, parseSnoozeWhen } from "../time/snooze.js";
 import { openAlertForm } from "./alert-form.js";
@@ -345,19 +346,23 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
       }
       const alerts = await deps.alerts.listAll();
       const byId = new Map(alerts.map((a) => [a.id, a]));
-      const lines = ids.slice(0, 40).map((id) => {
+      // As many whole lines as one section holds, and how many more there are.
+      const lines = [`*<#${ctx.channelId}> watches ${ids.length} alert${ids.length === 1 ? "" : "s"}:*`];
+      let length = lines[0]?.length ?? 0;
+      for (const id of ids) {
         const alert = byId.get(id);
-        return alert
+        const line = alert
           ? `• ${safeMrkdwn(alert.name || "(unnamed alert)", 150)}`
           : `• \`${id}\` (no longer in PostHog)`;
-      });
+        if (length + 1 + line.length > LIMITS.sectionText - 40) break;
+        lines.push(line);
+        length += 1 + line.length;
+      }
+      const more = ids.length - (lines.length - 1);
+      if (more > 0) lines.push(`…and ${more} more.`);
       return void (await ctx.reply({
         text: `${ids.length} alert${ids.length === 1 ? "" : "s"} post in this channel.`,
-        blocks: [
-          section(
-            `*<#${ctx.channelId}> watches ${ids.length} alert${ids.length === 1 ? "" : "s"}:*\n${lines.join("\n")}`,
-          ),
-        ],
+        blocks: [section(lines.join("\n"))],
       }));
     }
   }

@@ -194,6 +194,44 @@ describe("a firing alert from the webhook", () => {
     expect(parents()).toHaveLength(0);
   });
 
+  it("lists what a channel watches in whole lines, within Slack's limit, and says how many more", async () => {
+    await start();
+    const insight = [...h.posthog.insights.values()][0];
+    const names = Array.from({ length: 25 }, (_, i) => `${"Long alert name ".repeat(9)}${i}`.slice(-150));
+    for (const name of names) {
+      h.posthog.addAlert({
+        insight: insight?.id as number,
+        name,
+        threshold: { configuration: { type: "absolute", bounds: { lower: 1, upper: null } } },
+      });
+    }
+    for (const name of names) {
+      const before = h.slack.responses.length;
+      await h.requester.slashCommand({
+        text: `watch "${name}"`,
+        channelId: "C0WATCH001",
+        userId: USERS.ann.id,
+        responseUrl: h.slack.responseUrl(),
+      });
+      expect((await nextResponse(h, before))?.body.text).toMatch(/will get/);
+    }
+    const before = h.slack.responses.length;
+    await h.requester.slashCommand({
+      text: "watching",
+      channelId: "C0WATCH001",
+      userId: USERS.ann.id,
+      responseUrl: h.slack.responseUrl(),
+    });
+    const reply = (await nextResponse(h, before))?.body as { text: string; blocks: unknown[] };
+    expectValidMessage(reply);
+    const text = (reply.blocks[0] as { text: { text: string } }).text.text;
+    const shown = text.split("\n").filter((line) => line.startsWith("• "));
+    expect(shown.length).toBeGreaterThan(0);
+    expect(shown.length).toBeLessThan(25);
+    for (const line of shown) expect(names).toContain(line.slice(2));
+    expect(text).toMatch(new RegExp(`…and ${25 - shown.length} more\\.$`));
+  });
+
   it("keeps a notification with no channel and delivers it once a route exists", async () => {
     h = await startHarness({ seed });
     await fireViaWebhook();
