@@ -1,6 +1,22 @@
 import { escapeMrkdwn } from "../slack/mrkdwn.js";
 import { context, type SlackMessage, section } from "./common.js";
 
+/** Shorter words for subcommands; the help lists them all. */
+export const COMMAND_ALIASES: Readonly<Record<string, string>> = {
+  ls: "list",
+  new: "create",
+  add: "create",
+  info: "show",
+  get: "show",
+  rm: "delete",
+  remove: "delete",
+  mute: "snooze",
+  unmute: "unsnooze",
+  on: "enable",
+  off: "disable",
+  "?": "help",
+};
+
 export interface UsageLine {
   name: string;
   usage: string;
@@ -40,7 +56,11 @@ export function buildHelp(command: string): SlackMessage {
       section(`*${command}* manages your PostHog alerts without leaving Slack.`),
       section(lines.join("\n")),
       context(
-        "`&lt;alert&gt;` is an alert's name, a unique part of it, or its id. Times are read in your Slack time zone. Short forms work too: `ls`, `new`, `info`, `rm`, `mute`, `unmute`, `on`, `off`.",
+        `\`&lt;alert&gt;\` is an alert's name, a unique part of it, or its id. Times are read in your Slack time zone. Short forms work too: ${Object.entries(
+          COMMAND_ALIASES,
+        )
+          .map(([short, long]) => `\`${short}\` (${long})`)
+          .join(", ")}.`,
       ),
     ],
   };

@@ -1,4 +1,4 @@
-import { SUBCOMMANDS, type UsageLine } from "../blocks/help.js";
+import { COMMAND_ALIASES as ALIASES, SUBCOMMANDS, type UsageLine } from "../blocks/help.js";
 import { LIST_FILTERS, type ListFilter } from "../slack/codecs.js";
 
 /** What the text after `/alerts` asks for. Pure: no I/O, no Slack, no PostHog. */
@@ -15,20 +15,6 @@ export type Command =
   | { kind: "usage"; line: UsageLine; problem: string };
 
 const REF_COMMANDS = new Set(["show", "edit", "delete", "unsnooze", "enable", "disable", "watch", "unwatch"]);
-const ALIASES: Record<string, string> = {
-  ls: "list",
-  new: "create",
-  add: "create",
-  rm: "delete",
-  remove: "delete",
-  mute: "snooze",
-  unmute: "unsnooze",
-  on: "enable",
-  off: "disable",
-  "?": "help",
-  info: "show",
-  get: "show",
-};
 const FILTER_ALIASES: Record<string, ListFilter> = { muted: "snoozed", error: "errored", off: "disabled" };
 
 const MAX_INPUT = 1000;

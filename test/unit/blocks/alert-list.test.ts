@@ -2,7 +2,8 @@ import { describe, expect, it } from "vitest";
 import { conditionWords, formatNumber } from "../../../src/alerts/describe.js";
 import { buildAlertDetail, sparkline } from "../../../src/blocks/alert-detail.js";
 import { alertRow, buildAlertList, filterAlerts, LIST_PAGE_SIZE } from "../../../src/blocks/alert-list.js";
-import { buildHelp } from "../../../src/blocks/help.js";
+import { buildHelp, COMMAND_ALIASES } from "../../../src/blocks/help.js";
+import { parseCommand } from "../../../src/commands/parse.js";
 import type { Alert } from "../../../src/posthog/schemas.js";
 import { listPageCodec, rowMenuCodec } from "../../../src/slack/codecs.js";
 import { HOSTILE_NAMES, makeAlert } from "../../fixtures/alerts.js";
@@ -210,6 +211,14 @@ describe("buildHelp", () => {
       "watching",
     ]) {
       expect(JSON.stringify(help.blocks)).toContain(`/alerts ${name}`);
+    }
+  });
+
+  it("names every short form the command understands, and what it stands for", () => {
+    const text = JSON.stringify(buildHelp("/alerts").blocks);
+    for (const [short, long] of Object.entries(COMMAND_ALIASES)) {
+      expect(text).toContain(`\`${short}\` (${long})`);
+      expect(parseCommand(`${short} x`).kind).toBe(long);
     }
   });
 });
