@@ -1,5 +1,16 @@
 import type { Alert } from "../posthog/schemas.js";
 import { wellFormed } from "../slack/mrkdwn.js";
+import { toEpochMs } from "../store/time.js";
+
+/**
+ * The alert as Slack shows it at `nowMs`: a snooze that has ended is no snooze. PostHog may
+ * keep `snoozed_until` once it has passed (a disabled alert does: nothing evaluates it), and
+ * "snoozed until" a past time, or "Snooze again…", would be false.
+ */
+export function withoutEndedSnooze(alert: Alert, nowMs: number): Alert {
+  const until = toEpochMs(alert.snoozed_until);
+  return until !== null && until <= nowMs ? { ...alert, snoozed_until: null } : alert;
+}
 
 /** Words and symbols for showing an alert to people. Pure functions, no Slack markup. */
 

@@ -8,6 +8,7 @@ import type {
   SnoozeResult,
   UnsnoozeResult,
 } from "../posthog/schemas.js";
+import { withoutEndedSnooze } from "./describe.js";
 
 /** The PostHog calls the Slack surfaces need; PostHogClient satisfies it, tests may pass a fake. */
 export interface AlertsApi {
@@ -106,7 +107,7 @@ export class AlertService {
         return Promise.resolve(this.settled);
       }
     }
-    const alerts = this.api.listAllAlerts();
+    const alerts = this.readList();
     const generation = this.generation;
     const cache: NonNullable<typeof this.cache> = { at: t, alerts, list: null };
     this.cache = cache;
@@ -122,6 +123,18 @@ export class AlertService {
     return alerts;
   }
 
+  /** PostHog's list as Slack shows it: a snooze that has ended is none. */
+  private async readList(): Promise<Alert[]> {
+    return this.showable(await this.api.listAllAlerts());
+  }
+
+  /** `list` with ended snoozes cleared; the same array when there were none. */
+  private showable(list: Alert[]): Alert[] {
+    const t = this.now();
+    const shown = list.map((alert) => withoutEndedSnooze(alert, t));
+    return shown.every((alert, i) => alert === list[i]) ? list : shown;
+  }
+
   /** The last list PostHog returned, and a counter that writes bump so stale refreshes are dropped. */
   private settled: Alert[] | null = null;
   private generation = 0;
@@ -132,8 +145,7 @@ export class AlertService {
     this.refreshing = true;
     const started = this.now();
     const generation = this.generation;
-    this.api
-      .listAllAlerts()
+    this.readList()
       .then(
         (list) => {
           if (this.generation !== generation) return;
@@ -267,7 +279,7 @@ export class AlertService {
       this.invalidate();
       return result;
     }
-    const next = change(list, result);
+    const next = this.showable(change(list, result));
     this.generation += 1;
     this.settled = next;
     this.cache = { at: this.cache.at, alerts: Promise.resolve(next), list: next };

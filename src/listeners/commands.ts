@@ -1,5 +1,6 @@
 import type { AllMiddlewareArgs, SlackCommandMiddlewareArgs } from "@slack/bolt";
 import type { WebClient } from "@slack/web-api";
+import { withoutEndedSnooze } from "../alerts/describe.js";
 import { resolutionText, userMrkdwnFor } from "../alerts/messages.js";
 import type { Resolution } from "../alerts/service.js";
 import { performWrite, type WriteVerb } from "../alerts/writes.js";
@@ -191,7 +192,7 @@ export async function detailMessage(deps: ListenerDeps, alertId: string): Promis
   const [full] = await deps.alerts.withInsightNames([
     await deps.alerts.api.getAlert(alertId, { checksLimit: 10 }),
   ]);
-  return buildAlertDetail(deps.links, full as Alert);
+  return buildAlertDetail(deps.links, withoutEndedSnooze(full as Alert, deps.now().getTime()));
 }
 
 interface CommandContext {

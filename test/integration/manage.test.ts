@@ -92,6 +92,22 @@ describe("/alerts show", () => {
     expect(text).toContain("Daily signups");
   });
 
+  it("does not call a disabled alert snoozed once its snooze has ended (PostHog keeps the time)", async () => {
+    const alert = h.posthog.alerts.get(signups.id);
+    if (!alert) throw new Error("seeded alert missing");
+    alert.enabled = false;
+    alert.snoozed_until = new Date(Date.now() - 3_600_000).toISOString();
+    const shown = JSON.stringify(await command("show Signups dropped"));
+    expect(shown).not.toContain("Snoozed until");
+    expect(shown).not.toContain("Snooze again");
+    expect(shown).toContain("Snooze…");
+    const snoozedList = JSON.stringify(await command("list snoozed"));
+    expect(snoozedList).not.toContain("Signups dropped");
+    const all = JSON.stringify(await command("list all"));
+    expect(all).toContain("Signups dropped");
+    expect(all).not.toContain("🔕 until");
+  });
+
   it("lists the candidates with ids when the name is ambiguous, and says so when unknown", async () => {
     const ambiguous = await command("show errors");
     expect(visibleText(ambiguous)).toContain(errors.id);

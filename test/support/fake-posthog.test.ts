@@ -550,6 +550,17 @@ describe("updating alerts", () => {
     });
   });
 
+  it("keeps a disabled alert's snooze after it has passed: nothing evaluates a disabled alert", async () => {
+    const alert = await seeded();
+    await api("PATCH", alertsPath(alert.id), { snoozed_until: "1h" });
+    await api("PATCH", alertsPath(alert.id), { enabled: false });
+    clock = new Date("2025-06-02T15:00:00Z");
+    expect((await api("GET", alertsPath(alert.id))).json).toMatchObject({
+      enabled: false,
+      snoozed_until: "2025-06-02T15:00:00Z",
+    });
+  });
+
   it("unsnoozes with null into Not firing, even from Firing", async () => {
     const alert = await seeded();
     const res = await api("PATCH", alertsPath(alert.id), { snoozed_until: null });

@@ -12,7 +12,8 @@
  * - POST and PATCH responses carry no `checks` key (the server serialises an instance that has no
  *   check list attached); POST returns `last_value: null` and PATCH returns the value read before
  *   the update, so a snooze's null check only shows up on the next read.
- * - A snooze that has expired is read back as `"Not firing"` with `snoozed_until: null`.
+ * - A snooze that has expired is read back as `"Not firing"` with `snoozed_until: null`, except
+ *   on a disabled alert, which keeps `snoozed_until` as it was (nothing evaluates it).
  * - Alerts whose insight is deleted or no longer alertable are gone: hidden from lists, 404 on access.
  * - The request clock (`now`) drives timestamps, snooze parsing, expiry and the rate-limit window.
  */
@@ -1460,9 +1461,12 @@ class FakePostHogServer implements FakePostHog {
 
   // ----- alerts ----------------------------------------------------------------------------
 
-  /** Expired snoozes read back as "Not firing" with no snooze. */
+  /**
+   * Expired snoozes of enabled alerts read back as "Not firing" with no snooze (the scheduler
+   * evaluates them). A disabled alert is not evaluated and keeps its `snoozed_until`, past or not.
+   */
   private expireSnooze(alert: FakeAlert): void {
-    if (alert.snoozed_until === null) return;
+    if (alert.snoozed_until === null || !alert.enabled) return;
     if (instantOf(alert.snoozed_until) > this.now().getTime()) return;
     alert.snoozed_until = null;
     if (alert.state === "Snoozed") alert.state = "Not firing";
