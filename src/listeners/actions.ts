@@ -305,7 +305,14 @@ export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
     }
     // PostHog's answer was parsed in this slice; recording the action (a database write) is the next.
     await yieldToOthers();
-    await announceChange(deps, outcome.alert, { verb, userId, alertId }, origin);
+    // The redrawn message is the clicker's answer; when it cannot be redrawn, they are told instead.
+    if (!(await announceChange(deps, outcome.alert, { verb, userId, alertId }, origin))) {
+      await replier(
+        deps,
+        args,
+        false,
+      )(notice(`${outcome.sentence} This message could not be updated to show it.`));
+    }
   };
   notifyAction(ACTION_NOTIFY_SNOOZE, async (args, alertId, origin) => {
     const choice = "selected_option" in args.action ? args.action.selected_option?.value : undefined;

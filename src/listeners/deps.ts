@@ -60,22 +60,25 @@ export function responseUrlReplier(deps: ListenerDeps, responseUrl: string, repl
 
 /**
  * Tells the notification side about a write PostHog confirmed, so open notification
- * messages show who did what. Its failure (a database write) is logged, never shown:
- * the user's change has happened, and an error reply would say it had not.
+ * messages show who did what. Its failure (a database write) is logged, never thrown:
+ * the user's change has happened, and an error reply would say it had not. Returns
+ * false then, so a caller whose only answer was the redrawn message can say it instead.
  */
 export async function announceChange(
   deps: Pick<ListenerDeps, "notifications" | "logger">,
   alert: Alert | null,
   action: { verb: string; userId: string; alertId: string },
   origin?: { channel: string; ts: string },
-): Promise<void> {
+): Promise<boolean> {
   try {
     await deps.notifications?.alertChanged(alert, action, origin);
+    return true;
   } catch (error) {
     deps.logger.warn(
       { alertId: action.alertId, action: action.verb, err: (error as Error).message },
       "could not record the change for its notification message",
     );
+    return false;
   }
 }
 

@@ -84,7 +84,7 @@ describe("a write PostHog confirmed, when the notification side cannot record it
       .map((l) => JSON.parse(l))
       .filter((l) => l.msg === "could not record the change for its notification message");
 
-  it("a notification's snooze button: no reply claims the snooze failed, and the failure is logged", async () => {
+  it("a notification's snooze button: the clicker is told it was snoozed (the message cannot show it), and the failure is logged", async () => {
     const f = fixture([alert]);
     f.failChanges = new Error("database is locked");
     await click(f, ACTION_NOTIFY_SNOOZE, {
@@ -92,7 +92,15 @@ describe("a write PostHog confirmed, when the notification side cannot record it
       selected_option: { value: "1h" },
     });
     expect(f.api.patches).toHaveLength(1);
-    expect(f.responder.sent).toEqual([]);
+    expect(f.responder.sent.map((s) => s.message.text)).toEqual([
+      expect.stringMatching(
+        /snoozed \*Signups dropped\* until .*This message could not be updated to show it\.$/,
+      ),
+    ]);
+    expect(f.responder.sent[0]?.message).toMatchObject({
+      response_type: "ephemeral",
+      replace_original: false,
+    });
     expect(logged(f)).toMatchObject([{ alertId: alert.id, action: "snooze", err: "database is locked" }]);
   });
 
