@@ -58,6 +58,8 @@ export interface StoredCounts {
   distinctUuids: number;
   /** Deliveries by status. */
   deliveries: Record<string, number>;
+  /** Notifications not yet given their deliveries when the bot stopped (it routes them at its next start). */
+  notRouted: number;
   /** Slack messages opened (one per firing streak and channel). */
   episodes: number;
 }
@@ -79,7 +81,10 @@ export function readStoredCounts(databasePath: string): StoredCounts {
     }>;
     for (const row of rows) deliveries[row.status] = row.n;
     const episodes = (db.prepare("SELECT COUNT(*) AS n FROM episodes").get() as { n: number }).n;
-    return { webhookFirings: firings.n, distinctUuids: firings.uuids, deliveries, episodes };
+    const notRouted = (
+      db.prepare("SELECT COUNT(*) AS n FROM notifications WHERE routed = 0").get() as { n: number }
+    ).n;
+    return { webhookFirings: firings.n, distinctUuids: firings.uuids, deliveries, notRouted, episodes };
   } finally {
     db.close();
   }
