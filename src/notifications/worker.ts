@@ -289,7 +289,9 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       // gets longer: Slack may hold the message (the fault came in recording it), and only a
       // retry looks for it there and records it, so that the next firing updates it instead
       // of posting a second one.
-      const limit = postTried.has(deliveryId) ? MAX_INTERNAL_ATTEMPTS_AFTER_POST : MAX_INTERNAL_ATTEMPTS;
+      // (A post this try, or one an earlier try left unsure: this try found it in the channel.)
+      const posted = postTried.has(deliveryId) || job.delivery.unsureSince !== null;
+      const limit = posted ? MAX_INTERNAL_ATTEMPTS_AFTER_POST : MAX_INTERNAL_ATTEMPTS;
       outcome = {
         ok: false,
         kind: job.delivery.attempts >= limit ? "permanent" : "transient",

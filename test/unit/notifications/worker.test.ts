@@ -660,20 +660,21 @@ describe("delivery worker", () => {
         call.method === "post" && limited++ < 5
           ? { ok: false, kind: "rate_limited", retryAfterMs: 1000 }
           : undefined;
+      // Recording fails three times: after the post, then after each of two tries that find it.
       const record = store.completeOpened.bind(store);
       let faults = 0;
       store.completeOpened = (...args) => {
-        if (faults++ === 0) throw new Error("SQLITE_BUSY: database is locked");
+        if (faults++ < 3) throw new Error("SQLITE_BUSY: database is locked");
         return record(...args);
       };
       const { id } = store.enqueueFiring(firing());
       await worker().drain();
       expect(poster.landed).toHaveLength(1);
-      expect(poster.lookups).toHaveLength(1);
+      expect(poster.lookups).toHaveLength(3);
       expect(store.deliveriesFor(id)[0]).toMatchObject({
         status: "sent",
         messageTs: poster.landed[0]?.ts,
-        attempts: 7,
+        attempts: 9,
       });
     });
 
