@@ -85,6 +85,8 @@ export const alertFormMetaSchema = z
     o: z.boolean().optional(),
     /** that insight can have alerts */
     k: z.boolean().optional(),
+    /** the insight the edited alert is on: PostHog holds it there, so it is never refused here */
+    h: z.number().int().positive().optional(),
     /** an interval the edited alert has that the form does not list (e.g. every_15_minutes) */
     x: z
       .string()
@@ -755,7 +757,13 @@ export function formMeta(model: Pick<AlertFormModel, "meta" | "insight">): Alert
   const { i: _i, n: _n, o: _o, k: _k, ...base } = model.meta;
   const insight = model.insight;
   if (!insight) return base;
-  return { ...base, i: insight.id, n: insight.series.length, o: insight.absoluteOnly, k: insight.alertable };
+  return {
+    ...base,
+    i: insight.id,
+    n: insight.series.length,
+    o: insight.absoluteOnly,
+    k: insight.alertable || insight.id === base.h,
+  };
 }
 
 /** Subscribers: a static list when everyone fits in one menu, otherwise a type-ahead search. */

@@ -255,15 +255,15 @@ async function buildEditForm(
   const alert =
     "alertId" in target ? await deps.alerts.api.getAlert(target.alertId) : await findAlert(deps, target);
   const [insight, members] = await Promise.all([
-    // PostHog already holds this alert on its insight, whatever the bot makes of the insight's
-    // kind (newer servers accept more kinds than trends): it is not refused here, so a rename
-    // or a new subscriber can be saved. PostHog judges the insight if it changes.
-    deps.alerts.api.getInsight(alert.insight).then((i) => ({ ...formInsightOf(i), alertable: true })),
+    deps.alerts.api.getInsight(alert.insight).then(formInsightOf),
     membersLoading,
   ]);
   const labels = new Map((members ?? []).map((m) => [m.user.id, memberLabel(m)] as const));
   const values = formValuesFromAlert(alert, insight.name, labels);
-  const meta: AlertFormMeta = { ...baseMeta(target), a: alert.id };
+  // PostHog already holds this alert on its insight, whatever the bot makes of the insight's
+  // kind (newer servers accept more kinds than trends): it is not refused there (`h`), so a
+  // rename or a new subscriber can be saved. PostHog judges any other insight picked.
+  const meta: AlertFormMeta = { ...baseMeta(target), a: alert.id, h: alert.insight };
   const interval = alert.calculation_interval;
   if (!(CALCULATION_INTERVALS as readonly string[]).includes(interval) && INTERVAL_TOKEN.test(interval)) {
     meta.x = interval;
@@ -430,7 +430,8 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
     } else if (loaded) {
       insight = loaded;
       if (loaded.id !== meta.i) values.seriesIndex = 0;
-      if (!loaded.alertable) fieldErrors = { [BLOCK_INSIGHT]: FORM_ERRORS.notAlertable };
+      if (!loaded.alertable && loaded.id !== meta.h)
+        fieldErrors = { [BLOCK_INSIGHT]: FORM_ERRORS.notAlertable };
       if (values.insight) values.insight = { id: loaded.id, label: loaded.name };
     }
     const next = buildAlertForm({

@@ -334,13 +334,23 @@ describe("the edit form", () => {
     });
     const form = await openForm(`edit ${onFunnel.name}`);
     expect(JSON.stringify(form.view.blocks)).not.toContain("Alerts work only on trends insights");
-    const res = await submit(
-      form,
-      setField(stateFromView(form.view), BLOCK_NAME, { value: "Funnel conversion v2" }),
-    );
+    // A first save PostHog refuses shows the form again; the second goes through from it.
+    h.posthog.failNext(1, {
+      status: 400,
+      body: { type: "validation_error", code: "invalid_input", detail: "Name is taken.", attr: "name" },
+    });
+    const state = setField(stateFromView(form.view), BLOCK_NAME, { value: "Funnel conversion v2" });
+    const res = await submit(form, state);
     expect((res.json as { response_action: string }).response_action).toBe("update");
-    await h.slack.waitFor(() => posts().length === 1, 5_000);
-    expect(posts()[0]?.body).toEqual({ name: "Funnel conversion v2" });
+    await h.slack.waitFor(
+      () => JSON.stringify(h.slack.views.get(form.viewId)?.view ?? {}).includes("Name is taken."),
+      5_000,
+    );
+    const again = h.slack.views.get(form.viewId) as { view: typeof form.view; hash: string };
+    const retry = await submit({ viewId: form.viewId, view: again.view, hash: again.hash }, state);
+    expect((retry.json as { response_action: string }).response_action).toBe("update");
+    await h.slack.waitFor(() => h.posthog.alerts.get(onFunnel.id)?.name === "Funnel conversion v2", 5_000);
+    expect(posts().at(-1)?.body).toEqual({ name: "Funnel conversion v2" });
     expect(h.posthog.alerts.get(onFunnel.id)?.name).toBe("Funnel conversion v2");
   });
 
