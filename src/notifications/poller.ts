@@ -107,6 +107,22 @@ export function createPoller(options: PollerOptions): Poller {
       return { ...result, baseline: true };
     }
 
+    // An alert missing from the list is only said to be deleted once PostHog answers 404 for
+    // it: the list is read in pages, newest first, so an alert deleted while they were read
+    // shifts a later one from one page into the page already read. These reads come first, so
+    // that from reading the poller's memory to saving it nothing waits (a change from Slack
+    // recorded in between would be overwritten).
+    const listed = new Set(alerts.map((a) => a.id));
+    const deleted = new Set<string>();
+    for (const alertId of store.pollState().keys()) {
+      if (listed.has(alertId) || store.openEpisodesForAlert(alertId).length === 0) continue;
+      const gone = await source.getAlert(alertId, { checksLimit: 1 }).then(
+        () => false,
+        (error: unknown) => (error as { code?: string }).code === "not_found",
+      );
+      if (gone) deleted.add(alertId);
+    }
+
     const previous = store.pollState();
     const t = now();
     for (const [index, alert] of alerts.entries()) {
@@ -165,24 +181,14 @@ export function createPoller(options: PollerOptions): Poller {
       }
     }
 
-    // An alert missing from the list is only said to be deleted once PostHog answers 404 for
-    // it: the list is read in pages, newest first, so an alert deleted while they were read
-    // shifts a later one from one page into the page already read.
-    const listed = new Set(alerts.map((a) => a.id));
     for (const [alertId, prev] of previous) {
       if (listed.has(alertId) || store.openEpisodesForAlert(alertId).length === 0) continue;
-      const gone = await source.getAlert(alertId, { checksLimit: 1 }).then(
-        (alert) => {
-          records.push(recordOf(alert));
-          return false;
-        },
-        (error: unknown) => {
-          if ((error as { code?: string }).code === "not_found") return true;
-          records.push(prev);
-          return false;
-        },
-      );
-      if (!gone) continue;
+      if (!deleted.has(alertId)) {
+        // Still in PostHog (or PostHog could not say): remembered as it was, so the next poll
+        // that lists it compares it with what the message shows.
+        records.push(prev);
+        continue;
+      }
       const queued = store.enqueueResolved({ alertId, source: "poll", reason: "deleted" });
       if (!queued.duplicate) result.resolved++;
     }
