@@ -9,7 +9,9 @@ import { toEpochMs } from "../store/time.js";
  */
 export function withoutEndedSnooze(alert: Alert, nowMs: number): Alert {
   const until = toEpochMs(alert.snoozed_until);
-  return until !== null && until <= nowMs ? { ...alert, snoozed_until: null } : alert;
+  if (until === null || until > nowMs) return alert;
+  // Until its next check PostHog may still say "Snoozed"; the check starts from scratch.
+  return { ...alert, snoozed_until: null, state: alert.state === "Snoozed" ? "Not firing" : alert.state };
 }
 
 /** Words and symbols for showing an alert to people. Pure functions, no Slack markup. */

@@ -32,8 +32,9 @@ import {
  * Reliability rules:
  * - every request has connect, headers and body timeouts;
  * - GET, PATCH and DELETE are retried with capped exponential backoff on
- *   429, 502, 503, 504, timeouts and connection failures; POST never is,
- *   because a lost response could mean the alert was created;
+ *   429, 502, 503, 504, timeouts and connection failures; POST only on 429
+ *   (PostHog throttles before creating anything), because after a timeout or
+ *   a 5xx the alert may have been created;
  * - `Retry-After` is honoured; a wait longer than `maxRetryAfterMs` is not
  *   attempted and the caller gets `rate_limited` at once;
  * - a DELETE that is retried and then answers 404 counts as deleted: the
@@ -241,7 +242,7 @@ export class PostHogClient {
     });
   }
 
-  /** Creates an alert. Never retried: a lost response may still have created it. */
+  /** Creates an alert. Retried only after a 429: a lost response may still have created it. */
   async createAlert(body: AlertCreate): Promise<Alert> {
     return this.call({ method: "POST", path: this.alertsBase, body, schema: alertSchema, resource: "alert" });
   }
