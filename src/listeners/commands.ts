@@ -26,7 +26,9 @@ import {
   yieldToOthers,
 } from "./deps.js";
 
-const FALLBACK_TZ = "UTC";
+export const FALLBACK_TZ = "UTC";
+/** Said after a snooze whose clock time was read in UTC, since the person meant their own. */
+export const READ_IN_UTC_NOTE = " The time was read in UTC: Slack did not say your time zone.";
 
 /**
  * A Slack user's time zone, or null when Slack does not say one. With `waitMs`,
@@ -293,10 +295,7 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
       if (split.ref === "")
         return void (await ctx.reply(notice("Which alert? For example `snooze Signups 2h`.")));
       // A clock time was read in UTC: say so, since the person meant their own.
-      const note =
-        known === null && when.kind === "until"
-          ? " The time was read in UTC: Slack did not say your time zone."
-          : "";
+      const note = known === null && when.kind === "until" ? READ_IN_UTC_NOTE : "";
       return write(ctx, split.ref, "snooze", when.until, note);
     }
     case "watch":

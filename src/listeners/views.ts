@@ -10,7 +10,7 @@ import {
 } from "../blocks/snooze-modal.js";
 import { ACTION_SNOOZE_AT, BLOCK_SNOOZE_AT, VIEW_SNOOZE_CUSTOM } from "../slack/ids.js";
 import { MAX_SNOOZE_MS, type SnoozePreset, snoozePreset } from "../time/snooze.js";
-import { userTimeZone } from "./commands.js";
+import { FALLBACK_TZ, knownTimeZone, READ_IN_UTC_NOTE } from "./commands.js";
 import { announceChange, type ListenerDeps, tellInChannel } from "./deps.js";
 import type { ListenerRouter, ViewArgs as RoutedViewArgs } from "./router.js";
 
@@ -22,12 +22,18 @@ type ViewArgs = RoutedViewArgs<ViewSubmitAction>;
  */
 const TIME_ZONE_WAIT_MS = 1000;
 
-/** Reads the snooze modal: a preset or a picked time. Returns the instant or an inline error. */
+/** Presets that name a clock time, which depends on the person's time zone. */
+const CLOCK_PRESETS: ReadonlySet<SnoozePreset> = new Set(["tomorrow_9", "monday_9"]);
+
+/**
+ * Reads the snooze modal: a preset or a picked time. Returns the instant (and whether a
+ * clock time was read in UTC, for want of the person's zone) or an inline error.
+ */
 export async function readSnoozeChoice(
   deps: ListenerDeps,
   userId: string,
   values: ViewSubmitAction["view"]["state"]["values"],
-): Promise<{ ok: true; until: Date } | { ok: false; errors: Record<string, string> }> {
+): Promise<{ ok: true; until: Date; readInUtc?: true } | { ok: false; errors: Record<string, string> }> {
   const now = deps.now();
   const picked = values[BLOCK_SNOOZE_AT]?.[ACTION_SNOOZE_AT]?.selected_date_time;
   const presetValue = values[BLOCK_SNOOZE_PRESET]?.[ACTION_SNOOZE_PRESET]?.selected_option?.value;
@@ -35,13 +41,11 @@ export async function readSnoozeChoice(
     const preset = SNOOZE_PRESETS.find((p) => p.value === presetValue);
     if (!preset)
       return { ok: false, errors: { [BLOCK_SNOOZE_PRESET]: "Choose one of the listed durations." } };
-    return {
-      ok: true,
-      until: snoozePreset(preset.value as SnoozePreset, {
-        now,
-        timeZone: await userTimeZone(deps, userId, TIME_ZONE_WAIT_MS),
-      }),
-    };
+    const known = await knownTimeZone(deps, userId, TIME_ZONE_WAIT_MS);
+    const until = snoozePreset(preset.value as SnoozePreset, { now, timeZone: known ?? FALLBACK_TZ });
+    return known === null && CLOCK_PRESETS.has(preset.value)
+      ? { ok: true, until, readInUtc: true }
+      : { ok: true, until };
   }
   if (typeof picked !== "number") {
     const block = values[BLOCK_SNOOZE_PRESET] ? BLOCK_SNOOZE_PRESET : BLOCK_SNOOZE_AT;
@@ -96,12 +100,15 @@ export function registerViews(app: ListenerRouter, deps: ListenerDeps): void {
       keepLongerSnooze: fromMessage !== undefined,
       source: "modal",
     });
+    // A clock time read in UTC is said, since the person meant their own.
+    const sentence =
+      outcome.ok && choice.readInUtc ? `${outcome.sentence}${READ_IN_UTC_NOTE}` : outcome.sentence;
     await client.views
-      .update({ view_id: view.id, view: buildMessageModal("Snooze alert", outcome.sentence) as never })
+      .update({ view_id: view.id, view: buildMessageModal("Snooze alert", sentence) as never })
       .catch(async (e: Error) => {
         deps.logger.warn({ err: e.message }, "could not update the snooze modal");
         // Closed meanwhile: say it where the snooze came from, when it came from a channel.
-        await tellInChannel(deps, client, origin.c, userId, outcome.sentence);
+        await tellInChannel(deps, client, origin.c, userId, sentence);
       });
     if (!outcome.ok) {
       if (outcome.current)

@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { ACTION_SNOOZE_PRESET, BLOCK_SNOOZE_PRESET } from "../../src/blocks/snooze-modal.js";
 import { alertRefCodec, rowMenuCodec } from "../../src/slack/codecs.js";
 import {
   ACTION_CONFIRM_DELETE,
@@ -462,6 +463,31 @@ describe("list paging and row menus", () => {
     await h.slack.waitFor(() => h.slack.ephemerals.length > 0, 5_000);
     expect(h.slack.ephemerals[0]).toMatchObject({ channel: "C0TESTCHAN", user: USERS.ann.id });
     expect(h.slack.ephemerals[0]?.text).toMatch(/snoozed \*Signups dropped\* until <!date\^/);
+  });
+
+  it("says so when a preset's clock time was read in UTC because Slack did not say the time zone", async () => {
+    await openSnoozeFormFromRow();
+    const viewId = [...h.slack.views.keys()][0] as string;
+    h.slack.failNext("users.info", { status: 500 });
+    await h.requester.viewSubmission({
+      userId: USERS.ann.id,
+      callbackId: VIEW_SNOOZE_CUSTOM,
+      viewId,
+      privateMetadata: JSON.stringify({ a: signups.id }),
+      values: {
+        [BLOCK_SNOOZE_PRESET]: {
+          [ACTION_SNOOZE_PRESET]: { type: "static_select", selected_option: { value: "tomorrow_9" } },
+        },
+      },
+    });
+    await h.slack.waitFor(() => writes().length > 0, 5_000);
+    const body = writes()[0]?.body as { snoozed_until?: string } | undefined;
+    const until = new Date(String(body?.snoozed_until));
+    expect(until.getUTCHours()).toBe(9);
+    await h.slack.waitFor(
+      () => JSON.stringify(h.slack.views.get(viewId)?.view ?? {}).includes("read in UTC"),
+      5_000,
+    );
   });
 
   it("says the snooze in the channel it came from when its form was closed before PostHog answered", async () => {

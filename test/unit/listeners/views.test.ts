@@ -32,6 +32,19 @@ describe("reading the snooze modal's preset before the ack", () => {
     await vi.advanceTimersByTimeAsync(999);
     expect(settled).toBe(false);
     await vi.advanceTimersByTimeAsync(1);
-    expect(await choice).toEqual({ ok: true, until: new Date("2026-03-03T09:00:00Z") });
+    expect(await choice).toEqual({ ok: true, until: new Date("2026-03-03T09:00:00Z"), readInUtc: true });
+  });
+
+  it("says a clock time was read in UTC only for clock presets: a duration needs no time zone", async () => {
+    const f = fixture([]);
+    f.deps.directory = { ...f.deps.directory, user: async () => null };
+    expect(await readSnoozeChoice(f.deps, "U0ANN0001", tomorrowNine as never)).toMatchObject({
+      readInUtc: true,
+    });
+    const hour = { [BLOCK_SNOOZE_PRESET]: { [ACTION_SNOOZE_PRESET]: { selected_option: { value: "1h" } } } };
+    expect(await readSnoozeChoice(f.deps, "U0ANN0001", hour as never)).toEqual({
+      ok: true,
+      until: new Date("2026-03-02T11:00:00Z"),
+    });
   });
 });
