@@ -1,6 +1,6 @@
 import type { Alert } from "../posthog/schemas.js";
 import { wellFormed } from "../slack/mrkdwn.js";
-import { toEpochMs } from "../store/time.js";
+import { snoozeEnded } from "../store/time.js";
 
 /**
  * The alert as Slack shows it at `nowMs`: a snooze that has ended is no snooze. PostHog may
@@ -8,8 +8,7 @@ import { toEpochMs } from "../store/time.js";
  * "snoozed until" a past time, or "Snooze again…", would be false.
  */
 export function withoutEndedSnooze(alert: Alert, nowMs: number): Alert {
-  const until = toEpochMs(alert.snoozed_until);
-  if (until === null || until > nowMs) return alert;
+  if (!snoozeEnded(alert.snoozed_until, nowMs)) return alert;
   // Until its next check PostHog may still say "Snoozed"; the check starts from scratch.
   return { ...alert, snoozed_until: null, state: alert.state === "Snoozed" ? "Not firing" : alert.state };
 }

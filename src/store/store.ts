@@ -9,7 +9,7 @@ import {
   startCheckpointer,
 } from "./checkpoint.js";
 import { MIGRATIONS } from "./migrations.js";
-import { toEpochMs } from "./time.js";
+import { snoozeEnded, toEpochMs } from "./time.js";
 
 /**
  * The bot's durable state: accepted notifications, their per-channel
@@ -1039,8 +1039,7 @@ export class Store {
 
   /** A snooze time, or null once it has passed: PostHog may keep the old time after a snooze ends. */
   private unlessEnded(snoozedUntil: string | null): string | null {
-    const ms = toEpochMs(snoozedUntil);
-    return ms !== null && ms <= this.now() ? null : snoozedUntil;
+    return snoozeEnded(snoozedUntil, this.now()) ? null : snoozedUntil;
   }
 
   /**

@@ -26,6 +26,12 @@ export function toEpochMs(value: string | null | undefined): number | null {
   return base - sign * offsetMinutes * 60_000;
 }
 
+/** Whether a `snoozed_until` names an instant at or before `nowMs` (null or unreadable: no). */
+export function snoozeEnded(snoozedUntil: string | null, nowMs: number): boolean {
+  const ms = toEpochMs(snoozedUntil);
+  return ms !== null && ms <= nowMs;
+}
+
 /** The instant as an ISO string with a `Z`, or null when it cannot be read. */
 export function toIsoUtc(value: string | null | undefined): string | null {
   const ms = toEpochMs(value);
