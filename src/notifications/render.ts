@@ -1,7 +1,7 @@
 import { alertUrl, insightUrl, type PostHogLinks } from "../alerts/describe.js";
 import type { NotificationView } from "../blocks/notification.js";
 import type { Alert } from "../posthog/schemas.js";
-import type { EpisodeDetails, EpisodeRecord, EpisodeSnapshot, NotificationPayload } from "../store/store.js";
+import type { EpisodeAbout, EpisodeRecord, EpisodeSnapshot, NotificationPayload } from "../store/store.js";
 import { toEpochMs } from "../store/time.js";
 
 /**
@@ -50,12 +50,7 @@ function finite(value: number | null | undefined): number | null {
 }
 
 /** What an alert is, as PostHog has it now: what a message shows besides its checks. */
-export function aboutAlert(alert: Alert): {
-  alertName: string;
-  insightName: string | null;
-  insightShortId: string | null;
-  details: Omit<EpisodeDetails, "recentValues">;
-} {
+export function aboutAlert(alert: Alert): EpisodeAbout {
   const bounds = alert.threshold?.configuration.bounds;
   return {
     alertName: alert.name,

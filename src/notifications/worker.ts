@@ -370,13 +370,16 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
 
   /**
    * The alert as PostHog has it now (or null when PostHog cannot say), with
-   * its snooze and enabled state copied onto the open messages' records.
+   * its snooze and enabled state, name and rule copied onto the open messages' records.
    */
   async function fetchAlert(alertId: string, fresh: boolean): Promise<Alert | null> {
     const alert = await readAlert(alertId, fresh);
     if (alert) {
-      store.syncEpisodeState(alertId, { snoozedUntil: alert.snoozed_until, enabled: alert.enabled });
-      store.syncEpisodeAbout(alertId, aboutAlert(alert));
+      store.syncEpisodeState(alertId, {
+        snoozedUntil: alert.snoozed_until,
+        enabled: alert.enabled,
+        about: aboutAlert(alert),
+      });
     }
     return alert;
   }

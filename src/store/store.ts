@@ -93,6 +93,14 @@ export interface EpisodeDetails {
   recentValues: number[];
 }
 
+/** What an alert is, as a message shows it besides its checks (see syncEpisodeState). */
+export interface EpisodeAbout {
+  alertName: string;
+  insightName: string | null;
+  insightShortId: string | null;
+  details: Omit<EpisodeDetails, "recentValues">;
+}
+
 export interface EpisodeRecord {
   id: number;
   alertId: string;
@@ -1176,14 +1184,36 @@ export class Store {
 
   /**
    * Brings open episodes in line with PostHog's snooze and enabled state.
-   * A value that changed outside Slack loses its "by <@user>".
+   * A value that changed outside Slack loses its "by <@user>". With `about`,
+   * also what the alert is now (its name, insight, threshold, condition and
+   * frequency), so a redraw after an edit shows the edit; check history and
+   * the reported check stay as the messages had them, and names PostHog left
+   * out are kept.
    */
-  syncEpisodeState(alertId: string, state: { snoozedUntil: string | null; enabled: boolean }): void {
+  syncEpisodeState(
+    alertId: string,
+    state: { snoozedUntil: string | null; enabled: boolean; about?: EpisodeAbout },
+  ): void {
     const snoozedUntil = this.unlessEnded(state.snoozedUntil);
     const untilMs = toEpochMs(snoozedUntil);
+    const about = state.about;
     this.db
       .transaction(() => {
         for (const episode of this.openEpisodesForAlert(alertId)) {
+          if (about) {
+            const details: EpisodeDetails = { ...about.details, recentValues: episode.details.recentValues };
+            this.stmt(
+              `UPDATE episodes SET alert_name = ?, insight_name = COALESCE(?, insight_name),
+                   insight_short_id = COALESCE(?, insight_short_id), details = ?
+                 WHERE id = ?`,
+            ).run(
+              about.alertName || episode.alertName,
+              about.insightName,
+              about.insightShortId,
+              JSON.stringify(details),
+              episode.id,
+            );
+          }
           if (toEpochMs(episode.snoozedUntil) !== untilMs) {
             this.stmt(
               "UPDATE episodes SET snoozed_until = ?, snoozed_by = NULL, undone = NULL, undone_by = NULL WHERE id = ?",
@@ -1194,41 +1224,6 @@ export class Store {
               "UPDATE episodes SET enabled = ?, disabled_by = NULL, undone = NULL, undone_by = NULL WHERE id = ?",
             ).run(state.enabled ? 1 : 0, episode.id);
           }
-        }
-      })
-      .immediate();
-  }
-
-  /**
-   * Copies what an alert is now (its name, insight, threshold, condition and frequency) onto
-   * its open messages' records, so a redraw after an edit shows the edit. Check history and
-   * the reported check stay as the messages had them; names PostHog left out are kept.
-   */
-  syncEpisodeAbout(
-    alertId: string,
-    about: {
-      alertName: string;
-      insightName: string | null;
-      insightShortId: string | null;
-      details: Omit<EpisodeDetails, "recentValues">;
-    },
-  ): void {
-    const update = this.stmt(
-      `UPDATE episodes SET alert_name = ?, insight_name = COALESCE(?, insight_name),
-           insight_short_id = COALESCE(?, insight_short_id), details = ?
-         WHERE id = ?`,
-    );
-    this.db
-      .transaction(() => {
-        for (const episode of this.openEpisodesForAlert(alertId)) {
-          const details: EpisodeDetails = { ...about.details, recentValues: episode.details.recentValues };
-          update.run(
-            about.alertName || episode.alertName,
-            about.insightName,
-            about.insightShortId,
-            JSON.stringify(details),
-            episode.id,
-          );
         }
       })
       .immediate();
