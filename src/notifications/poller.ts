@@ -115,7 +115,7 @@ export function createPoller(options: PollerOptions): Poller {
     const listed = new Set(alerts.map((a) => a.id));
     const deleted = new Set<string>();
     for (const alertId of store.pollState().keys()) {
-      if (listed.has(alertId) || store.openEpisodesForAlert(alertId).length === 0) continue;
+      if (listed.has(alertId) || !store.hasOpenEpisode(alertId)) continue;
       const gone = await source.getAlert(alertId, { checksLimit: 1 }).then(
         () => false,
         (error: unknown) => (error as { code?: string }).code === "not_found",
@@ -182,7 +182,7 @@ export function createPoller(options: PollerOptions): Poller {
     }
 
     for (const [alertId, prev] of previous) {
-      if (listed.has(alertId) || store.openEpisodesForAlert(alertId).length === 0) continue;
+      if (listed.has(alertId) || !store.hasOpenEpisode(alertId)) continue;
       if (!deleted.has(alertId)) {
         // Still in PostHog (or PostHog could not say): remembered as it was, so the next poll
         // that lists it compares it with what the message shows.
