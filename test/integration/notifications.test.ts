@@ -41,6 +41,18 @@ afterEach(async () => {
 const channelMessages = (channel = ALERTS_CHANNEL) => h.slack.messages.get(channel) ?? [];
 const parents = (channel = ALERTS_CHANNEL) => channelMessages(channel).filter((m) => !m.thread_ts);
 const patches = () => h.posthog.requests.filter((r) => r.method === "PATCH");
+
+/** `/alerts <text>` from Ann in `channelId`, and the answer it got. */
+async function commandIn(channelId: string, text: string) {
+  const before = h.slack.responses.length;
+  await h.requester.slashCommand({
+    text,
+    channelId,
+    userId: USERS.ann.id,
+    responseUrl: h.slack.responseUrl(),
+  });
+  return (await nextResponse(h, before))?.body as { text: string; blocks?: unknown[] } | undefined;
+}
 const snoozedUntilSent = () =>
   String((patches()[0]?.body as { snoozed_until?: string } | undefined)?.snoozed_until);
 
@@ -169,22 +181,8 @@ describe("a firing alert from the webhook", () => {
       },
     );
     await h.slack.waitFor(() => parents("C0HINTED01").length === 1);
-    const before = h.slack.responses.length;
-    await h.requester.slashCommand({
-      text: "watch Signups dropped",
-      channelId: "C0WATCH001",
-      userId: USERS.ann.id,
-      responseUrl: h.slack.responseUrl(),
-    });
-    expect((await nextResponse(h, before))?.body.text).toMatch(/will get/);
-    const listed = h.slack.responses.length;
-    await h.requester.slashCommand({
-      text: "watching",
-      channelId: "C0WATCH001",
-      userId: USERS.ann.id,
-      responseUrl: h.slack.responseUrl(),
-    });
-    expect(JSON.stringify((await nextResponse(h, listed))?.body)).toContain("Signups dropped");
+    expect((await commandIn("C0WATCH001", "watch Signups dropped"))?.text).toMatch(/will get/);
+    expect(JSON.stringify(await commandIn("C0WATCH001", "watching"))).toContain("Signups dropped");
     await postWebhook(h.baseUrl, firingBody({ alertId: signups.id }), {
       secret: WEBHOOK_SECRET,
       query: "?channel=C0HINTED01",
@@ -206,23 +204,9 @@ describe("a firing alert from the webhook", () => {
       });
     }
     for (const name of names) {
-      const before = h.slack.responses.length;
-      await h.requester.slashCommand({
-        text: `watch "${name}"`,
-        channelId: "C0WATCH001",
-        userId: USERS.ann.id,
-        responseUrl: h.slack.responseUrl(),
-      });
-      expect((await nextResponse(h, before))?.body.text).toMatch(/will get/);
+      expect((await commandIn("C0WATCH001", `watch "${name}"`))?.text).toMatch(/will get/);
     }
-    const before = h.slack.responses.length;
-    await h.requester.slashCommand({
-      text: "watching",
-      channelId: "C0WATCH001",
-      userId: USERS.ann.id,
-      responseUrl: h.slack.responseUrl(),
-    });
-    const reply = (await nextResponse(h, before))?.body as { text: string; blocks: unknown[] };
+    const reply = (await commandIn("C0WATCH001", "watching")) as { text: string; blocks: unknown[] };
     expectValidMessage(reply);
     const text = (reply.blocks[0] as { text: { text: string } }).text.text;
     const shown = text.split("\n").filter((line) => line.startsWith("• "));
