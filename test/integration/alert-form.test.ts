@@ -358,13 +358,7 @@ describe("the edit form", () => {
     const form = await openForm("edit Signups dropped");
     // Slack cannot say who is submitting, so the check cannot be made.
     h.slack.failNext("users.info", { status: 500 });
-    const res = await h.requester.viewSubmission({
-      userId: USERS.ann.id,
-      callbackId: VIEW_ALERT_FORM,
-      viewId: form.viewId,
-      privateMetadata: form.view.private_metadata,
-      values: setField(stateFromView(form.view), BLOCK_UPPER, { value: "900" }),
-    });
+    const res = await submit(form, setField(stateFromView(form.view), BLOCK_UPPER, { value: "900" }));
     expect((res.json as { response_action: string }).response_action).toBe("update");
     await h.slack.waitFor(
       () => JSON.stringify(h.slack.views.get(form.viewId)?.view ?? {}).includes("could not check whether"),
