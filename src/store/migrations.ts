@@ -127,4 +127,17 @@ export const MIGRATIONS: readonly string[] = [
   ALTER TABLE episodes ADD COLUMN undone TEXT;
   ALTER TABLE episodes ADD COLUMN undone_by TEXT;
   `,
+  // 4: a redraw after a click goes ahead of the channel's waiting posts. It
+  // redraws the message from what is recorded when it runs, so its place in
+  // the queue changes nothing it shows; only its wait does (a click answered
+  // about a minute later, after an incident's backlog, is no answer). The flag
+  // and the partial index let the queue find a channel's waiting redraws
+  // without reading its backlog.
+  `
+  ALTER TABLE deliveries ADD COLUMN redraw INTEGER NOT NULL DEFAULT 0;
+  UPDATE deliveries SET redraw = 1
+    WHERE status IN ('pending', 'sending')
+      AND notification_id IN (SELECT id FROM notifications WHERE kind = 'refresh');
+  CREATE INDEX deliveries_redraws ON deliveries (channel, id) WHERE status = 'pending' AND redraw = 1;
+  `,
 ];

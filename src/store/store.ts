@@ -754,14 +754,16 @@ export class Store {
           `INSERT INTO deliveries (notification_id, channel, status, created_at, updated_at)
              VALUES (?, NULL, 'unrouted', ?, ?)`,
         );
+        // A redraw is flagged so that the queue can let it go ahead (see channelHeads).
         const pending = this.stmt(
-          `INSERT INTO deliveries (notification_id, channel, status, created_at, updated_at)
-             VALUES (?, ?, 'pending', ?, ?) ON CONFLICT DO NOTHING`,
+          `INSERT INTO deliveries (notification_id, channel, status, redraw, created_at, updated_at)
+             SELECT id, ?, 'pending', kind = 'refresh', ?, ? FROM notifications WHERE id = ?
+             ON CONFLICT DO NOTHING`,
         );
         const routed = this.stmt("UPDATE notifications SET routed = 1 WHERE id = ?");
         for (const { id, channels } of items) {
           if (channels === null) unrouted.run(id, now, now);
-          else for (const channel of new Set(channels)) pending.run(id, channel, now, now);
+          else for (const channel of new Set(channels)) pending.run(channel, now, now, id);
           routed.run(id);
         }
       },
@@ -879,30 +881,54 @@ export class Store {
 
   /**
    * Each channel's queue is first-in first-out, so a firing's update and its
-   * resolve reach the message in order. Returns, per channel, the head
-   * delivery when it is waiting (a head that is `sending` means the channel
-   * is busy and is left out).
+   * resolve reach the message in order. Returns, per channel with nothing
+   * `sending` (a busy channel is left out), the delivery to make next: the
+   * oldest waiting one, unless a redraw of a message already posted in the
+   * channel is due as soon. A redraw (after a click) draws the message from
+   * what is recorded when it runs, so going ahead changes nothing it shows;
+   * waiting behind an incident's backlog of posts, at one a second, would keep
+   * the clicker's answer off the message for a minute.
    */
   channelHeads(): Array<{ channel: string; deliveryId: number; nextAttemptAt: number }> {
     // Steps from channel to channel through the (status, channel, id) index instead of reading
     // every waiting delivery: this runs after each accepted webhook, with any backlog behind it.
-    return this.stmt(
+    // Redraws come from their own partial index, which holds only the waiting ones (named,
+    // because SQLite's planner would rather walk the channel's backlog in the queue index).
+    const rows = this.stmt(
       `WITH RECURSIVE waiting(channel) AS (
          SELECT MIN(channel) FROM deliveries WHERE status = 'pending' AND channel IS NOT NULL
          UNION ALL
          SELECT (SELECT MIN(channel) FROM deliveries WHERE status = 'pending' AND channel > waiting.channel)
          FROM waiting WHERE waiting.channel IS NOT NULL
        )
-       SELECT d.channel AS channel, d.id AS deliveryId, d.next_attempt_at AS nextAttemptAt
+       SELECT h.channel AS channel, h.id AS headId, h.next_attempt_at AS headAt,
+              r.id AS redrawId, r.next_attempt_at AS redrawAt
        FROM waiting
-       JOIN deliveries d ON d.id =
+       JOIN deliveries h ON h.id =
          (SELECT MIN(id) FROM deliveries WHERE status = 'pending' AND channel = waiting.channel)
+       LEFT JOIN deliveries r ON r.id =
+         (SELECT d.id FROM deliveries d INDEXED BY deliveries_redraws
+           JOIN notifications n ON n.id = d.notification_id
+           WHERE d.status = 'pending' AND d.redraw = 1 AND d.channel = waiting.channel AND d.id > h.id
+             AND EXISTS (SELECT 1 FROM episodes e
+                          WHERE e.alert_id = n.alert_id AND e.channel = waiting.channel AND e.status = 'firing')
+           ORDER BY d.next_attempt_at, d.id LIMIT 1)
        WHERE waiting.channel IS NOT NULL
-         AND NOT EXISTS (
-           SELECT 1 FROM deliveries s WHERE s.status = 'sending' AND s.channel = waiting.channel AND s.id < d.id
-         )
-       ORDER BY d.next_attempt_at, d.id`,
-    ).all() as Array<{ channel: string; deliveryId: number; nextAttemptAt: number }>;
+         AND NOT EXISTS (SELECT 1 FROM deliveries s WHERE s.status = 'sending' AND s.channel = waiting.channel)`,
+    ).all() as Array<{
+      channel: string;
+      headId: number;
+      headAt: number;
+      redrawId: number | null;
+      redrawAt: number | null;
+    }>;
+    return rows
+      .map(({ channel, headId, headAt, redrawId, redrawAt }) =>
+        redrawId !== null && redrawAt !== null && redrawAt <= headAt
+          ? { channel, deliveryId: redrawId, nextAttemptAt: redrawAt }
+          : { channel, deliveryId: headId, nextAttemptAt: headAt },
+      )
+      .sort((a, b) => a.nextAttemptAt - b.nextAttemptAt || a.deliveryId - b.deliveryId);
   }
 
   getDelivery(id: number): DeliveryRecord | null {

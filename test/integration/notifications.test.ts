@@ -489,6 +489,28 @@ describe("delivery", () => {
     expect(new Set(parents().map((m) => m.text)).size).toBe(4);
   });
 
+  it("redraws a snoozed message before the channel's backlog of posts", async () => {
+    await start();
+    h.slack.setPostRateLimit(1);
+    await fireViaWebhook();
+    await h.slack.waitFor(() => parents().length === 1);
+    const message = parents()[0] as StoredMessage;
+    const insight = h.posthog.addInsight({ name: "Incident" });
+    for (let i = 0; i < 4; i++) {
+      const alert = h.posthog.addAlert({ insight: insight.id, name: `Incident ${i}` });
+      const body = firingBody({ alertId: alert.id, alertName: alert.name });
+      expect((await postWebhook(h.baseUrl, body, { secret: WEBHOOK_SECRET })).status).toBe(202);
+    }
+    await click(message, ACTION_NOTIFY_SNOOZE, USERS.ann.id, "1h");
+    const snoozed = () => JSON.stringify(channelMessages()[0]?.blocks).includes("Snoozed until");
+    await h.slack.waitFor(snoozed, 5_000);
+    // Behind the four posts it would have waited about four seconds; it goes after at most the one
+    // already under way.
+    expect(parents().length).toBeLessThanOrEqual(3);
+    await h.slack.waitFor(() => parents().length === 5, 10_000);
+    expect(h.slack.rateLimitedCount).toBeLessThanOrEqual(1);
+  });
+
   it("stops retrying a channel Slack refuses, reports it in /healthz and tells ALERTS_CHANNEL", async () => {
     await start();
     h.slack.setChannelError("C0GONE0001", "channel_not_found");

@@ -432,6 +432,25 @@ describe("delivery worker", () => {
       expect(order.slice(2, 4).sort()).toEqual([C1, C2]);
     });
 
+    it("redraws a clicked message before the channel's waiting posts, keeping the pace", async () => {
+      store.enqueueFiring(firing());
+      const w = worker();
+      await w.drain();
+      fireAlerts(DEFAULT, 5, "incident");
+      const until = new Date(clock.now() + 3_600_000).toISOString();
+      source.set(makeAlert({ state: "Snoozed", snoozed_until: until }));
+      store.recordAction({ alertId: ALERT_ID, action: "snooze", by: "U0AAAAAAA", snoozedUntil: until });
+      store.enqueueRefresh({ alertId: ALERT_ID, source: "action" });
+      const before = poster.calls.length;
+      await w.drain();
+      const calls = poster.calls.slice(before);
+      expect(calls.map((c) => c.method)).toEqual(["update", "post", "post", "post", "post", "post"]);
+      expect(textOf(calls[0]!.args)).toContain("by <@U0AAAAAAA>");
+      for (let i = 1; i < calls.length; i++) {
+        expect(calls[i]!.at - calls[i - 1]!.at).toBeGreaterThanOrEqual(1000);
+      }
+    });
+
     it("does not let a slow channel hold up another", async () => {
       fireAlerts(C1, 1, "slow");
       fireAlerts(C2, 3, "fast");

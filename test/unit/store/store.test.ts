@@ -351,6 +351,73 @@ describe("Store", () => {
       expect(store.pendingCount()).toBe(3);
     });
 
+    describe("redraws after a click", () => {
+      /** Posts alert `alertId`'s message in `channel`, as a delivered firing does. */
+      function posted(alertId: string, channel: string): void {
+        const n = store.enqueueFiring({ source: "webhook", eventUuid: `posted-${alertId}`, alertId });
+        store.routeNotification(n.id, [channel]);
+        const job = store.claimDelivery(store.deliveriesFor(n.id)[0]!.id)!;
+        store.completeOpened(job.delivery.id, { alertId, channel, ts: `ts-${alertId}`, snapshot });
+      }
+      /** Queues firings of new alerts in `channel`; returns their delivery ids. */
+      function backlog(channel: string, count: number): number[] {
+        return Array.from({ length: count }, (_, i) => {
+          const n = store.enqueueFiring({ source: "webhook", eventUuid: `b-${i}`, alertId: `waiting-${i}` });
+          store.routeNotification(n.id, [channel]);
+          return store.deliveriesFor(n.id)[0]!.id;
+        });
+      }
+      function redraw(alertId: string, channel: string): number {
+        const n = store.enqueueRefresh({ alertId, source: "action" });
+        store.routeNotification(n.id, [channel]);
+        return store.deliveriesFor(n.id)[0]!.id;
+      }
+      const headOf = (channel: string) => store.channelHeads().find((h) => h.channel === channel);
+
+      it("lets a redraw of a posted message go ahead of the channel's waiting posts", () => {
+        posted(ALERT, "C1");
+        const waiting = backlog("C1", 3);
+        const r = redraw(ALERT, "C1");
+        expect(headOf("C1")?.deliveryId).toBe(r);
+        const job = store.claimDelivery(r)!;
+        // The channel is busy while the redraw is sent, so nothing else starts in it.
+        expect(headOf("C1")).toBeUndefined();
+        store.markSent(job.delivery.id, "ts");
+        expect(headOf("C1")?.deliveryId).toBe(waiting[0]);
+      });
+
+      it("keeps a redraw in its place while the alert's message is still waiting to be posted", () => {
+        const waiting = backlog("C1", 2);
+        const n = store.enqueueFiring({ source: "webhook", eventUuid: "first", alertId: ALERT });
+        store.routeNotification(n.id, ["C1"]);
+        redraw(ALERT, "C1");
+        expect(headOf("C1")?.deliveryId).toBe(waiting[0]);
+      });
+
+      it("does not go ahead of a post that is due while the redraw itself waits out a backoff", () => {
+        posted(ALERT, "C1");
+        const waiting = backlog("C1", 1);
+        const r = redraw(ALERT, "C1");
+        store.claimDelivery(r);
+        store.reschedule(r, t + 60_000, "http_503");
+        expect(headOf("C1")).toMatchObject({ deliveryId: waiting[0], nextAttemptAt: 0 });
+        // A head in backoff no longer holds the redraw up once the redraw is due first.
+        store.claimDelivery(waiting[0]!);
+        store.reschedule(waiting[0]!, t + 300_000, "http_503");
+        expect(headOf("C1")).toMatchObject({ deliveryId: r, nextAttemptAt: t + 60_000 });
+      });
+
+      it("moves only the redraw's own channel", () => {
+        posted(ALERT, "C1");
+        const c2 = backlog("C2", 3);
+        const r = redraw(ALERT, "C1");
+        expect(Object.fromEntries(store.channelHeads().map((h) => [h.channel, h.deliveryId]))).toEqual({
+          C1: r,
+          C2: c2[0],
+        });
+      });
+    });
+
     it("puts deliveries interrupted mid-send back in the queue", () => {
       const a = store.enqueueFiring({ source: "webhook", eventUuid: "a", alertId: ALERT });
       store.routeNotification(a.id, ["C1"]);

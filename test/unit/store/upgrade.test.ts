@@ -88,3 +88,46 @@ describe("upgrading a database from the first schema", () => {
     }
   });
 });
+
+describe("upgrading a database from before redraws could go ahead", () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), "store-upgrade-"));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it("lets a redraw that was waiting in the queue go ahead of the posts before it", () => {
+    const path = join(dir, "bot.db");
+    const raw = new Database(path);
+    for (const step of MIGRATIONS.slice(0, 3)) raw.exec(step);
+    raw.pragma("user_version = 3");
+    const insertNotification = raw.prepare(
+      `INSERT INTO notifications (id, kind, source, alert_id, payload, received_at, routed)
+       VALUES (?, ?, 'webhook', ?, '{}', 1000, 1)`,
+    );
+    const insertDelivery = raw.prepare(
+      `INSERT INTO deliveries (id, notification_id, channel, status, created_at, updated_at)
+       VALUES (?, ?, 'C1', ?, 1000, 1000)`,
+    );
+    insertNotification.run(1, "firing", ALERT);
+    insertDelivery.run(1, 1, "sent");
+    raw
+      .prepare(
+        `INSERT INTO episodes (alert_id, channel, message_ts, status, opened_at)
+         VALUES (?, 'C1', '1.0001', 'firing', 1000)`,
+      )
+      .run(ALERT);
+    insertNotification.run(2, "firing", "another-alert");
+    insertDelivery.run(2, 2, "pending");
+    insertNotification.run(3, "refresh", ALERT);
+    insertDelivery.run(3, 3, "pending");
+    raw.close();
+
+    const store = openStore(path, { now: () => 5000 });
+    try {
+      expect(store.channelHeads()).toEqual([{ channel: "C1", deliveryId: 3, nextAttemptAt: 0 }]);
+    } finally {
+      store.close();
+    }
+  });
+});
