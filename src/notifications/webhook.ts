@@ -298,7 +298,7 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
       );
       return;
     }
-    if (!outcome.some((r) => !r.duplicate)) return;
+    if (!outcome.some((r) => !r.duplicate || r.completed)) return;
     try {
       options.onAccepted?.();
     } catch (error) {

@@ -179,6 +179,8 @@ export interface RefreshInput {
 export interface EnqueueResult {
   id: number;
   duplicate: boolean;
+  /** A duplicate that brought what the first report lacked (its breach text): a redraw is queued. */
+  completed?: boolean;
 }
 
 export interface RouteRecord {
@@ -617,7 +619,32 @@ export class Store {
            WHERE kind = 'firing' AND alert_id = ? AND checked_at_ms = ? AND is_test = 0`,
       ).get(input.alertId, checkedAtMs) as { id: number } | undefined);
     if (!existing) throw new Error("notification insert was ignored but no duplicate was found");
+    if (input.breaches && this.addBreaches(existing.id, input.alertId, checkedAtMs, input.breaches)) {
+      return { id: existing.id, duplicate: true, completed: true };
+    }
     return { id: existing.id, duplicate: true };
+  }
+
+  /**
+   * The poller reports a firing without PostHog's breach sentence ("value 42
+   * is below 100"); the webhook for the same check carries it. When the
+   * webhook comes second, the stored firing takes its text and, if the
+   * message is already posted, so does the message (a redraw is queued).
+   * Returns whether a redraw was queued.
+   */
+  private addBreaches(id: number, alertId: string, checkedAtMs: number | null, breaches: string): boolean {
+    const added = this.stmt(
+      `UPDATE notifications SET payload = json_set(payload, '$.breaches', ?)
+         WHERE id = ? AND kind = 'firing' AND json_extract(payload, '$.breaches') IS NULL`,
+    ).run(breaches, id).changes;
+    if (added === 0 || checkedAtMs === null) return false;
+    const shown = this.stmt(
+      `UPDATE episodes SET breaches = ?
+         WHERE alert_id = ? AND status = 'firing' AND breaches IS NULL AND latest_checked_ms = ?`,
+    ).run(breaches, alertId, checkedAtMs).changes;
+    if (shown === 0) return false;
+    this.coalesce("refresh", alertId, "webhook", null, { reason: "breaches" });
+    return true;
   }
 
   /** Queues "this alert stopped firing" for its open episodes; once per clear check. */

@@ -444,6 +444,9 @@ describe("the poller", () => {
       },
     );
     expect(dup.json).toMatchObject({ duplicate: true });
+    expect(parents()).toHaveLength(1);
+    // but its sentence about the breach, which polling cannot know, is added to the message
+    await h.slack.waitFor(() => JSON.stringify(parents()[0]?.blocks).includes("lower threshold"), 5_000);
     // disabled in PostHog's own UI (which PATCHes the alert like anyone else)
     const patchInPostHog = (body: unknown) =>
       fetch(`${h.posthog.url}/api/projects/${h.posthog.projectId}/alerts/${signups.id}/`, {

@@ -122,6 +122,37 @@ describe("PostHog webhook handler", () => {
     expect(accepted).toBe(1);
   });
 
+  it("wakes the worker for a duplicate that brought the breach text a posted message lacked", async () => {
+    const checkedAt = "2025-06-02T01:00:12.345678Z";
+    const alertId = "0192c0de-7a1b-7c3e-9d2f-4b5a6c7d8e9f";
+    const poll = store.enqueueFiring({ source: "poll", alertId, lastCheckedAt: checkedAt });
+    store.routeNotification(poll.id, ["C1"]);
+    const job = store.claimDelivery(store.deliveriesFor(poll.id)[0]!.id)!;
+    store.completeOpened(job.delivery.id, {
+      alertId,
+      channel: "C1",
+      ts: "1.0001",
+      snapshot: {
+        alertName: "Signups dropped",
+        insightName: null,
+        insightShortId: null,
+        breaches: null,
+        latestValue: 42,
+        latestCheckedAt: checkedAt,
+        details: { threshold: null, condition: null, frequency: null, recentValues: [] },
+        snoozedUntil: null,
+        enabled: true,
+      },
+    });
+    const res = await send(firingBody());
+    expect(res.json).toEqual({ accepted: true, id: poll.id, duplicate: true });
+    expect(accepted).toBe(1);
+    expect(store.openEpisode(alertId, "C1")?.breaches).toContain("lower threshold (100)");
+    // A second copy adds nothing, so it wakes nothing.
+    await send(firingBody({ uuid: "another" }));
+    expect(accepted).toBe(1);
+  });
+
   it("accepts the bare event object and text/plain JSON", async () => {
     const bare = firingBody().event;
     const res = await send(bare, { headers: { "Content-Type": "text/plain; charset=utf-8" } });

@@ -357,6 +357,17 @@ describe("delivery worker", () => {
       expect(textOf(update!)).toContain("notify_unsnooze");
     });
 
+    it("adds PostHog's breach text to a message the poller posted first, when the webhook brings it", async () => {
+      const w = worker();
+      store.enqueueFiring(firing({ source: "poll", eventUuid: undefined, breaches: null }));
+      await w.drain();
+      expect(textOf(poster.posts(DEFAULT)[0]!)).not.toContain("lower threshold");
+      expect(store.enqueueFiring(firing()).completed).toBe(true);
+      await w.drain();
+      const [update] = poster.updates(DEFAULT);
+      expect(textOf(update!)).toContain("is less than lower threshold (100)");
+    });
+
     it("shows an edit on refresh: the new name, threshold and frequency, not those of the firing", async () => {
       const w = worker();
       store.enqueueFiring(firing());

@@ -165,6 +165,53 @@ describe("Store", () => {
       expect(otherAlert.duplicate).toBe(false);
     });
 
+    it("gives a firing the poller reported first the webhook's breach text, once", () => {
+      const checkedAt = "2025-06-02T01:00:12.345678Z";
+      const poll = store.enqueueFiring({ source: "poll", alertId: ALERT, lastCheckedAt: checkedAt });
+      const webhook = store.enqueueFiring({
+        source: "webhook",
+        eventUuid: "u1",
+        alertId: ALERT,
+        lastCheckedAt: checkedAt,
+        breaches: "below 100",
+      });
+      // Not posted yet: the waiting firing carries the text, and no redraw is needed.
+      expect(webhook).toEqual({ id: poll.id, duplicate: true });
+      expect(store.getNotification(poll.id)?.payload.breaches).toBe("below 100");
+      const again = store.enqueueFiring({
+        source: "webhook",
+        eventUuid: "u2",
+        alertId: ALERT,
+        lastCheckedAt: checkedAt,
+        breaches: "another text",
+      });
+      expect(again).toEqual({ id: poll.id, duplicate: true });
+      expect(store.getNotification(poll.id)?.payload.breaches).toBe("below 100");
+    });
+
+    it("redraws a posted message with the breach text a later webhook brought", () => {
+      const checkedAt = "2025-06-02T01:00:12.345678Z";
+      const poll = store.enqueueFiring({ source: "poll", alertId: ALERT, lastCheckedAt: checkedAt });
+      store.routeNotification(poll.id, ["C1"]);
+      const job = store.claimDelivery(store.deliveriesFor(poll.id)[0]!.id)!;
+      const episodeId = store.completeOpened(job.delivery.id, {
+        alertId: ALERT,
+        channel: "C1",
+        ts: "ts-1",
+        snapshot: { ...snapshot, breaches: null, latestCheckedAt: checkedAt },
+      });
+      const webhook = store.enqueueFiring({
+        source: "webhook",
+        eventUuid: "u1",
+        alertId: ALERT,
+        lastCheckedAt: checkedAt,
+        breaches: "below 100",
+      });
+      expect(webhook).toEqual({ id: poll.id, duplicate: true, completed: true });
+      expect(store.openEpisode(ALERT, "C1")).toMatchObject({ id: episodeId, breaches: "below 100" });
+      expect(store.unroutedNotifications().map((n) => [n.kind, n.alertId])).toEqual([["refresh", ALERT]]);
+    });
+
     it("keeps test events apart from real checks and stores the payload", () => {
       const real = store.enqueueFiring({
         source: "webhook",
