@@ -66,6 +66,13 @@ function withInsight(alert: Alert, info: InsightInfo): Alert {
 }
 
 /**
+ * How old a list may be and still answer while a newer one is read. Past
+ * this, PostHog has failed to answer for minutes: a command waits for it and
+ * says so when it fails, instead of showing states that may have long changed.
+ */
+export const STALE_LIST_LIMIT_MS = 5 * 60_000;
+
+/**
  * Alert reads and writes for the Slack surfaces. Lists are cached for a few
  * seconds so paging through 1,000 alerts does not re-read every page from
  * PostHog on each click. A write that PostHog confirms updates the cached list;
@@ -81,7 +88,13 @@ export class AlertService {
     readonly api: AlertsApi,
     private readonly now: () => number = Date.now,
     private readonly cacheMs = 15_000,
+    private readonly staleLimitMs = STALE_LIST_LIMIT_MS,
   ) {}
+
+  /** The last list, while it is young enough to answer during a refresh (see STALE_LIST_LIMIT_MS). */
+  private usableSettled(): Alert[] | null {
+    return this.settled && this.now() - this.settledAt <= this.staleLimitMs ? this.settled : null;
+  }
 
   /**
    * The list as `listAll` would answer it, when that needs no PostHog call: the
@@ -91,9 +104,9 @@ export class AlertService {
   listNow(): Alert[] | null {
     if (!this.cache) return null;
     if (this.now() - this.cache.at < this.cacheMs) return this.cache.list;
-    if (!this.settled) return null;
-    this.refreshInBackground();
-    return this.settled;
+    const settled = this.usableSettled();
+    if (settled) this.refreshInBackground();
+    return settled;
   }
 
   listAll(options: { fresh?: boolean } = {}): Promise<Alert[]> {
@@ -102,9 +115,10 @@ export class AlertService {
       if (t - this.cache.at < this.cacheMs) return this.cache.alerts;
       // Expired but usable: answer from it while one refresh runs in the background, instead
       // of making every command that arrives meanwhile wait for PostHog and finish all at once.
-      if (this.settled) {
+      const settled = this.usableSettled();
+      if (settled) {
         this.refreshInBackground();
-        return Promise.resolve(this.settled);
+        return Promise.resolve(settled);
       }
     }
     const alerts = this.readList();
@@ -114,7 +128,10 @@ export class AlertService {
     alerts.then(
       (list) => {
         cache.list = list;
-        if (this.generation === generation) this.settled = list;
+        if (this.generation === generation) {
+          this.settled = list;
+          this.settledAt = t;
+        }
       },
       () => {
         if (this.cache?.alerts === alerts) this.cache = null;
@@ -137,6 +154,8 @@ export class AlertService {
 
   /** The last list PostHog returned, and a counter that writes bump so stale refreshes are dropped. */
   private settled: Alert[] | null = null;
+  /** When the read that `settled` came from began (a write applied to it keeps the time). */
+  private settledAt = 0;
   private generation = 0;
   private refreshing = false;
 
@@ -150,6 +169,7 @@ export class AlertService {
         (list) => {
           if (this.generation !== generation) return;
           this.settled = list;
+          this.settledAt = started;
           this.cache = { at: started, alerts: Promise.resolve(list), list };
         },
         () => undefined,

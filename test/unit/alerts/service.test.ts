@@ -51,6 +51,36 @@ describe("AlertService.listAll", () => {
     expect(await service.listAll()).toBe(second);
   });
 
+  it("stops answering from a list PostHog has failed to refresh for five minutes", async () => {
+    const first = [makeAlert({ name: "old" })];
+    let failing = false;
+    let calls = 0;
+    const flaky = {
+      async listAllAlerts() {
+        calls += 1;
+        if (failing) throw new Error("PostHog is down");
+        return first;
+      },
+    };
+    let now = 0;
+    const service = new AlertService(flaky as unknown as AlertsApi, () => now, 1000, 300_000);
+    await service.listAll();
+    failing = true;
+    now = 299_000;
+    // Old but young enough: answered while the refresh (which fails) runs.
+    expect(await service.listAll()).toBe(first);
+    expect(service.listNow()).toBe(first);
+    await new Promise((r) => setImmediate(r));
+    now = 301_000;
+    expect(service.listNow()).toBeNull();
+    const before = calls;
+    await expect(service.listAll()).rejects.toThrow("PostHog is down");
+    expect(calls).toBe(before + 1);
+    failing = false;
+    expect(await service.listAll()).toBe(first);
+    expect(service.listNow()).toBe(first);
+  });
+
   it("never serves a list from before a write", async () => {
     const fake = api([[makeAlert({ name: "before" })], [makeAlert({ name: "after" })]]);
     const service = new AlertService(fake as unknown as AlertsApi, () => 0, 1000);
