@@ -110,22 +110,26 @@ export function parseCommand(input: string): Command {
 }
 
 /**
- * Splits `snooze` arguments into the alert and the time. `until …` splits at
- * the last " until "; otherwise the longest tail (up to four words) that
- * reads as a time wins, so alert names may contain spaces.
+ * The ways `snooze` arguments split into the alert and the time. `until …`
+ * splits at the last " until " and a quoted name ends at its quote: one way
+ * each. Otherwise every tail of up to four words that reads as a time is a
+ * way, the longest first, so alert names may contain spaces; when a name
+ * itself ends in something like a time ("Signups 7d 1h"), the caller picks
+ * by the alerts that exist.
  */
-export function splitSnoozeArgs(
+export function snoozeSplits(
   rest: string,
   readsAsTime: (when: string) => boolean,
-): { ref: string; when: string } | null {
+): Array<{ ref: string; when: string }> {
   const quoted = /^(["“”'‘’])(.+?)(["“”'‘’])\s+(.+)$/s.exec(rest);
-  if (quoted) return { ref: (quoted[2] as string).trim(), when: (quoted[4] as string).trim() };
+  if (quoted) return [{ ref: (quoted[2] as string).trim(), when: (quoted[4] as string).trim() }];
   const untilAt = rest.toLowerCase().lastIndexOf(" until ");
-  if (untilAt > 0) return { ref: unquote(rest.slice(0, untilAt)), when: rest.slice(untilAt + 1).trim() };
+  if (untilAt > 0) return [{ ref: unquote(rest.slice(0, untilAt)), when: rest.slice(untilAt + 1).trim() }];
   const words = rest.split(" ");
+  const splits: Array<{ ref: string; when: string }> = [];
   for (let k = Math.min(4, words.length - 1); k >= 1; k--) {
     const when = words.slice(words.length - k).join(" ");
-    if (readsAsTime(when)) return { ref: unquote(words.slice(0, words.length - k).join(" ")), when };
+    if (readsAsTime(when)) splits.push({ ref: unquote(words.slice(0, words.length - k).join(" ")), when });
   }
-  return null;
+  return splits;
 }

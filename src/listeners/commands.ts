@@ -8,7 +8,7 @@ import { buildAlertDetail } from "../blocks/alert-detail.js";
 import { buildAlertList, pageOf } from "../blocks/alert-list.js";
 import { button, confirmDialog, notice, type SlackMessage, section } from "../blocks/common.js";
 import { buildHelp, buildUsage, SUBCOMMANDS } from "../blocks/help.js";
-import { parseCommand, splitSnoozeArgs } from "../commands/parse.js";
+import { parseCommand, snoozeSplits } from "../commands/parse.js";
 import type { Alert } from "../posthog/schemas.js";
 import { alertRefCodec, type ListFilter } from "../slack/codecs.js";
 import { ACTION_CONFIRM_DELETE } from "../slack/ids.js";
@@ -231,6 +231,23 @@ async function write(ctx: CommandContext, ref: string, verb: WriteVerb, snoozeUn
   });
 }
 
+/**
+ * Picks between ways to read `snooze` arguments ("Signups 7d 1h": "Signups"
+ * for 7d 1h, or "Signups 7d" for 1h) by the alert names that exist: the one
+ * whose name is an alert's, whole. Two such: both, to ask. None: the longest
+ * time, as a lone reading would be.
+ */
+async function pickSnoozeSplit(
+  deps: ListenerDeps,
+  splits: Array<{ ref: string; when: string }>,
+): Promise<{ ref: string; when: string } | { both: Array<{ ref: string; when: string }> }> {
+  const names = new Set((await deps.alerts.listAll()).map((a) => a.name.trim().toLowerCase()));
+  const named = splits.filter((s) => s.ref !== "" && names.has(s.ref.toLowerCase()));
+  if (named.length === 1) return named[0] as { ref: string; when: string };
+  if (named.length > 1) return { both: named.slice(0, 2) };
+  return splits[0] as { ref: string; when: string };
+}
+
 export async function runCommand(ctx: CommandContext, text: string): Promise<void> {
   const parsed = parseCommand(text);
   const { deps } = ctx;
@@ -282,7 +299,19 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
       const known = await knownTimeZone(deps, ctx.userId);
       const timeZone = known ?? FALLBACK_TZ;
       const now = deps.now();
-      const split = splitSnoozeArgs(parsed.rest, (when) => parseSnoozeWhen(when, { now, timeZone }).ok);
+      const splits = snoozeSplits(parsed.rest, (when) => parseSnoozeWhen(when, { now, timeZone }).ok);
+      const split = splits.length > 1 ? await pickSnoozeSplit(deps, splits) : splits[0];
+      if (split && "both" in split) {
+        const [a, b] = split.both.map((s) => `“${safeMrkdwn(s.ref, 100)}”`);
+        const [x, y] = split.both.map(
+          (s) => `\`${ctx.command} snooze "${s.ref.slice(0, 100).replace(/[`"]/g, "'")}" ${s.when}\``,
+        );
+        return void (await ctx.reply(
+          notice(
+            `${a} and ${b} are both alerts, so I can't tell where the name ends. Quote it: ${x} or ${y}.`,
+          ),
+        ));
+      }
       if (!split) {
         const lastWord = parsed.rest.split(" ").pop() ?? "";
         const why = parseSnoozeWhen(lastWord, { now, timeZone });

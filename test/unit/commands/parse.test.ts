@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { nearestSubcommand, parseCommand, splitSnoozeArgs, unquote } from "../../../src/commands/parse.js";
+import { nearestSubcommand, parseCommand, snoozeSplits, unquote } from "../../../src/commands/parse.js";
 
 describe("parseCommand", () => {
   it.each([
@@ -67,9 +67,9 @@ describe("nearestSubcommand", () => {
   });
 });
 
-describe("splitSnoozeArgs", () => {
+describe("snoozeSplits", () => {
   const readsAsTime = (when: string) =>
-    /^(until .+|\d+[mhdw]|\d+ minutes|1h 30m|for \d+h|tomorrow 9am)$/.test(when);
+    /^(until .+|\d+[mhdw]|\d+ minutes|\d+[mhdw] \d+[mhdw]|for \d+h|tomorrow 9am)$/.test(when);
 
   it.each([
     ["signups 2h", { ref: "signups", when: "2h" }],
@@ -78,13 +78,20 @@ describe("splitSnoozeArgs", () => {
     ["Daily until now until 17:00", { ref: "Daily until now", when: "until 17:00" }],
     ['"Signups 2h" 1h 30m', { ref: "Signups 2h", when: "1h 30m" }],
     ["Errors for 2h", { ref: "Errors", when: "for 2h" }],
-  ])("splits %j", (rest, expected) => {
-    expect(splitSnoozeArgs(rest, readsAsTime)).toEqual(expected);
+  ])("splits %j, the longest time first", (rest, expected) => {
+    expect(snoozeSplits(rest, readsAsTime)[0]).toEqual(expected);
   });
 
-  it("returns null when no tail reads as a time", () => {
-    expect(splitSnoozeArgs("signups forever", readsAsTime)).toBeNull();
-    expect(splitSnoozeArgs("2h", readsAsTime)).toBeNull();
+  it("offers every way when the name may end in a time, the longest time first", () => {
+    expect(snoozeSplits("Signups 7d 1h", readsAsTime)).toEqual([
+      { ref: "Signups", when: "7d 1h" },
+      { ref: "Signups 7d", when: "1h" },
+    ]);
+  });
+
+  it("returns none when no tail reads as a time", () => {
+    expect(snoozeSplits("signups forever", readsAsTime)).toEqual([]);
+    expect(snoozeSplits("2h", readsAsTime)).toEqual([]);
   });
 
   it("unquotes curly quotes too", () => {

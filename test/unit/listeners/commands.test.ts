@@ -115,6 +115,37 @@ describe("a write from the command line", () => {
   });
 });
 
+describe("/alerts snooze with a name that ends like a time", () => {
+  const said = (f: Fixture) => f.responder.sent.map((s) => s.message.text ?? "");
+  const hours = (patch: { snoozed_until?: string | null } | undefined) =>
+    (new Date(patch?.snoozed_until ?? 0).getTime() - Date.UTC(2026, 2, 2, 10)) / 3_600_000;
+
+  it("reads the name an alert has: “Signups 7d” for 1h, not “Signups” for 7d 1h", async () => {
+    const f = fixture([makeAlert({ name: "Signups 7d" }), makeAlert({ name: "Checkout errors" })]);
+    await run(f, "snooze Signups 7d 1h");
+    expect(f.api.patches).toHaveLength(1);
+    expect(hours(f.api.patches[0]?.patch)).toBe(1);
+  });
+
+  it("reads the longest time when only the shorter name is an alert", async () => {
+    const f = fixture([makeAlert({ name: "Signups" })]);
+    await run(f, "snooze Signups 7d 1h");
+    expect(hours(f.api.patches[0]?.patch)).toBe(7 * 24 + 1);
+  });
+
+  it("asks for quotes, and changes nothing, when both readings name an alert", async () => {
+    const f = fixture([makeAlert({ name: "Signups" }), makeAlert({ name: "signups 7d" })]);
+    await run(f, "snooze Signups 7d 1h");
+    expect(f.api.patches).toEqual([]);
+    expect(said(f)).toEqual([
+      "“Signups” and “Signups 7d” are both alerts, so I can't tell where the name ends. Quote it: " +
+        '`/alerts snooze "Signups" 7d 1h` or `/alerts snooze "Signups 7d" 1h`.',
+    ]);
+    await run(f, 'snooze "Signups 7d" 1h');
+    expect(hours(f.api.patches[0]?.patch)).toBe(1);
+  });
+});
+
 describe("/alerts snooze and the user's time zone", () => {
   const noTimeZone = (f: Fixture) => {
     f.deps.directory = {
