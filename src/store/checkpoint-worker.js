@@ -24,7 +24,7 @@ const db = new Database(file, { fileMustExist: true });
 // Waits for the main connection's write lock only when making the log start over,
 // and only this long: a write the main thread makes meanwhile waits for this one.
 db.pragma(`busy_timeout = ${busyTimeoutMs}`);
-// The checkpoint's fsyncs follow the checkpointing connection's setting; the main one uses NORMAL.
+// In WAL mode a checkpoint fsyncs with NORMAL too; the main connection uses FULL for its commits.
 db.pragma("synchronous = NORMAL");
 const restartFrames = Math.max(1, Math.floor(restartBytes / db.pragma("page_size", { simple: true })));
 

@@ -176,6 +176,16 @@ export interface RefreshInput {
   reason?: string | null;
 }
 
+/**
+ * SQL for a posted firing's breach text, given (delivery id, the text it was drawn with): the
+ * firing's own text as it is now, which a webhook may have added while the post was under way
+ * (see `addBreaches`), else the one drawn.
+ */
+const BREACHES_NOW = `COALESCE(
+  (SELECT json_extract(n.payload, '$.breaches') FROM deliveries d JOIN notifications n ON n.id = d.notification_id
+    WHERE d.id = ?),
+  ?)`;
+
 export interface EnqueueResult {
   id: number;
   duplicate: boolean;
@@ -638,11 +648,16 @@ export class Store {
          WHERE id = ? AND kind = 'firing' AND json_extract(payload, '$.breaches') IS NULL`,
     ).run(breaches, id).changes;
     if (added === 0 || checkedAtMs === null) return false;
+    // A message showing this check takes the text (in place of none, or of the sentence an
+    // earlier check left there); one being posted now takes it when recorded (completeOpened).
     const shown = this.stmt(
       `UPDATE episodes SET breaches = ?
-         WHERE alert_id = ? AND status = 'firing' AND breaches IS NULL AND latest_checked_ms = ?`,
+         WHERE alert_id = ? AND status = 'firing' AND latest_checked_ms = ?`,
     ).run(breaches, alertId, checkedAtMs).changes;
-    if (shown === 0) return false;
+    const posting = this.stmt(
+      "SELECT 1 FROM deliveries WHERE notification_id = ? AND status = 'sending'",
+    ).get(id);
+    if (shown === 0 && posting === undefined) return false;
     this.coalesce("refresh", alertId, "webhook", null, { reason: "breaches" });
     return true;
   }
@@ -912,7 +927,8 @@ export class Store {
    * resolve reach the message in order. Returns, per channel with nothing
    * `sending` (a busy channel is left out), the delivery to make next: the
    * oldest waiting one, unless a redraw of a message already posted in the
-   * channel is due as soon. A redraw (after a click) draws the message from
+   * channel is due as soon. A redraw (after a click, a change the poller saw,
+   * a snooze ending) draws the message from
    * what is recorded when it runs, so going ahead changes nothing it shows;
    * waiting behind an incident's backlog of posts, at one a second, would keep
    * the clicker's answer off the message for a minute.
@@ -1157,7 +1173,7 @@ export class Store {
           `INSERT INTO episodes (alert_id, channel, message_ts, status, opened_at, repeat_count,
                first_checked_at, latest_checked_at, latest_checked_ms, latest_value, breaches, alert_name,
                insight_name, insight_short_id, details, snoozed_until, enabled)
-             VALUES (?, ?, ?, 'firing', ?, 1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+             VALUES (?, ?, ?, 'firing', ?, 1, ?, ?, ?, ?, ${BREACHES_NOW}, ?, ?, ?, ?, ?, ?)`,
         ).run(
           input.alertId,
           input.channel,
@@ -1167,6 +1183,7 @@ export class Store {
           s.latestCheckedAt,
           toEpochMs(s.latestCheckedAt),
           s.latestValue,
+          deliveryId,
           s.breaches,
           s.alertName,
           s.insightName,
@@ -1191,13 +1208,14 @@ export class Store {
       .transaction(() => {
         this.stmt(
           `UPDATE episodes SET repeat_count = ?, latest_checked_at = ?, latest_checked_ms = ?, latest_value = ?,
-               breaches = ?, alert_name = ?, insight_name = ?, insight_short_id = ?, details = ?
+               breaches = ${BREACHES_NOW}, alert_name = ?, insight_name = ?, insight_short_id = ?, details = ?
              WHERE id = ?`,
         ).run(
           input.repeatCount,
           s.latestCheckedAt,
           toEpochMs(s.latestCheckedAt),
           s.latestValue,
+          deliveryId,
           s.breaches,
           s.alertName,
           s.insightName,

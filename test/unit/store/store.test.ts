@@ -212,6 +212,72 @@ describe("Store", () => {
       expect(store.unroutedNotifications().map((n) => [n.kind, n.alertId])).toEqual([["refresh", ALERT]]);
     });
 
+    it("keeps the breach text a webhook brought while the poller's post was under way", () => {
+      const checkedAt = "2025-06-02T01:00:12.345678Z";
+      const poll = store.enqueueFiring({ source: "poll", alertId: ALERT, lastCheckedAt: checkedAt });
+      store.routeNotification(poll.id, ["C1"]);
+      const job = store.claimDelivery(store.deliveriesFor(poll.id)[0]!.id)!;
+      const webhook = store.enqueueFiring({
+        source: "webhook",
+        eventUuid: "u1",
+        alertId: ALERT,
+        lastCheckedAt: checkedAt,
+        breaches: "below 100",
+      });
+      // The message going out was drawn without it: a redraw follows the post.
+      expect(webhook).toEqual({ id: poll.id, duplicate: true, completed: true });
+      store.completeOpened(job.delivery.id, {
+        alertId: ALERT,
+        channel: "C1",
+        ts: "ts-1",
+        snapshot: { ...snapshot, breaches: null, latestCheckedAt: checkedAt },
+      });
+      expect(store.openEpisode(ALERT, "C1")?.breaches).toBe("below 100");
+    });
+
+    it("replaces the sentence of an earlier check when the webhook for the shown check brings its own", () => {
+      const first = "2025-06-02T01:00:00Z";
+      const second = "2025-06-02T02:00:00Z";
+      const a = store.enqueueFiring({
+        source: "webhook",
+        eventUuid: "a",
+        alertId: ALERT,
+        lastCheckedAt: first,
+      });
+      store.routeNotification(a.id, ["C1"]);
+      const opened = store.claimDelivery(store.deliveriesFor(a.id)[0]!.id)!;
+      const episodeId = store.completeOpened(opened.delivery.id, {
+        alertId: ALERT,
+        channel: "C1",
+        ts: "ts-1",
+        snapshot: { ...snapshot, breaches: "value 42 is below 100", latestCheckedAt: first },
+      });
+      const b = store.enqueueFiring({ source: "poll", alertId: ALERT, lastCheckedAt: second });
+      store.routeNotification(b.id, ["C1"]);
+      const repeat = store.claimDelivery(store.deliveriesFor(b.id)[0]!.id)!;
+      // A repeat the poller reported keeps the sentence the message had.
+      store.completeRepeated(repeat.delivery.id, {
+        episodeId,
+        repeatCount: 2,
+        replyTs: "ts-2",
+        snapshot: {
+          ...snapshot,
+          breaches: "value 42 is below 100",
+          latestValue: 38,
+          latestCheckedAt: second,
+        },
+      });
+      const webhook = store.enqueueFiring({
+        source: "webhook",
+        eventUuid: "b",
+        alertId: ALERT,
+        lastCheckedAt: second,
+        breaches: "value 38 is below 100",
+      });
+      expect(webhook.completed).toBe(true);
+      expect(store.getEpisode(episodeId)?.breaches).toBe("value 38 is below 100");
+    });
+
     it("keeps test events apart from real checks and stores the payload", () => {
       const real = store.enqueueFiring({
         source: "webhook",
