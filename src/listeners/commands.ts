@@ -231,21 +231,52 @@ async function write(ctx: CommandContext, ref: string, verb: WriteVerb, snoozeUn
   });
 }
 
+type SnoozeSplit = { ref: string; when: string };
+
+/** Alert ids as PostHog writes them: a reference that is one needs no name lookup. */
+const ALERT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 /**
  * Picks between ways to read `snooze` arguments ("Signups 7d 1h": "Signups"
  * for 7d 1h, or "Signups 7d" for 1h) by the alert names that exist: the one
- * whose name is an alert's, whole. Two such: both, to ask. None: the longest
- * time, as a lone reading would be.
+ * whose name is an alert's, whole. Two such: both, with one of their alerts'
+ * ids each, to ask. None: the longest time, as a lone reading would be.
  */
 async function pickSnoozeSplit(
   deps: ListenerDeps,
-  splits: Array<{ ref: string; when: string }>,
-): Promise<{ ref: string; when: string } | { both: Array<{ ref: string; when: string }> }> {
-  const names = new Set((await deps.alerts.listAll()).map((a) => a.name.trim().toLowerCase()));
-  const named = splits.filter((s) => s.ref !== "" && names.has(s.ref.toLowerCase()));
-  if (named.length === 1) return named[0] as { ref: string; when: string };
+  splits: SnoozeSplit[],
+): Promise<SnoozeSplit | { both: Array<SnoozeSplit & { id: string }> }> {
+  const first = splits[0] as SnoozeSplit;
+  if (ALERT_ID.test(first.ref)) return first;
+  const byName = new Map<string, string>();
+  for (const alert of await deps.alerts.listAll()) {
+    const name = alert.name.trim().toLowerCase();
+    if (!byName.has(name)) byName.set(name, alert.id);
+  }
+  const named = splits.flatMap((s) => {
+    const id = s.ref === "" ? undefined : byName.get(s.ref.toLowerCase());
+    return id ? [{ ...s, id }] : [];
+  });
+  if (named.length === 1) return named[0] as SnoozeSplit;
   if (named.length > 1) return { both: named.slice(0, 2) };
-  return splits[0] as { ref: string; when: string };
+  return first;
+}
+
+/** A name that can be quoted in a suggested command as it is; any other is named by its id. */
+const QUOTABLE = /^[^"“”'‘’`&<>*_~\n]{1,100}$/;
+
+/** "“Signups” and “Signups 7d” are both alerts…", with a command that reads each. */
+function bothAlertsAnswer(command: string, both: Array<SnoozeSplit & { id: string }>): SlackMessage {
+  const [a, b] = both.map((s) => `“${safeMrkdwn(s.ref, 100)}”`);
+  const [x, y] = both.map((s) => {
+    const name = QUOTABLE.test(s.ref) ? `"${s.ref}"` : s.id;
+    // Slack reads &, < and > even inside code; a time has no quotes or backticks to begin with.
+    const when = s.when.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/`/g, "'");
+    return `\`${command} snooze ${name} ${when}\``;
+  });
+  return notice(
+    `${a} and ${b} are both alerts, so I can't tell where the name ends. Say which: ${x} or ${y}.`,
+  );
 }
 
 export async function runCommand(ctx: CommandContext, text: string): Promise<void> {
@@ -301,17 +332,7 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
       const now = deps.now();
       const splits = snoozeSplits(parsed.rest, (when) => parseSnoozeWhen(when, { now, timeZone }).ok);
       const split = splits.length > 1 ? await pickSnoozeSplit(deps, splits) : splits[0];
-      if (split && "both" in split) {
-        const [a, b] = split.both.map((s) => `“${safeMrkdwn(s.ref, 100)}”`);
-        const [x, y] = split.both.map(
-          (s) => `\`${ctx.command} snooze "${s.ref.slice(0, 100).replace(/[`"]/g, "'")}" ${s.when}\``,
-        );
-        return void (await ctx.reply(
-          notice(
-            `${a} and ${b} are both alerts, so I can't tell where the name ends. Quote it: ${x} or ${y}.`,
-          ),
-        ));
-      }
+      if (split && "both" in split) return void (await ctx.reply(bothAlertsAnswer(ctx.command, split.both)));
       if (!split) {
         const lastWord = parsed.rest.split(" ").pop() ?? "";
         const why = parseSnoozeWhen(lastWord, { now, timeZone });

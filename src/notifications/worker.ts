@@ -21,9 +21,10 @@ import { aboutAlert, firedAfterAGap, resolvedNote, snapshotOf, viewFromEpisode, 
  *   route is added. Resolves and refreshes go where the alert's message is.
  * - Ordering: each channel is a first-in first-out queue, worked one
  *   delivery at a time, so a message's update never overtakes its post.
- *   One exception: the redraw of a message already posted (after a click)
- *   goes ahead of the channel's waiting posts; it draws what is recorded when
- *   it runs, so only its wait changes (see `Store.channelHeads`).
+ *   One exception: the redraw of a message already posted (after a click,
+ *   a change seen by the poller, a snooze ending) goes ahead of the
+ *   channel's waiting posts; it draws what is recorded when it runs, so only
+ *   its wait changes (see `Store.channelHeads`).
  *   Channels are independent: a slow or rate-limited one holds up no other.
  * - Pacing: at most one delivery per `channelIntervalMs` (1.05 s) per channel,
  *   counted from the moment the Slack call starts (not from the PostHog

@@ -133,16 +133,36 @@ describe("/alerts snooze with a name that ends like a time", () => {
     expect(hours(f.api.patches[0]?.patch)).toBe(7 * 24 + 1);
   });
 
-  it("asks for quotes, and changes nothing, when both readings name an alert", async () => {
+  it("asks which is meant, and changes nothing, when both readings name an alert", async () => {
     const f = fixture([makeAlert({ name: "Signups" }), makeAlert({ name: "signups 7d" })]);
     await run(f, "snooze Signups 7d 1h");
     expect(f.api.patches).toEqual([]);
     expect(said(f)).toEqual([
-      "“Signups” and “Signups 7d” are both alerts, so I can't tell where the name ends. Quote it: " +
+      "“Signups” and “Signups 7d” are both alerts, so I can't tell where the name ends. Say which: " +
         '`/alerts snooze "Signups" 7d 1h` or `/alerts snooze "Signups 7d" 1h`.',
     ]);
     await run(f, 'snooze "Signups 7d" 1h');
     expect(hours(f.api.patches[0]?.patch)).toBe(1);
+  });
+});
+
+describe("/alerts snooze with a name that ends like a time, and awkward names", () => {
+  it("names an alert by its id when its name cannot be quoted as it is, and escapes both names", async () => {
+    const odd = makeAlert({ name: 'Say "hi" <!channel>' });
+    const f = fixture([odd, makeAlert({ name: 'Say "hi" <!channel> 7d' })]);
+    await run(f, 'snooze Say "hi" <!channel> 7d 1h');
+    expect(f.api.patches).toEqual([]);
+    const text = f.responder.sent.map((s) => s.message.text ?? "").join("");
+    expect(text).not.toContain("<!channel>");
+    expect(text).toContain(`\`/alerts snooze ${odd.id} 7d 1h\``);
+  });
+
+  it("reads an alert id without reading the list", async () => {
+    const all = alerts();
+    const f = fixture(all);
+    await run(f, `snooze ${all[0]!.id} 1d 2h`);
+    expect(f.api.patches).toEqual([{ id: all[0]!.id, patch: { snoozed_until: expect.any(String) } }]);
+    expect(f.api.listCalls).toBe(0);
   });
 });
 
