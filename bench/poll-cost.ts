@@ -106,7 +106,6 @@ async function measureSize(
   const client = new PostHogClient({
     host: fake.url,
     apiKey: POSTHOG_KEY,
-    pathFamily: "projects",
     projectId: String(PROJECT_ID),
   });
   try {

@@ -92,7 +92,6 @@ export function createPostHogClient(
   return new PostHogClient({
     host: config.posthog.host,
     apiKey: config.posthog.apiKey,
-    pathFamily: config.posthog.pathFamily,
     projectId: config.posthog.projectId,
     onRequest: postHogRequestListener(logger, onStatus),
   });

@@ -170,9 +170,7 @@ export interface Config {
   posthog: {
     host: string;
     apiKey: string;
-    /** Which URL family the alert endpoints use. */
-    pathFamily: "projects" | "environments";
-    /** The project (or environment) id as it appears in the URL. */
+    /** The project (or environment: the same number) id as it appears in the URL. */
     projectId: string;
   };
   port: number;
@@ -229,9 +227,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
     posthog: {
       host: e.POSTHOG_HOST.replace(/\/+$/, ""),
       apiKey: e.POSTHOG_PERSONAL_API_KEY,
-      // PostHog's environment id equals the project id, and /api/environments/:id/alerts/ is a
-      // deprecated alias of the projects path that may be switched off: both ids use the projects path.
-      pathFamily: "projects",
+      // PostHog's environment id equals the project id; the client uses the projects path for both.
       projectId: (e.POSTHOG_PROJECT_ID ?? e.POSTHOG_ENVIRONMENT_ID) as string,
     },
     port: e.PORT,

@@ -41,7 +41,6 @@ import {
  *   earlier attempt removed the alert and only its response was lost.
  */
 
-export type PathFamily = "projects" | "environments";
 export type HttpMethod = "GET" | "POST" | "PATCH" | "DELETE";
 
 /** One line of request logging. Holds no secrets, headers or query strings. */
@@ -82,7 +81,7 @@ export interface PostHogClientOptions {
   /** Base URL such as `https://us.posthog.com` (a trailing slash is ignored). */
   host: string;
   apiKey: string;
-  pathFamily: PathFamily;
+  /** The project id; PostHog's environment id is the same number. */
   projectId: string;
   /** undici dispatcher to send requests through; by default the client makes its own Agent. */
   dispatcher?: Dispatcher;
@@ -163,9 +162,8 @@ export class PostHogClient {
     this.apiKey = options.apiKey;
     const project = pathSegment(options.projectId);
     if (project === null) throw new Error("PostHog project id must not be empty");
-    const family = options.pathFamily === "environments" ? "environments" : "projects";
-    this.alertsBase = `/api/${family}/${project}/alerts/`;
-    // Insights are always read through the projects family; the environment id equals the project id.
+    // The projects path: /api/environments/:id/ is a deprecated alias that may be switched off.
+    this.alertsBase = `/api/projects/${project}/alerts/`;
     this.insightsBase = `/api/projects/${project}/insights/`;
     const timeouts = options.timeouts ?? {};
     this.headersMs = timeouts.headersMs ?? 10_000;

@@ -35,7 +35,6 @@ export type ThreadMethod = (typeof THREAD_METHODS)[number];
 export interface ThreadClientSettings {
   host: string;
   apiKey: string;
-  pathFamily: "projects" | "environments";
   projectId: string;
 }
 

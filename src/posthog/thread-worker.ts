@@ -40,7 +40,6 @@ const send = (message: WorkerMessage) => port.postMessage(message);
 const client = new PostHogClient({
   host: settings.host,
   apiKey: settings.apiKey,
-  pathFamily: settings.pathFamily,
   projectId: settings.projectId,
   onRequest: (info) => send({ type: "request", info }),
 });

@@ -88,7 +88,6 @@ export class PostHogThread implements AlertsApi {
     this.settings = {
       host: options.host,
       apiKey: options.apiKey,
-      pathFamily: options.pathFamily,
       projectId: options.projectId,
     };
     this.url = options.workerUrl ?? new URL("./thread-worker.js", import.meta.url);

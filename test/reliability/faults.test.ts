@@ -92,7 +92,6 @@ async function startWithShortTimeouts(seed: (posthog: FakePostHog) => void): Pro
   client = new PostHogClient({
     host: h.posthog.url,
     apiKey: POSTHOG_KEY,
-    pathFamily: "projects",
     projectId: String(PROJECT_ID),
     timeouts: { headersMs: 1_000, bodyMs: 1_000 },
     // Short backoff keeps the suite fast; Retry-After handling keeps its default ceiling.

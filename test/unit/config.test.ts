@@ -25,7 +25,6 @@ describe("loadConfig", () => {
     expect(config.slack.socketMode).toBe(false);
     expect(config.posthog).toMatchObject({
       host: "https://us.posthog.com",
-      pathFamily: "projects",
       projectId: "4242",
     });
     expect(config.port).toBe(3000);
@@ -77,7 +76,7 @@ describe("loadConfig", () => {
     const { POSTHOG_PROJECT_ID: _omit, ...withoutProject } = VALID;
     const config = loadConfig({ ...withoutProject, POSTHOG_ENVIRONMENT_ID: "77" });
     // The environment id is the project id, and the environments path for alerts is deprecated.
-    expect(config.posthog).toMatchObject({ pathFamily: "projects", projectId: "77" });
+    expect(config.posthog).toMatchObject({ projectId: "77" });
   });
 
   it("uses Socket Mode when an app token is set, and then needs no signing secret", () => {

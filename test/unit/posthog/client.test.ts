@@ -181,7 +181,6 @@ function makeClient(options: Partial<PostHogClientOptions> = {}): PostHogClient 
   const client = new PostHogClient({
     host: `${server.url}/`,
     apiKey: API_KEY,
-    pathFamily: "projects",
     projectId: "42",
     sleep: async (ms) => {
       sleeps.push(ms);
@@ -233,12 +232,12 @@ describe("requests", () => {
     expect(server.requests[0]?.headers["content-type"]).toBeUndefined();
   });
 
-  it("uses the environments family for alerts but projects for insights", async () => {
+  it("uses the projects path for alerts and insights (the environments path is a deprecated alias)", async () => {
     server.respond(reply(200, page([alertJson()], null)), reply(200, page([insightJson()], null)));
-    const client = makeClient({ pathFamily: "environments", projectId: "77" });
+    const client = makeClient({ projectId: "77" });
     await client.listAlerts();
     await client.searchInsights({ search: "signups" });
-    expect(server.requests[0]?.url).toBe("/api/environments/77/alerts/");
+    expect(server.requests[0]?.url).toBe("/api/projects/77/alerts/");
     expect(server.requests[1]?.url).toBe(
       "/api/projects/77/insights/?basic=true&saved=true&search=signups&order=-last_modified_at&limit=20&offset=0",
     );
@@ -711,7 +710,7 @@ describe("insights", () => {
 
   it("gets an insight by short id through the list filter", async () => {
     server.respond(reply(200, page([insightJson()], null)));
-    const insight = await makeClient({ pathFamily: "environments" }).getInsight("AaVQ8Ijw");
+    const insight = await makeClient().getInsight("AaVQ8Ijw");
     expect(insight.id).toBe(4821);
     expect(server.requests[0]?.url).toBe("/api/projects/42/insights/?short_id=AaVQ8Ijw&basic=true&limit=1");
   });

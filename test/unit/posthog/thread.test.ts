@@ -89,7 +89,7 @@ describe("PostHogThread", () => {
     await fake.close();
   });
 
-  const settings = () => ({ host: fake.url, apiKey: KEY, pathFamily: "projects" as const, projectId: "7" });
+  const settings = () => ({ host: fake.url, apiKey: KEY, projectId: "7" });
 
   it("has a built worker to run", () => {
     expect(existsSync(BUILT_WORKER)).toBe(true);
