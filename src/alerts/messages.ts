@@ -28,7 +28,8 @@ export function resolutionText(resolution: Exclude<Resolution, { ok: true }>, co
   const ref = safeMrkdwn(resolution.ref, 100);
   if (resolution.reason === "not_found")
     return `No alert matches “${ref}”. Try \`${command} list\` to see the names.`;
-  const shown = resolution.candidates.slice(0, 15);
+  // Twelve lines of at most ~190 characters keep the answer within a section's 3,000.
+  const shown = resolution.candidates.slice(0, 12);
   const lines = shown.map((a) => `• ${safeMrkdwn(a.name || "(unnamed alert)", 150)} — \`${a.id}\``);
   const more = resolution.candidates.length - shown.length;
   return `“${ref}” matches ${resolution.candidates.length} alerts. Use more of the name, or the id:\n${lines.join("\n")}${more > 0 ? `\n…and ${more} more.` : ""}`;

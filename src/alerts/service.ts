@@ -91,6 +91,14 @@ export class AlertService {
     private readonly staleLimitMs = STALE_LIST_LIMIT_MS,
   ) {}
 
+  /**
+   * When the list `listAll` last answered with was read from PostHog (a write from Slack
+   * applied to it keeps that time); null before the first read.
+   */
+  listedAt(): number | null {
+    return this.settled ? this.settledAt : null;
+  }
+
   /** The last list, while it is young enough to answer during a refresh (see STALE_LIST_LIMIT_MS). */
   private usableSettled(): Alert[] | null {
     return this.settled && this.now() - this.settledAt <= this.staleLimitMs ? this.settled : null;

@@ -54,8 +54,13 @@ function describeResult(
       // performWrite has made sure PostHog kept a snooze.
       const until = alert?.snoozed_until ?? "";
       const was = cutShort ? cutShort.toISOString() : null;
+      // A disabled alert is not checked at all; the snooze only matters once it is enabled.
+      const disabled =
+        alert?.enabled === false
+          ? " It is disabled, so PostHog does not check it until someone enables it."
+          : "";
       return {
-        sentence: `🔕 ${who} snoozed ${safe} until ${slackDate(until)}${was ? `, cutting short a snooze until ${slackDate(was)}` : ""}.`,
+        sentence: `🔕 ${who} snoozed ${safe} until ${slackDate(until)}${was ? `, cutting short a snooze until ${slackDate(was)}` : ""}.${disabled}`,
         plain: `Snoozed ${name} until ${plainDate(until)}${was ? `, cutting short a snooze until ${plainDate(was)}` : ""}.`,
       };
     }

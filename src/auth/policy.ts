@@ -1,6 +1,7 @@
 import type { WriteAccess } from "../config.js";
 import type { Member } from "../posthog/schemas.js";
 import type { SlackDirectory } from "../slack/directory.js";
+import { safeMrkdwn } from "../slack/mrkdwn.js";
 
 /** `retry` marks a refusal only because a lookup failed: trying again shortly may well work. */
 export type WriteDecision =
@@ -94,7 +95,12 @@ export class WritePolicy {
       members = await this.membersByEmail();
     } catch (error) {
       const message = (error as { userMessage?: string }).userMessage ?? "PostHog did not answer";
-      return { ok: false, reason: REFUSALS.lookupFailed(message.replace(/\.$/, "")), retry: true };
+      // PostHog's own words are part of it, no more trusted than an alert name.
+      return {
+        ok: false,
+        reason: REFUSALS.lookupFailed(safeMrkdwn(message.replace(/\.$/, ""), 300)),
+        retry: true,
+      };
     }
     const member = members.get(user.email.toLowerCase());
     if (!member) return { ok: false, reason: REFUSALS.notMember(user.email) };

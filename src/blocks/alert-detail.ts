@@ -18,9 +18,10 @@ import {
   ACTION_SHOW_EDIT,
   ACTION_SHOW_SNOOZE,
   ACTION_SHOW_TOGGLE,
+  ACTION_SHOW_UNSNOOZE,
 } from "../slack/ids.js";
 import { link, safeMrkdwn } from "../slack/mrkdwn.js";
-import { type Block, button, context, header, type SlackMessage, section } from "./common.js";
+import { type Block, button, confirmDialog, context, header, type SlackMessage, section } from "./common.js";
 
 const BARS = "▁▂▃▄▅▆▇█";
 
@@ -48,9 +49,18 @@ export function alertActions(links: PostHogLinks, alert: Alert): Block {
     elements: [
       button("Edit", ACTION_SHOW_EDIT, { value }),
       button(alert.snoozed_until ? "Snooze again…" : "Snooze…", ACTION_SHOW_SNOOZE, { value }),
-      button(alert.enabled ? "Disable" : "Enable", ACTION_SHOW_TOGGLE, {
-        value: toggleCodec.encode({ a: alert.id, v: alert.enabled ? "disable" : "enable" }),
-      }),
+      ...(alert.snoozed_until ? [button("Unsnooze", ACTION_SHOW_UNSNOOZE, { value })] : []),
+      alert.enabled
+        ? button("Disable", ACTION_SHOW_TOGGLE, {
+            value: toggleCodec.encode({ a: alert.id, v: "disable" }),
+            // As on a notification: it silences the alert for everyone until someone enables it.
+            confirm: confirmDialog(
+              "Disable this alert?",
+              "PostHog stops checking it, for everyone, until someone enables it again.",
+              "Disable",
+            ),
+          })
+        : button("Enable", ACTION_SHOW_TOGGLE, { value: toggleCodec.encode({ a: alert.id, v: "enable" }) }),
       button("Delete…", ACTION_SHOW_DELETE, { value, style: "danger" }),
       button("Open in PostHog", ACTION_OPEN_IN_POSTHOG, { url: alertUrl(links, alert) }),
     ],
@@ -68,7 +78,9 @@ export function buildAlertDetail(links: PostHogLinks, alert: Alert): SlackMessag
     `*Last checked*\n${alert.last_checked_at ? slackDate(alert.last_checked_at) : "not yet"}`,
   ];
   if (alert.snoozed_until) fields.push(`*Snoozed until*\n${slackDate(alert.snoozed_until)}`);
-  if (alert.next_check_at && alert.enabled) fields.push(`*Next check*\n${slackDate(alert.next_check_at)}`);
+  // PostHog does not check a disabled alert, nor a snoozed one before its snooze ends.
+  if (alert.next_check_at && alert.enabled && !alert.snoozed_until)
+    fields.push(`*Next check*\n${slackDate(alert.next_check_at)}`);
   fields.push(`*Subscribers*\n${alert.subscribed_users.length}`);
 
   const blocks: Block[] = [

@@ -48,7 +48,7 @@ export function alertFacts(links: PostHogLinks, alert: Alert): string {
     link(insightUrl(links, alert.insight_short_id ?? alert.insight), insightLabel(alert), 120),
     safeMrkdwn(conditionWords(alert), 200),
     frequencyWords(alert.calculation_interval),
-    `last ${lastValueWords(alert)}`,
+    alert.last_value === null ? "no value yet" : `last ${lastValueWords(alert)}`,
   ];
   if (alert.snoozed_until) facts.push(`🔕 until ${slackDate(alert.snoozed_until)}`);
   return facts.join(" · ");
@@ -61,6 +61,7 @@ export function alertFacts(links: PostHogLinks, alert: Alert): string {
 const ROW_LABELS = {
   edit: Object.freeze(plain("Edit", LIMITS.optionText)),
   snooze: Object.freeze(plain("Snooze…", LIMITS.optionText)),
+  unsnooze: Object.freeze(plain("Unsnooze", LIMITS.optionText)),
   disable: Object.freeze(plain("Disable", LIMITS.optionText)),
   enable: Object.freeze(plain("Enable", LIMITS.optionText)),
   delete: Object.freeze(plain("Delete…", LIMITS.optionText)),
@@ -76,7 +77,9 @@ export function rowMenu(links: PostHogLinks, alert: Alert): Block {
     action_id: ACTION_ROW_MENU,
     options: [
       item("edit"),
-      item("snooze"),
+      // An overflow menu holds five options: a snoozed alert's row ends its snooze instead
+      // (snoozing it again is in `/alerts show`).
+      item(alert.snoozed_until ? "unsnooze" : "snooze"),
       item(toggle),
       item("delete"),
       { ...item("show"), url: alertUrl(links, alert) },
@@ -185,7 +188,7 @@ export function buildAlertList(
   );
   const names = page
     .slice(0, 10)
-    .map((a) => `${displayState(a)}: ${safeMrkdwn(a.name, 100)}`)
+    .map((a) => `${displayState(a)}: ${safeMrkdwn(a.name || "(unnamed alert)", 100)}`)
     .join("; ");
   return { text: `${total} ${what}: ${names}${page.length > 10 ? "; …" : ""}`.slice(0, 3000), blocks };
 }

@@ -1,25 +1,47 @@
 import { displayState } from "../alerts/describe.js";
 import type { Alert } from "../posthog/schemas.js";
+import { slackDate } from "../slack/dates.js";
 import { escapeMrkdwn, safeMrkdwn } from "../slack/mrkdwn.js";
+import { matchesFilter } from "./alert-list.js";
 import { type Block, context, header, section } from "./common.js";
 import { SUBCOMMANDS } from "./help.js";
 
-/** The App Home tab: what is firing now, and how to use the bot. */
-export function buildHome(alerts: Alert[] | null, problem: string | null, command = "/alerts") {
+/** How many firing and errored alerts the tab names before "…and N more". */
+const HOME_NAMED = 20;
+
+/**
+ * The App Home tab: what is firing now (and what is broken), and how to use
+ * the bot. `listedAt` is when the list was read from PostHog.
+ */
+export function buildHome(
+  alerts: Alert[] | null,
+  problem: string | null,
+  command = "/alerts",
+  listedAt: number | null = null,
+) {
   const blocks: Block[] = [header("PostHog alerts")];
   if (alerts) {
     const firing = alerts.filter((a) => displayState(a) === "Firing");
-    const snoozed = alerts.filter((a) => displayState(a) === "Snoozed").length;
-    const disabled = alerts.filter((a) => !a.enabled).length;
+    // An errored alert is never evaluated, so it cannot fire: it needs someone to look at it.
+    const errored = alerts.filter((a) => displayState(a) === "Errored");
+    const snoozed = alerts.filter((a) => matchesFilter(a, "snoozed")).length;
+    const disabled = alerts.filter((a) => matchesFilter(a, "disabled")).length;
     blocks.push(
       section(
-        `*${alerts.length}* alerts · *${firing.length}* firing · ${snoozed} snoozed · ${disabled} disabled`,
+        `*${alerts.length}* alerts · *${firing.length}* firing · ${snoozed} snoozed · ${disabled} disabled` +
+          (errored.length > 0 ? ` · *${errored.length}* errored` : ""),
       ),
     );
-    if (firing.length > 0) {
-      const lines = firing.slice(0, 20).map((a) => `🔴 ${safeMrkdwn(a.name || "(unnamed alert)", 120)}`);
+    const named = [
+      ...firing.map((a) => `🔴 ${safeMrkdwn(a.name || "(unnamed alert)", 120)}`),
+      ...errored.map(
+        (a) => `⚠️ ${safeMrkdwn(a.name || "(unnamed alert)", 120)} (errored: PostHog cannot check it)`,
+      ),
+    ];
+    if (named.length > 0) {
+      const more = named.length - HOME_NAMED;
       blocks.push(
-        section(`${lines.join("\n")}${firing.length > 20 ? `\n…and ${firing.length - 20} more` : ""}`),
+        section(`${named.slice(0, HOME_NAMED).join("\n")}${more > 0 ? `\n…and ${more} more` : ""}`),
       );
     }
   } else {
@@ -27,7 +49,11 @@ export function buildHome(alerts: Alert[] | null, problem: string | null, comman
   }
   blocks.push(
     section(SUBCOMMANDS.map((s) => `\`${command} ${escapeMrkdwn(s.usage)}\` — ${s.summary}`).join("\n")),
-    context("Open this tab again to refresh it."),
+    context(
+      alerts && listedAt !== null
+        ? `As PostHog listed them ${slackDate(new Date(listedAt))}. Open this tab again for the latest.`
+        : "Open this tab again to try again.",
+    ),
   );
   return { type: "home", blocks };
 }

@@ -24,6 +24,7 @@ import {
   ACTION_SHOW_EDIT,
   ACTION_SHOW_SNOOZE,
   ACTION_SHOW_TOGGLE,
+  ACTION_SHOW_UNSNOOZE,
 } from "../slack/ids.js";
 import { type SnoozePreset, snoozePreset } from "../time/snooze.js";
 import { openAlertForm } from "./alert-form.js";
@@ -145,6 +146,28 @@ async function writeFromEphemeral(deps: ListenerDeps, args: Click, alertId: stri
   if (outcome.ok) await announceChange(deps, outcome.alert, { verb, userId: args.body.user.id, alertId });
 }
 
+/** A write from a button under `/alerts show`: the details drawn again, then the sentence. */
+async function writeFromDetail(
+  deps: ListenerDeps,
+  args: Click,
+  alert: { id: string; name: string },
+  verb: WriteVerb,
+): Promise<void> {
+  const userId = args.body.user.id;
+  const alertId = alert.id;
+  const outcome = await performWrite(deps, { userId, alert, verb, source: "button" });
+  if (outcome.ok) {
+    // The refreshed view is a courtesy; the sentence below is the answer.
+    await detailMessage(deps, alertId)
+      .then((message) => replier(deps, args, true)(message))
+      .catch((error: Error) =>
+        deps.logger.warn({ alertId, err: error.message }, "could not refresh the alert's details"),
+      );
+  }
+  await replier(deps, args, false)(notice(outcome.sentence));
+  if (outcome.ok) await announceChange(deps, outcome.alert, { verb, userId, alertId });
+}
+
 export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
   // Previous / Next on an alert list
   app.action<BlockAction>(
@@ -186,6 +209,7 @@ export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
           const alert = await deps.alerts.api.getAlert(choice.a);
           return void (await replier(deps, args, false)(deleteConfirmation(alert)));
         }
+        case "unsnooze":
         case "enable":
         case "disable":
           return writeFromEphemeral(deps, args, choice.a, choice.v);
@@ -222,21 +246,13 @@ export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
       const choice = toggleCodec.decode(actionValue(args.action));
       if (!choice) return void (await replier(deps, args, false)(notice(MESSAGES.tampered)));
       const alertId = choice.a;
-      const userId = args.body.user.id;
       const alert = choice.v ? { id: alertId, name: "" } : await deps.alerts.api.getAlert(alertId);
       const verb = choice.v ?? ("enabled" in alert && alert.enabled ? "disable" : "enable");
-      const outcome = await performWrite(deps, { userId, alert, verb, source: "button" });
-      if (outcome.ok) {
-        // The refreshed view is a courtesy; the sentence below is the answer.
-        await detailMessage(deps, alertId)
-          .then((message) => replier(deps, args, true)(message))
-          .catch((error: Error) =>
-            deps.logger.warn({ alertId, err: error.message }, "could not refresh the alert's details"),
-          );
-      }
-      await replier(deps, args, false)(notice(outcome.sentence));
-      if (outcome.ok) await announceChange(deps, outcome.alert, { verb, userId, alertId });
+      await writeFromDetail(deps, args, alert, verb);
     }),
+  );
+  refAction(ACTION_SHOW_UNSNOOZE, (args, alertId) =>
+    writeFromDetail(deps, args, { id: alertId, name: "" }, "unsnooze"),
   );
   refAction(ACTION_SHOW_DELETE, async (args, alertId) => {
     const decision = await deps.policy.check(args.body.user.id);

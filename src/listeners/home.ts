@@ -8,7 +8,8 @@ export function registerHome(app: App, deps: ListenerDeps): void {
     if (event.tab !== "home") return;
     let view: ReturnType<typeof buildHome>;
     try {
-      view = buildHome(await deps.alerts.listAll(), null);
+      const alerts = await deps.alerts.listAll();
+      view = buildHome(alerts, null, "/alerts", deps.alerts.listedAt());
     } catch (error) {
       view = buildHome(null, userMrkdwnFor(error));
     }

@@ -76,7 +76,7 @@ export const listPageSchema = z.object({
 export const listPageCodec = jsonCodec(listPageSchema, LIMITS.buttonValue);
 
 /** Row menu choices: the verb and the alert id, within an overflow option's 150 characters. */
-export const ROW_VERBS = ["edit", "snooze", "disable", "enable", "delete", "show"] as const;
+export const ROW_VERBS = ["edit", "snooze", "unsnooze", "disable", "enable", "delete", "show"] as const;
 export type RowVerb = (typeof ROW_VERBS)[number];
 export const rowMenuSchema = z.object({ v: z.enum(ROW_VERBS), a: alertIdSchema });
 export const rowMenuCodec = jsonCodec(rowMenuSchema, LIMITS.optionValue);

@@ -9,6 +9,7 @@ export const ACTION_ROW_MENU = "alerts_row_menu";
 export const ACTION_SHOW_EDIT = "alert_edit";
 export const ACTION_SHOW_SNOOZE = "alert_snooze_menu";
 export const ACTION_SHOW_TOGGLE = "alert_toggle_enabled";
+export const ACTION_SHOW_UNSNOOZE = "alert_unsnooze";
 export const ACTION_SHOW_DELETE = "alert_delete_ask";
 export const ACTION_CONFIRM_DELETE = "alert_delete_confirm";
 export const ACTION_OPEN_IN_POSTHOG = "alert_open_posthog";

@@ -7,6 +7,7 @@ import {
   ACTION_ROW_MENU,
   ACTION_SHOW_DELETE,
   ACTION_SHOW_TOGGLE,
+  ACTION_SHOW_UNSNOOZE,
   ACTION_SNOOZE_AT,
   BLOCK_SNOOZE_AT,
   VIEW_SNOOZE_CUSTOM,
@@ -144,6 +145,34 @@ describe("the buttons under /alerts show", () => {
       expect(sentence?.body.text, `click ${click}`).toMatch(/disabled \*Signups dropped\*/);
       expect(h.posthog.alerts.get(signups.id)?.enabled, `click ${click}`).toBe(false);
     }
+  });
+});
+
+describe("/alerts show on a snoozed alert", () => {
+  it("offers Unsnooze, which ends the snooze and draws the details again; Disable asks first", async () => {
+    await command("snooze Signups dropped 2h");
+    const shown = await command("show Signups dropped");
+    const elements = (shown.blocks as Array<{ elements?: Array<Record<string, unknown>> }>).flatMap(
+      (b) => b.elements ?? [],
+    );
+    expect(elements.find((e) => e.action_id === ACTION_SHOW_TOGGLE)?.confirm).toMatchObject({
+      title: { text: "Disable this alert?" },
+    });
+    // PostHog does not check a snoozed alert, so no "next check" is promised.
+    expect(visibleText(shown)).not.toContain("Next check");
+    const unsnooze = elements.find((e) => e.action_id === ACTION_SHOW_UNSNOOZE) as { value: string };
+    const before = h.slack.responses.length;
+    await h.requester.blockAction({
+      userId: USERS.ann.id,
+      actionId: ACTION_SHOW_UNSNOOZE,
+      value: unsnooze.value,
+      responseUrl: h.slack.responseUrl(),
+    });
+    const refreshed = await nextResponse(h, before);
+    const sentence = await nextResponse(h, before + 1);
+    expect(h.posthog.alerts.get(signups.id)?.snoozed_until).toBeNull();
+    expect(sentence?.body.text).toMatch(/unsnoozed \*Signups dropped\*/);
+    expect(visibleText(refreshed?.body)).not.toContain("Unsnooze");
   });
 });
 
@@ -557,6 +586,8 @@ describe("answers to everything", () => {
     const call = h.slack.callsTo("views.publish")[0];
     expect(call?.ok).toBe(true);
     expectValidView(call?.args.view);
+    // The time the list was read, in each viewer's own time zone.
+    expect(JSON.stringify(call?.args.view)).toMatch(/As PostHog listed them <!date\^\d+\^/);
   });
 });
 

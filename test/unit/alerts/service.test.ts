@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { resolutionText } from "../../../src/alerts/messages.js";
 import { AlertService, type AlertsApi } from "../../../src/alerts/service.js";
 import type { Alert } from "../../../src/posthog/schemas.js";
 import { makeAlert } from "../../fixtures/alerts.js";
@@ -238,5 +239,20 @@ describe("AlertService.resolveCached", () => {
       candidates: [errorsA, errorsB],
     });
     expect(fake.calls).toBe(1);
+  });
+});
+
+describe("resolutionText", () => {
+  it("keeps the longest list of candidates within a section's 3,000 characters, ending with how many more", () => {
+    const candidates = Array.from({ length: 40 }, (_, i) =>
+      makeAlert({ name: `${"Signups ".repeat(30)}${i}` }),
+    );
+    const text = resolutionText(
+      { ok: false, reason: "ambiguous", ref: "s".repeat(100), candidates },
+      "/alerts",
+    );
+    expect(text.length).toBeLessThanOrEqual(3000);
+    expect(text).toMatch(/…and 28 more\.$/);
+    for (const alert of candidates.slice(0, 12)) expect(text).toContain(`\`${alert.id}\``);
   });
 });

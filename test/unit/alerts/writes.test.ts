@@ -116,6 +116,15 @@ describe("performWrite: snooze", () => {
 });
 
 describe("performWrite: unsnooze", () => {
+  it("says a snooze on a disabled alert changes nothing until someone enables it", async () => {
+    const off = await world(makeAlert({ name: "Signups dropped", enabled: false })).write("snooze", at(HOUR));
+    expect(off.sentence).toMatch(
+      /snoozed \*Signups dropped\* until .* It is disabled, so PostHog does not check it/,
+    );
+    const on = await world(makeAlert({ enabled: true })).write("snooze", at(HOUR));
+    expect(on.sentence).not.toMatch(/disabled/);
+  });
+
   it("says a disabled alert stays unchecked, and an enabled one is checked on schedule", async () => {
     const snoozed = { snoozed_until: at(HOUR).toISOString() };
     const off = await world(makeAlert({ ...snoozed, enabled: false })).write("unsnooze");

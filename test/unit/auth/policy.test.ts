@@ -79,6 +79,20 @@ describe("WritePolicy", () => {
     expect(!decision.ok && decision.reason).toMatch(/PostHog is not reachable/);
   });
 
+  it("escapes PostHog's own words in a refusal, as any outside text", async () => {
+    const failing = Object.assign(new Error("x"), { userMessage: "PostHog says: <!channel> *now*" });
+    const policy = new WritePolicy(
+      { mode: "posthog-members" },
+      directory({ U1: { email: "a@b.c" } }),
+      async () => {
+        throw failing;
+      },
+    );
+    const decision = await policy.check("U1");
+    expect(!decision.ok && decision.reason).toContain("&lt;!channel&gt;");
+    expect(!decision.ok && decision.reason).not.toContain("<!channel>");
+  });
+
   it("re-reads the member list after the cache time", async () => {
     let now = 0;
     let list = [member(1, "a@b.c")];

@@ -23,6 +23,36 @@ function manyAlerts(n: number) {
   );
 }
 
+describe("a list row's menu", () => {
+  const options = (alert: Alert) =>
+    (alertRow(links, alert) as { accessory: { options: Array<{ value: string }> } }).accessory.options.map(
+      (o) => rowMenuCodec.decode(o.value)?.v,
+    );
+
+  it("ends a snoozed alert's snooze where others offer one, within an overflow menu's five options", () => {
+    expect(options(makeAlert({ snoozed_until: null }))).toEqual([
+      "edit",
+      "snooze",
+      "disable",
+      "delete",
+      "show",
+    ]);
+    expect(options(makeAlert({ state: "Snoozed", snoozed_until: "2030-01-01T00:00:00Z" }))).toEqual([
+      "edit",
+      "unsnooze",
+      "disable",
+      "delete",
+      "show",
+    ]);
+  });
+
+  it("says an alert not yet checked has no value, without a dangling “last”", () => {
+    const text = JSON.stringify(alertRow(links, makeAlert({ last_value: null })));
+    expect(text).toContain("no value yet");
+    expect(text).not.toContain("last no value");
+  });
+});
+
 describe("conditionWords", () => {
   const withCondition = (type: string, thresholdType: string, lower: number | null, upper: number | null) =>
     makeAlert({
