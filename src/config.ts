@@ -110,8 +110,28 @@ const envSchema = z.object({
       .optional(),
   ),
   SLACK_API_URL: z.preprocess(blankToUndefined, httpUrl.default("https://slack.com/api/")),
-  POSTHOG_HOST: z.preprocess(blankToUndefined, httpUrl.default("https://us.posthog.com")),
-  POSTHOG_PERSONAL_API_KEY: z.preprocess(blankToUndefined, z.string({ error: "is missing" })),
+  POSTHOG_HOST: z.preprocess(
+    blankToUndefined,
+    httpUrl
+      // A page's address pasted from the browser: the client would put /api/... after it.
+      .refine(
+        (value) =>
+          !URL.canParse(value) ||
+          !/\/(project|insights|dashboard|alerts|settings)(\/|$)/.test(new URL(value).pathname),
+        "is the address of a page in PostHog, not of PostHog itself (keep only the part before /project/…)",
+      )
+      .default("https://us.posthog.com"),
+  ),
+  POSTHOG_PERSONAL_API_KEY: z.preprocess(
+    blankToUndefined,
+    z
+      .string({ error: "is missing" })
+      // The key in PostHog's snippet only sends events; it cannot read or change alerts.
+      .refine(
+        (value) => !value.startsWith("phc_"),
+        "is a project API key (phc_…), which cannot manage alerts",
+      ),
+  ),
   POSTHOG_PROJECT_ID: z.preprocess(blankToUndefined, z.string().regex(/^\d+$/, "is not a number").optional()),
   POSTHOG_ENVIRONMENT_ID: z.preprocess(
     blankToUndefined,

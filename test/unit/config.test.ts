@@ -69,6 +69,25 @@ describe("loadConfig", () => {
     expect(text).toContain("ALERTS_CHANNEL is not a Slack channel ID");
   });
 
+  it("refuses a PostHog page's address and a project API key, naming the variable and the fix", () => {
+    const host = problems({
+      ...VALID,
+      POSTHOG_HOST: "https://us.posthog.com/project/12345/insights/AaVQ8Ijw",
+    });
+    expect(host).toEqual([
+      expect.stringMatching(/^POSTHOG_HOST is the address of a page in PostHog.*use your PostHog URL/),
+    ]);
+    // A self-hosted PostHog under a path of its own is still accepted.
+    expect(loadConfig({ ...VALID, POSTHOG_HOST: "https://tools.example.com/posthog" }).posthog.host).toBe(
+      "https://tools.example.com/posthog",
+    );
+    const key = problems({ ...VALID, POSTHOG_PERSONAL_API_KEY: "phc_projectkey1234567890" });
+    expect(key).toEqual([
+      expect.stringMatching(/^POSTHOG_PERSONAL_API_KEY is a project API key.*create a personal API key/),
+    ]);
+    expect(key.join("")).not.toContain("phc_projectkey1234567890");
+  });
+
   it("needs exactly one of POSTHOG_PROJECT_ID and POSTHOG_ENVIRONMENT_ID", () => {
     expect(problems({ ...VALID, POSTHOG_ENVIRONMENT_ID: "1" })[0]).toMatch(
       /^POSTHOG_ENVIRONMENT_ID is set together/,
