@@ -182,7 +182,7 @@ export class PostHogThread implements AlertsApi {
       failed = true;
       this.problem(
         (error as { code?: string }).code === "ERR_WORKER_OUT_OF_MEMORY"
-          ? "the PostHog thread ran out of memory: start the bot with a larger --max-old-space-size"
+          ? "the PostHog thread ran out of its own 64 MB heap (not the bot's, so --max-old-space-size does not change it; it holds one page of alerts at a time, so this is a defect worth reporting with the log)"
           : `the PostHog thread failed: ${error.message}`,
       );
     });
