@@ -107,6 +107,15 @@ function timestampProblem(req: IncomingMessage, nowSeconds: number): string | nu
   return null;
 }
 
+/**
+ * How long a stop lets requests already under way finish (Slack's own limit is 3 s) before
+ * it closes their connections.
+ */
+const SHUTDOWN_GRACE_MS = 3_000;
+
+/** PostHog requests in a row without an answer after which /healthz warns. */
+const UNANSWERED_WARNED = 3;
+
 /** How long /healthz keeps warning after PostHog's latest 403. */
 const FORBIDDEN_WARNING_MS = 60 * 60_000;
 /** How long /healthz warns after the PostHog thread last failed or stopped on its own. */
@@ -121,6 +130,8 @@ export async function createBot(input: BotDeps): Promise<Bot> {
   // for an hour after the latest one, since other calls succeeding says nothing of that one thing.
   let rejected = false;
   let forbiddenAt: number | null = null;
+  // Requests PostHog did not answer (network errors, timeouts, 5xx) since the last it did.
+  let unanswered = 0;
   // The bot's own PostHog thread: a failure (a crash, running out of memory) restarts it on the
   // next call, and warns for an hour after the latest one, since a loop of them looks like health.
   const thread = input.posthogThread ?? null;
@@ -129,14 +140,18 @@ export async function createBot(input: BotDeps): Promise<Bot> {
     return {
       failing: rejected ? "PostHog rejected the API key (HTTP 401)" : null,
       warning:
-        forbiddenAt !== null && now().getTime() - forbiddenAt < FORBIDDEN_WARNING_MS
-          ? "PostHog refused a request with HTTP 403 within the last hour: the API key lacks a scope or access to the project (the log names it)"
-          : threadProblem && Date.now() - threadProblem.at < THREAD_WARNING_MS
-            ? `Within the last hour ${threadProblem.text} (the calls waiting on it failed; the log has each time)`
-            : null,
+        unanswered >= UNANSWERED_WARNED
+          ? `PostHog has not answered the bot's last ${unanswered} requests (no connection, a timeout or a server error): check POSTHOG_HOST and PostHog's status (the log names each)`
+          : forbiddenAt !== null && now().getTime() - forbiddenAt < FORBIDDEN_WARNING_MS
+            ? "PostHog refused a request with HTTP 403 within the last hour: the API key lacks a scope or access to the project (the log names it)"
+            : threadProblem && Date.now() - threadProblem.at < THREAD_WARNING_MS
+              ? `Within the last hour ${threadProblem.text} (the calls waiting on it failed; the log has each time)`
+              : null,
     };
   });
   const onStatus = (status: number | null) => {
+    if (status === null || status >= 500) unanswered += 1;
+    else unanswered = 0;
     if (status === 401) rejected = true;
     else if (status === 403) forbiddenAt = now().getTime();
     else if (status !== null && status < 400) rejected = false;
@@ -154,7 +169,7 @@ export async function createBot(input: BotDeps): Promise<Bot> {
   // A short busy timeout: better-sqlite3 is synchronous, so waiting on another process's lock
   // stops the event loop; 250 ms keeps acks within Slack's window, and a webhook that meets a
   // locked database answers 503 so PostHog sends it again.
-  const store = input.store ?? openStore(config.databasePath, { busyTimeoutMs: 250, logger });
+  const store = input.store ?? openStoreOrSay(config.databasePath, logger);
   const notifications = createNotifications({
     config,
     logger,
@@ -216,6 +231,7 @@ export async function createBot(input: BotDeps): Promise<Bot> {
     // Bolt's conversation store is unused here, and it built an Error with a stack trace on
     // every request ("Conversation not found") before each ack.
     convoStore: false,
+    // In Socket Mode, Bolt hands `clientOptions` (SLACK_API_URL included) to its connection client.
     ...(receiver ? { receiver } : { socketMode: true, appToken: config.slack.appToken as string }),
   });
   app.error(async (error) => {
@@ -232,6 +248,13 @@ export async function createBot(input: BotDeps): Promise<Bot> {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (receiver && path === ROUTE_SLACK_EVENTS) {
       const problem = timestampProblem(req, Math.floor(now().getTime() / 1000));
+      if (problem && req.headers["x-slack-signature"] === undefined && req.method === "POST") {
+        // Slack checks a slash command's certificate with an unsigned `ssl_check=1` POST.
+        void answerSslCheck(req, res, () => {
+          logger.warn({ reason: problem }, "refused a Slack request");
+        });
+        return;
+      }
       if (problem) {
         logger.warn({ reason: problem }, "refused a Slack request");
         req.resume();
@@ -278,7 +301,11 @@ export async function createBot(input: BotDeps): Promise<Bot> {
       });
       const port = (server.address() as AddressInfo).port;
       logger.info({ port, mode: config.slack.socketMode ? "socket" : "http" }, "listening");
-      if (config.slack.socketMode) await app.start();
+      if (config.slack.socketMode)
+        await app.start().catch((error: unknown) => {
+          // Socket Mode's first call is made with the app-level token, not the bot token.
+          throw Object.assign(error instanceof Error ? error : new Error(String(error)), { appToken: true });
+        });
       notifications.start();
       heap.start();
       health.markReady();
@@ -291,15 +318,73 @@ export async function createBot(input: BotDeps): Promise<Bot> {
     async stop() {
       health.markStopping();
       heap.stop();
-      if (config.slack.socketMode) await app.stop().catch(() => undefined);
-      await new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeIdleConnections();
-      });
-      await notifications.stop();
+      if (config.slack.socketMode)
+        await app
+          .stop()
+          .catch((error: Error) =>
+            logger.warn({ err: error.message }, "could not close the Socket Mode connection cleanly"),
+          );
+      await closeServer(server);
+      // PostHog calls still under way get the thread's own grace; deliveries waiting on one
+      // finish with what they have. Answers to commands go out through the responder, so it
+      // closes last.
+      await Promise.all([notifications.stop(), thread?.close()]);
       await responder.close();
-      await thread?.close();
       store.close();
     },
   };
+}
+
+/**
+ * Stops taking requests and lets those under way finish, for up to the grace time: a request
+ * that is still arriving by then (a stalled upload, say) would otherwise hold the stop until
+ * Node's request timeout, past the time a container runtime waits before it kills.
+ */
+function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const cut = setTimeout(() => server.closeAllConnections(), SHUTDOWN_GRACE_MS);
+    server.close(() => {
+      clearTimeout(cut);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+/** Opens the database, or fails with a sentence that names DATABASE_PATH and the file. */
+function openStoreOrSay(path: string, logger: Logger): Store {
+  try {
+    return openStore(path, { busyTimeoutMs: 250, logger });
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    throw new Error(
+      `DATABASE_PATH (${path}) cannot be used: ${why}. Point it at a file in a folder the bot may write to, that no other running bot uses.`,
+    );
+  }
+}
+
+/** The most of an unsigned request's body read to see whether it is Slack's certificate check. */
+const SSL_CHECK_MAX_BYTES = 4096;
+
+/**
+ * Answers Slack's unsigned certificate check (`ssl_check=1`) with 200, as Bolt would, and any
+ * other unsigned request with 401 (after `refused`). Reads at most a few kB of the body.
+ */
+async function answerSslCheck(req: IncomingMessage, res: ServerResponse, refused: () => void): Promise<void> {
+  let body = "";
+  try {
+    for await (const chunk of req) {
+      body += String(chunk);
+      if (body.length > SSL_CHECK_MAX_BYTES) break;
+    }
+  } catch {
+    body = "";
+  }
+  if (body.length <= SSL_CHECK_MAX_BYTES && new URLSearchParams(body).get("ssl_check") === "1") {
+    res.writeHead(200).end();
+    return;
+  }
+  refused();
+  req.resume();
+  res.writeHead(401).end();
 }

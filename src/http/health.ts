@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 
 export interface HealthReport {
-  status: "starting" | "ok" | "degraded" | "failing";
+  status: "starting" | "stopping" | "ok" | "degraded" | "failing";
   /** Problems that make the bot unable to work; any of these makes /healthz answer 503. */
   failing: string[];
   /** Problems worth a look that do not stop the bot; reported with 200. */
@@ -16,6 +16,7 @@ export interface HealthReport {
  */
 export class Health {
   private ready = false;
+  private stopping = false;
   private readonly checks = new Map<
     string,
     () => { failing?: string | null; warning?: string | null; details?: unknown }
@@ -27,6 +28,7 @@ export class Health {
 
   markStopping(): void {
     this.ready = false;
+    this.stopping = true;
   }
 
   register(
@@ -46,23 +48,28 @@ export class Health {
         if (result.failing) failing.push(result.failing);
         if (result.warning) warnings.push(result.warning);
         if (result.details !== undefined) details[name] = result.details;
-      } catch {
-        failing.push(`${name} check failed`);
+      } catch (error) {
+        // e.g. the database locked by another process: say which check and why.
+        failing.push(
+          `${name} check failed: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300),
+        );
       }
     }
-    const status = !this.ready
-      ? "starting"
-      : failing.length > 0
-        ? "failing"
-        : warnings.length > 0
-          ? "degraded"
-          : "ok";
+    const status = this.stopping
+      ? "stopping"
+      : !this.ready
+        ? "starting"
+        : failing.length > 0
+          ? "failing"
+          : warnings.length > 0
+            ? "degraded"
+            : "ok";
     return { status, failing, warnings, details };
   }
 
   handle = (_req: IncomingMessage, res: ServerResponse): void => {
     const report = this.report();
-    const code = report.status === "starting" || report.status === "failing" ? 503 : 200;
+    const code = report.status === "ok" || report.status === "degraded" ? 200 : 503;
     res.writeHead(code, { "content-type": "application/json", "cache-control": "no-store" });
     res.end(JSON.stringify(report));
   };

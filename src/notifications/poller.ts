@@ -1,3 +1,4 @@
+import { userMessageFor } from "../alerts/messages.js";
 import type { Alert } from "../posthog/schemas.js";
 import type { PollStateRecord, Store } from "../store/store.js";
 import { toEpochMs } from "../store/time.js";
@@ -51,6 +52,8 @@ export interface PollResult {
 
 export interface Poller {
   pollOnce(): Promise<PollResult>;
+  /** Polls that failed in a row since the last one that worked, and why the latest failed. */
+  failures(): { count: number; problem: string | null };
   start(): void;
   stop(): Promise<void>;
 }
@@ -65,13 +68,19 @@ function recordOf(alert: Alert): PollStateRecord {
   };
 }
 
+/** A poll that was under way when the poller stopped. */
+class PollStopped extends Error {
+  constructor() {
+    super("the poller stopped while PostHog was being read");
+  }
+}
+
 export function createPoller(options: PollerOptions): Poller {
   const { source, store, logger } = options;
   const now = options.now ?? Date.now;
   const setTimer = options.setTimer ?? realTimer;
   let running = false;
   let cancelTimer: (() => void) | null = null;
-  let current: Promise<unknown> | null = null;
   let lastAlertCount = 0;
   let stretchedLogged = false;
   const minMsPerPage = options.minMsPerPage ?? 1500;
@@ -90,8 +99,34 @@ export function createPoller(options: PollerOptions): Poller {
     return delay;
   }
 
+  /** Set by stop: a poll still waiting on PostHog then leaves the store alone. */
+  let stopped = false;
+  const stoppedMeanwhile = () => {
+    if (stopped) throw new PollStopped();
+  };
+
+  let failed = 0;
+  let lastProblem: string | null = null;
+
+  /** One poll, counted: one that works clears the count of failures. */
   async function pollOnce(): Promise<PollResult> {
+    try {
+      const result = await poll();
+      failed = 0;
+      lastProblem = null;
+      return result;
+    } catch (error) {
+      if (!(error instanceof PollStopped)) {
+        failed += 1;
+        lastProblem = userMessageFor(error);
+      }
+      throw error;
+    }
+  }
+
+  async function poll(): Promise<PollResult> {
     const alerts = await source.listAllAlerts();
+    stoppedMeanwhile();
     lastAlertCount = alerts.length;
     const records = alerts.map(recordOf);
     const result: PollResult = { alerts: alerts.length, fired: 0, resolved: 0, refreshed: 0 };
@@ -120,6 +155,7 @@ export function createPoller(options: PollerOptions): Poller {
         () => false,
         (error: unknown) => (error as { code?: string }).code === "not_found",
       );
+      stoppedMeanwhile();
       if (gone) deleted.add(alertId);
     }
 
@@ -210,21 +246,22 @@ export function createPoller(options: PollerOptions): Poller {
   function tick(): void {
     if (!running) return;
     cancelTimer = null;
-    current = pollOnce()
+    void pollOnce()
       .catch((error) => {
+        if (error instanceof PollStopped) return;
         logger.warn(
-          { error: describeError(error) },
+          { error: describeError(error), problem: lastProblem, failuresInARow: failed },
           "Polling PostHog alerts failed; trying again next interval",
         );
       })
       .finally(() => {
-        current = null;
         if (running) cancelTimer = setTimer(tick, nextDelay());
       });
   }
 
   return {
     pollOnce,
+    failures: () => ({ count: failed, problem: lastProblem }),
     start() {
       if (running) return;
       running = true;
@@ -232,9 +269,11 @@ export function createPoller(options: PollerOptions): Poller {
     },
     async stop() {
       running = false;
+      stopped = true;
       cancelTimer?.();
       cancelTimer = null;
-      await current;
+      // Not awaited: reading every page of a big project, or PostHog not answering, would hold
+      // the shutdown for as long; the poll's store work is all after its PostHog calls.
     },
   };
 }

@@ -9,6 +9,10 @@ import type { AlertAction, Store } from "../store/store.js";
 import { createPoller, type Poller } from "./poller.js";
 import type { AlertSource } from "./ports.js";
 import { createWebhookHandler, type WebhookHandler } from "./webhook.js";
+
+/** Failed polls in a row after which /healthz warns (one can be a passing blip). */
+const POLL_FAILURES_WARNED = 2;
+
 import { createDeliveryWorker, type DeliveryWorker } from "./worker.js";
 
 export interface Notifications {
@@ -139,14 +143,17 @@ export function createNotifications(input: {
       const failing = summary.failingChannels.map(
         (c) => `<#${c.channel}>: ${c.lastError ?? "unknown error"}`,
       );
+      const polls = poller?.failures();
       const warning =
-        failing.length > 0
-          ? `Slack refused notifications for ${failing.length} channel${failing.length === 1 ? "" : "s"}`
-          : summary.delayedChannels.length > 0
-            ? `Notifications are delayed in ${summary.delayedChannels.length} channel${summary.delayedChannels.length === 1 ? "" : "s"}: Slack keeps failing them (still retrying)`
-            : summary.unrouted > 0
-              ? `${summary.unrouted} notification${summary.unrouted === 1 ? "" : "s"} have no channel (set ALERTS_CHANNEL or use /alerts watch)`
-              : null;
+        polls && polls.count >= POLL_FAILURES_WARNED
+          ? `Polling PostHog failed ${polls.count} times in a row, so firings only arrive by webhook: ${polls.problem ?? "see the log"}`
+          : failing.length > 0
+            ? `Slack refused notifications for ${failing.length} channel${failing.length === 1 ? "" : "s"}`
+            : summary.delayedChannels.length > 0
+              ? `Notifications are delayed in ${summary.delayedChannels.length} channel${summary.delayedChannels.length === 1 ? "" : "s"}: Slack keeps failing them (still retrying)`
+              : summary.unrouted > 0
+                ? `${summary.unrouted} notification${summary.unrouted === 1 ? "" : "s"} have no channel (set ALERTS_CHANNEL or use /alerts watch)`
+                : null;
       return {
         warning,
         details: {

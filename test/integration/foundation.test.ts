@@ -151,6 +151,41 @@ describe("the running bot", () => {
     expect(health.status).toBe(503);
   });
 
+  it("warns on /healthz once PostHog has not answered three requests in a row, and stops when it answers", async () => {
+    h = await startHarness({ seed: seedAlerts(1) });
+    // The list is tried four times (three retries), each answered 503.
+    h.posthog.failNext(4, { status: 503, body: { detail: "Service unavailable" } });
+    await h.requester.slashCommand({
+      text: "list",
+      userId: USERS.ann.id,
+      responseUrl: h.slack.responseUrl(),
+    });
+    await nextResponse(h, 0, 15_000);
+    const degraded = (await (await fetch(`${h.baseUrl}/healthz`)).json()) as {
+      status: string;
+      warnings: string[];
+    };
+    expect(degraded).toMatchObject({
+      status: "degraded",
+      warnings: [expect.stringMatching(/PostHog has not answered the bot's last \d+ requests.*POSTHOG_HOST/)],
+    });
+    await h.requester.slashCommand({
+      text: "list",
+      userId: USERS.ann.id,
+      responseUrl: h.slack.responseUrl(),
+    });
+    await nextResponse(h, 1, 15_000);
+    expect(((await (await fetch(`${h.baseUrl}/healthz`)).json()) as { status: string }).status).toBe("ok");
+  });
+
+  it('answers 503 "stopping" on /healthz while it stops', async () => {
+    h = await startHarness({ seed: seedAlerts(1) });
+    h.bot.health.markStopping();
+    const res = await fetch(`${h.baseUrl}/healthz`);
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ status: "stopping" });
+  });
+
   it("names the missing scope", async () => {
     h = await startHarness({ seed: seedAlerts(1) });
     h.posthog.setScopes(["insight:read"]);
@@ -177,6 +212,12 @@ describe("the running bot", () => {
       failing: [],
       warnings: [expect.stringMatching(/HTTP 403 within the last hour: the API key lacks a scope/)],
     });
+  });
+
+  it("in Socket Mode, asks the configured Slack API for its connection and blames the app token when refused", async () => {
+    // The fake Slack knows only the bot token, so it refuses this app-level token as Slack would.
+    const started = startHarness({ env: { SLACK_APP_TOKEN: "xapp-1-A0FAKE-unknown" } });
+    await expect(started).rejects.toMatchObject({ appToken: true, data: { error: "invalid_auth" } });
   });
 
   it("refuses to start, saying what to run, when the PostHog thread's script was not built", async () => {
@@ -240,6 +281,15 @@ describe("the running bot", () => {
       });
       expect(res.status).toBe(401);
     }
+    // Slack's certificate check is unsigned and gets a 200, as Bolt answers it; nothing runs.
+    const sslCheck = await h.requester.raw("ssl_check=1&token=legacy", {
+      "content-type": "application/x-www-form-urlencoded",
+    });
+    expect(sslCheck.status).toBe(200);
+    const unsignedCommand = await h.requester.raw(`${body}&ssl_check=0`, {
+      "content-type": "application/x-www-form-urlencoded",
+    });
+    expect(unsignedCommand.status).toBe(401);
     await new Promise((r) => setTimeout(r, 200));
     expect(h.slack.responses).toHaveLength(0);
     expect(h.posthog.requests).toHaveLength(0);

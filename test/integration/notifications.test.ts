@@ -468,6 +468,30 @@ describe("the poller", () => {
   });
 });
 
+describe("the poller, when PostHog refuses it", () => {
+  it("warns on /healthz after two failed polls in a row, with PostHog's reason, until one works", async () => {
+    await start({ POLL_INTERVAL_SECONDS: "3600" });
+    const poller = h.bot.notifications.poller;
+    if (!poller) throw new Error("poller not configured");
+    await h.slack.waitFor(() => h.posthog.requests.some((r) => /alerts\/?$/.test(r.path)));
+    const notFound = {
+      status: 404,
+      body: { type: "invalid_request", code: "not_found", detail: "Not found." },
+    };
+    h.posthog.failNext(2, notFound);
+    await expect(poller.pollOnce()).rejects.toThrow();
+    await expect(poller.pollOnce()).rejects.toThrow();
+    const health = (await (await fetch(`${h.baseUrl}/healthz`)).json()) as { warnings: string[] };
+    expect(health.warnings).toEqual([
+      expect.stringMatching(/^Polling PostHog failed 2 times in a row, so firings only arrive by webhook: /),
+    ]);
+    await poller.pollOnce();
+    expect(((await (await fetch(`${h.baseUrl}/healthz`)).json()) as { warnings: string[] }).warnings).toEqual(
+      [],
+    );
+  });
+});
+
 describe("delivery", () => {
   it("paces posts within Slack's per-channel limit and loses nothing", async () => {
     await start();

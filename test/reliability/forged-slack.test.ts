@@ -274,8 +274,10 @@ describe("forged Slack requests", () => {
       "X-Slack-Signature": "v0=00",
     });
     expect(withJunk.status).toBe(200);
+    // Without any signature headers it is Slack's certificate check: 200, as Bolt answers it,
+    // and nothing in it is read as a command.
     const bare = await h.requester.raw(body, { "Content-Type": FORM_CONTENT_TYPE });
-    expect(bare.status).toBe(401);
+    expect(bare.status).toBe(200);
     await sleep(300);
     expectNothingRan(before);
   });

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { createPoller } from "../../../src/notifications/poller.js";
+import { PostHogError } from "../../../src/posthog/errors.js";
 import { openStore, type Store } from "../../../src/store/store.js";
 import { ALERT_ID, alertIdFor, FakeClock, FakeSource, makeAlert, memoryLogger, waitFor } from "./support.js";
 
@@ -257,6 +258,45 @@ describe("poller", () => {
     expect(clock.now() - third).toBe(10_000);
     await p.stop();
     expect(logger.entries.some((e) => /hourly request limit/.test(e.message ?? ""))).toBe(true);
+  });
+
+  it("stops at once during a poll, and the poll then leaves the store alone", async () => {
+    const p = poller(60_000);
+    let release: () => void = () => {};
+    source.listGate = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    p.start();
+    await waitFor(() => source.listCalls === 1);
+    let stopped = false;
+    void p.stop().then(() => {
+      stopped = true;
+    });
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve));
+    // A big project's pages, or PostHog not answering, do not hold the stop.
+    expect(stopped).toBe(true);
+    release();
+    for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve));
+    expect(store.hasPollBaseline()).toBe(false);
+    expect(logger.entries.filter((e) => e.level === "warn")).toEqual([]);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
+  it("counts polls that fail in a row, with PostHog's reason, until one works", async () => {
+    const p = poller(60_000);
+    source.listError = new PostHogError({
+      code: "not_found",
+      message: "PostHog answered 404",
+      userMessage: "PostHog does not know the configured project.",
+    });
+    p.start();
+    await waitFor(() => p.failures().count === 1);
+    expect(p.failures().problem).toBe("PostHog does not know the configured project.");
+    await waitFor(() => p.failures().count === 2);
+    source.listError = null;
+    await waitFor(() => p.failures().count === 0);
+    expect(p.failures().problem).toBeNull();
+    await p.stop();
   });
 
   it("keeps polling after errors and never overlaps polls", async () => {
