@@ -22,6 +22,7 @@ import type { Fault, StoredMessage } from "../support/fake-slack.js";
 import { startFakeSlack } from "../support/fake-slack.js";
 import {
   BOT_TOKEN,
+  botEnv,
   type Harness,
   nextResponse,
   POSTHOG_KEY,
@@ -535,20 +536,12 @@ describe.concurrent("faults", () => {
       slack = await startFakeSlack({ botToken: BOT_TOKEN });
       for (const user of Object.values(USERS)) slack.addUser({ ...user, name: user.email.split("@")[0] });
       front = await startSlackFront(slack.apiUrl);
-      bot = await startBotProcess({
-        SLACK_BOT_TOKEN: BOT_TOKEN,
-        SLACK_SIGNING_SECRET: SIGNING_SECRET,
-        SLACK_API_URL: front.apiUrl,
-        POSTHOG_HOST: posthog.url,
-        POSTHOG_PERSONAL_API_KEY: POSTHOG_KEY,
-        POSTHOG_PROJECT_ID: String(PROJECT_ID),
-        PORT: "0",
-        DATABASE_PATH: join(dir, "bot.db"),
-        WEBHOOK_SECRET,
-        ALERTS_CHANNEL,
-        POLL_INTERVAL_SECONDS: "0",
-        LOG_LEVEL: "info",
-      });
+      bot = await startBotProcess(
+        botEnv(
+          { slackApiUrl: front.apiUrl, posthogUrl: posthog.url, databasePath: join(dir, "bot.db") },
+          { ALERTS_CHANNEL, LOG_LEVEL: "info" },
+        ),
+      );
       requester = new SlackRequester({ baseUrl: bot.baseUrl, signingSecret: SIGNING_SECRET });
     }, 30_000);
     afterAll(async () => {

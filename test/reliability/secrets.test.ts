@@ -27,6 +27,7 @@ import {
 import { startFakeSlack } from "../support/fake-slack.js";
 import {
   BOT_TOKEN,
+  botEnv,
   type Harness,
   nextResponse,
   POSTHOG_KEY,
@@ -289,20 +290,12 @@ describe.concurrent("secrets", () => {
       const slack = await startFakeSlack({ botToken: BOT_TOKEN });
       for (const user of Object.values(USERS)) slack.addUser({ ...user, name: user.email.split("@")[0] });
       try {
-        const bot = await startBotProcess({
-          SLACK_BOT_TOKEN: BOT_TOKEN,
-          SLACK_SIGNING_SECRET: SIGNING_SECRET,
-          SLACK_API_URL: slack.apiUrl,
-          POSTHOG_HOST: posthog.url,
-          POSTHOG_PERSONAL_API_KEY: POSTHOG_KEY,
-          POSTHOG_PROJECT_ID: String(PROJECT_ID),
-          PORT: "0",
-          DATABASE_PATH: join(dir, "bot.db"),
-          WEBHOOK_SECRET,
-          ALERTS_CHANNEL: "C0ALERTS01",
-          POLL_INTERVAL_SECONDS: "0",
-          LOG_LEVEL: "trace",
-        });
+        const bot = await startBotProcess(
+          botEnv(
+            { slackApiUrl: slack.apiUrl, posthogUrl: posthog.url, databasePath: join(dir, "bot.db") },
+            { ALERTS_CHANNEL: "C0ALERTS01", LOG_LEVEL: "trace" },
+          ),
+        );
         const requester = new SlackRequester({ baseUrl: bot.baseUrl, signingSecret: SIGNING_SECRET });
         posthog.failNext(1, { status: 401, body: { detail: `invalid key ${POSTHOG_KEY}` } });
         await requester.slashCommand({

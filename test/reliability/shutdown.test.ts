@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type FakePostHog, startFakePostHog } from "../support/fake-posthog.js";
 import { type FakeSlack, startFakeSlack } from "../support/fake-slack.js";
-import { BOT_TOKEN, POSTHOG_KEY, PROJECT_ID, SIGNING_SECRET, WEBHOOK_SECRET } from "../support/harness.js";
+import { BOT_TOKEN, botEnv, POSTHOG_KEY, PROJECT_ID, WEBHOOK_SECRET } from "../support/harness.js";
 import { firingBody } from "../support/webhook.js";
 import { type BotProcess, MAIN, sleep, startBotProcess, waitUntil } from "./support.js";
 
@@ -32,20 +32,11 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const env = (extra: Record<string, string> = {}) => ({
-  SLACK_BOT_TOKEN: BOT_TOKEN,
-  SLACK_SIGNING_SECRET: SIGNING_SECRET,
-  SLACK_API_URL: slack.apiUrl,
-  POSTHOG_HOST: posthog.url,
-  POSTHOG_PERSONAL_API_KEY: POSTHOG_KEY,
-  POSTHOG_PROJECT_ID: String(PROJECT_ID),
-  PORT: "0",
-  DATABASE_PATH: join(dir, "bot.db"),
-  WEBHOOK_SECRET,
-  POLL_INTERVAL_SECONDS: "0",
-  LOG_LEVEL: "info",
-  ...extra,
-});
+const env = (extra: Record<string, string> = {}) =>
+  botEnv(
+    { slackApiUrl: slack.apiUrl, posthogUrl: posthog.url, databasePath: join(dir, "bot.db") },
+    { LOG_LEVEL: "info", ...extra },
+  );
 
 describe("stopping the bot", () => {
   it("finishes a request under way at SIGTERM, closes its keep-alive connection, and exits 0 soon", async () => {

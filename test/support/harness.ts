@@ -42,6 +42,29 @@ export interface HarnessOptions {
   posthogThreadWorker?: URL;
 }
 
+/**
+ * The bot's environment against these fakes: every required variable, the webhook on,
+ * polling off, an ephemeral port; `extra` adds or overrides.
+ */
+export function botEnv(
+  fakes: { slackApiUrl: string; posthogUrl: string; databasePath: string },
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
+    SLACK_API_URL: fakes.slackApiUrl,
+    POSTHOG_HOST: fakes.posthogUrl,
+    POSTHOG_PERSONAL_API_KEY: POSTHOG_KEY,
+    POSTHOG_PROJECT_ID: String(PROJECT_ID),
+    PORT: "0",
+    DATABASE_PATH: fakes.databasePath,
+    POLL_INTERVAL_SECONDS: "0",
+    WEBHOOK_SECRET,
+    ...extra,
+  };
+}
+
 /** Starts fake PostHog, fake Slack and the real bot on an ephemeral port, all on loopback. */
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const posthog = await startFakePostHog({ apiKey: POSTHOG_KEY, projectId: PROJECT_ID });
@@ -51,20 +74,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   posthog.addMember({ email: USERS.bob.email, first_name: "Bob" });
   options.seed?.(posthog);
 
-  const config = loadConfig({
-    SLACK_BOT_TOKEN: BOT_TOKEN,
-    SLACK_SIGNING_SECRET: SIGNING_SECRET,
-    SLACK_API_URL: slack.apiUrl,
-    POSTHOG_HOST: posthog.url,
-    POSTHOG_PERSONAL_API_KEY: POSTHOG_KEY,
-    POSTHOG_PROJECT_ID: String(PROJECT_ID),
-    PORT: "0",
-    LOG_LEVEL: "debug",
-    DATABASE_PATH: ":memory:",
-    POLL_INTERVAL_SECONDS: "0",
-    WEBHOOK_SECRET,
-    ...options.env,
-  });
+  const config = loadConfig(
+    botEnv(
+      { slackApiUrl: slack.apiUrl, posthogUrl: posthog.url, databasePath: ":memory:" },
+      { LOG_LEVEL: "debug", ...options.env },
+    ),
+  );
   const logs: string[] = [];
   const logger = createLogger({
     level: config.logLevel,

@@ -165,117 +165,80 @@ describe("Store", () => {
       expect(otherAlert.duplicate).toBe(false);
     });
 
-    it("gives a firing the poller reported first the webhook's breach text, once", () => {
-      const checkedAt = "2025-06-02T01:00:12.345678Z";
-      const poll = store.enqueueFiring({ source: "poll", alertId: ALERT, lastCheckedAt: checkedAt });
-      const webhook = store.enqueueFiring({
-        source: "webhook",
-        eventUuid: "u1",
-        alertId: ALERT,
-        lastCheckedAt: checkedAt,
-        breaches: "below 100",
-      });
-      // Not posted yet: the waiting firing carries the text, and no redraw is needed.
-      expect(webhook).toEqual({ id: poll.id, duplicate: true });
-      expect(store.getNotification(poll.id)?.payload.breaches).toBe("below 100");
-      const again = store.enqueueFiring({
-        source: "webhook",
-        eventUuid: "u2",
-        alertId: ALERT,
-        lastCheckedAt: checkedAt,
-        breaches: "another text",
-      });
-      expect(again).toEqual({ id: poll.id, duplicate: true });
-      expect(store.getNotification(poll.id)?.payload.breaches).toBe("below 100");
-    });
+    describe("the breach sentence a webhook brings after the poller", () => {
+      const CHECKED = "2025-06-02T01:00:12.345678Z";
+      const fromPoll = (checkedAt = CHECKED) =>
+        store.enqueueFiring({ source: "poll", alertId: ALERT, lastCheckedAt: checkedAt });
+      const fromWebhook = (eventUuid: string, breaches: string, checkedAt = CHECKED) =>
+        store.enqueueFiring({
+          source: "webhook",
+          eventUuid,
+          alertId: ALERT,
+          lastCheckedAt: checkedAt,
+          breaches,
+        });
+      /** Routes the firing to C1 and claims it, as the worker does before it posts. */
+      const claim = (id: number) => {
+        store.routeNotification(id, ["C1"]);
+        return store.claimDelivery(store.deliveriesFor(id)[0]!.id)!;
+      };
+      const open = (deliveryId: number, breaches: string | null, checkedAt = CHECKED) =>
+        store.completeOpened(deliveryId, {
+          alertId: ALERT,
+          channel: "C1",
+          ts: "ts-1",
+          snapshot: { ...snapshot, breaches, latestCheckedAt: checkedAt },
+        });
 
-    it("redraws a posted message with the breach text a later webhook brought", () => {
-      const checkedAt = "2025-06-02T01:00:12.345678Z";
-      const poll = store.enqueueFiring({ source: "poll", alertId: ALERT, lastCheckedAt: checkedAt });
-      store.routeNotification(poll.id, ["C1"]);
-      const job = store.claimDelivery(store.deliveriesFor(poll.id)[0]!.id)!;
-      const episodeId = store.completeOpened(job.delivery.id, {
-        alertId: ALERT,
-        channel: "C1",
-        ts: "ts-1",
-        snapshot: { ...snapshot, breaches: null, latestCheckedAt: checkedAt },
+      it("goes to a firing not posted yet, once, with no redraw", () => {
+        const poll = fromPoll();
+        expect(fromWebhook("u1", "below 100")).toEqual({ id: poll.id, duplicate: true });
+        expect(store.getNotification(poll.id)?.payload.breaches).toBe("below 100");
+        expect(fromWebhook("u2", "another text")).toEqual({ id: poll.id, duplicate: true });
+        expect(store.getNotification(poll.id)?.payload.breaches).toBe("below 100");
       });
-      const webhook = store.enqueueFiring({
-        source: "webhook",
-        eventUuid: "u1",
-        alertId: ALERT,
-        lastCheckedAt: checkedAt,
-        breaches: "below 100",
-      });
-      expect(webhook).toEqual({ id: poll.id, duplicate: true, completed: true });
-      expect(store.openEpisode(ALERT, "C1")).toMatchObject({ id: episodeId, breaches: "below 100" });
-      expect(store.unroutedNotifications().map((n) => [n.kind, n.alertId])).toEqual([["refresh", ALERT]]);
-    });
 
-    it("keeps the breach text a webhook brought while the poller's post was under way", () => {
-      const checkedAt = "2025-06-02T01:00:12.345678Z";
-      const poll = store.enqueueFiring({ source: "poll", alertId: ALERT, lastCheckedAt: checkedAt });
-      store.routeNotification(poll.id, ["C1"]);
-      const job = store.claimDelivery(store.deliveriesFor(poll.id)[0]!.id)!;
-      const webhook = store.enqueueFiring({
-        source: "webhook",
-        eventUuid: "u1",
-        alertId: ALERT,
-        lastCheckedAt: checkedAt,
-        breaches: "below 100",
+      it("goes to a posted message, with a redraw queued", () => {
+        const poll = fromPoll();
+        const episodeId = open(claim(poll.id).delivery.id, null);
+        expect(fromWebhook("u1", "below 100")).toEqual({ id: poll.id, duplicate: true, completed: true });
+        expect(store.openEpisode(ALERT, "C1")).toMatchObject({ id: episodeId, breaches: "below 100" });
+        expect(store.unroutedNotifications().map((n) => [n.kind, n.alertId])).toEqual([["refresh", ALERT]]);
       });
-      // The message going out was drawn without it: a redraw follows the post.
-      expect(webhook).toEqual({ id: poll.id, duplicate: true, completed: true });
-      store.completeOpened(job.delivery.id, {
-        alertId: ALERT,
-        channel: "C1",
-        ts: "ts-1",
-        snapshot: { ...snapshot, breaches: null, latestCheckedAt: checkedAt },
-      });
-      expect(store.openEpisode(ALERT, "C1")?.breaches).toBe("below 100");
-    });
 
-    it("replaces the sentence of an earlier check when the webhook for the shown check brings its own", () => {
-      const first = "2025-06-02T01:00:00Z";
-      const second = "2025-06-02T02:00:00Z";
-      const a = store.enqueueFiring({
-        source: "webhook",
-        eventUuid: "a",
-        alertId: ALERT,
-        lastCheckedAt: first,
+      it("is kept when it lands while the poller's post is under way, with a redraw after the post", () => {
+        const job = claim(fromPoll().id);
+        expect(fromWebhook("u1", "below 100")).toMatchObject({ duplicate: true, completed: true });
+        open(job.delivery.id, null);
+        expect(store.openEpisode(ALERT, "C1")?.breaches).toBe("below 100");
       });
-      store.routeNotification(a.id, ["C1"]);
-      const opened = store.claimDelivery(store.deliveriesFor(a.id)[0]!.id)!;
-      const episodeId = store.completeOpened(opened.delivery.id, {
-        alertId: ALERT,
-        channel: "C1",
-        ts: "ts-1",
-        snapshot: { ...snapshot, breaches: "value 42 is below 100", latestCheckedAt: first },
+
+      it("replaces the sentence of an earlier check on a repeat the poller reported", () => {
+        const first = "2025-06-02T01:00:00Z";
+        const second = "2025-06-02T02:00:00Z";
+        const a = store.enqueueFiring({
+          source: "webhook",
+          eventUuid: "a",
+          alertId: ALERT,
+          lastCheckedAt: first,
+        });
+        const episodeId = open(claim(a.id).delivery.id, "value 42 is below 100", first);
+        const repeat = claim(fromPoll(second).id);
+        // A repeat the poller reported keeps the sentence the message had.
+        store.completeRepeated(repeat.delivery.id, {
+          episodeId,
+          repeatCount: 2,
+          replyTs: "ts-2",
+          snapshot: {
+            ...snapshot,
+            breaches: "value 42 is below 100",
+            latestValue: 38,
+            latestCheckedAt: second,
+          },
+        });
+        expect(fromWebhook("b", "value 38 is below 100", second).completed).toBe(true);
+        expect(store.getEpisode(episodeId)?.breaches).toBe("value 38 is below 100");
       });
-      const b = store.enqueueFiring({ source: "poll", alertId: ALERT, lastCheckedAt: second });
-      store.routeNotification(b.id, ["C1"]);
-      const repeat = store.claimDelivery(store.deliveriesFor(b.id)[0]!.id)!;
-      // A repeat the poller reported keeps the sentence the message had.
-      store.completeRepeated(repeat.delivery.id, {
-        episodeId,
-        repeatCount: 2,
-        replyTs: "ts-2",
-        snapshot: {
-          ...snapshot,
-          breaches: "value 42 is below 100",
-          latestValue: 38,
-          latestCheckedAt: second,
-        },
-      });
-      const webhook = store.enqueueFiring({
-        source: "webhook",
-        eventUuid: "b",
-        alertId: ALERT,
-        lastCheckedAt: second,
-        breaches: "value 38 is below 100",
-      });
-      expect(webhook.completed).toBe(true);
-      expect(store.getEpisode(episodeId)?.breaches).toBe("value 38 is below 100");
     });
 
     it("keeps test events apart from real checks and stores the payload", () => {
