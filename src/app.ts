@@ -8,7 +8,7 @@ import { WritePolicy } from "./auth/policy.js";
 import type { Config } from "./config.js";
 import { Health } from "./http/health.js";
 import { HeapWatch } from "./http/heap-watch.js";
-import type { ListenerDeps } from "./listeners/deps.js";
+import { type ListenerDeps, within } from "./listeners/deps.js";
 import { registerListeners } from "./listeners/index.js";
 import { boltLogger } from "./log.js";
 import { createNotifications, type Notifications } from "./notifications/service.js";
@@ -76,18 +76,18 @@ export function interactiveClientOptions(config: Config, logger: Logger): WebCli
 }
 
 /** What each PostHog HTTP attempt tells: a debug log line, and its status for /healthz. */
-function postHogRequestListener(logger: Logger, onStatus: (status: number | null) => void) {
+function postHogRequestListener(logger: Logger, onStatus: (status: number | null, attempt: number) => void) {
   const log = logger.child({ component: "posthog" });
   return (info: RequestLogInfo) => {
     log.debug(info, "posthog request");
-    onStatus(info.status);
+    onStatus(info.status, info.attempt);
   };
 }
 
 export function createPostHogClient(
   config: Config,
   logger: Logger,
-  onStatus: (status: number | null) => void = () => {},
+  onStatus: (status: number | null, attempt: number) => void = () => {},
 ): PostHogClient {
   return new PostHogClient({
     host: config.posthog.host,
@@ -111,7 +111,14 @@ function timestampProblem(req: IncomingMessage, nowSeconds: number): string | nu
  * How long a stop lets requests already under way finish (Slack's own limit is 3 s) before
  * it closes their connections.
  */
-const SHUTDOWN_GRACE_MS = 3_000;
+const SHUTDOWN_GRACE_MS = 2_000;
+/**
+ * How long a stop waits for listeners still at work (a PostHog answer, then the reply it
+ * owes), and for deliveries in flight: a little past the PostHog thread's own 5 s grace.
+ */
+const WORK_GRACE_MS = 5_500;
+/** How long a stop waits for the last replies to response URLs to be sent. */
+const REPLY_GRACE_MS = 1_000;
 
 /** PostHog requests in a row without an answer after which /healthz warns. */
 const UNANSWERED_WARNED = 3;
@@ -130,28 +137,38 @@ export async function createBot(input: BotDeps): Promise<Bot> {
   // for an hour after the latest one, since other calls succeeding says nothing of that one thing.
   let rejected = false;
   let forbiddenAt: number | null = null;
-  // Requests PostHog did not answer (network errors, timeouts, 5xx) since the last it did.
+  // Requests PostHog did not answer (network errors, timeouts, 5xx) since the last it did,
+  // each counted once however often it was retried, and when the latest of them was.
   let unanswered = 0;
+  let unansweredAt = 0;
   // The bot's own PostHog thread: a failure (a crash, running out of memory) restarts it on the
   // next call, and warns for an hour after the latest one, since a loop of them looks like health.
   const thread = input.posthogThread ?? null;
   health.register("posthog", () => {
     const threadProblem = thread?.latestProblem();
+    const t = now().getTime();
+    const warnings = [
+      unanswered >= UNANSWERED_WARNED && t - unansweredAt < FORBIDDEN_WARNING_MS
+        ? `PostHog has not answered the bot's last ${unanswered} requests (no connection, a timeout or a server error): check POSTHOG_HOST and PostHog's status (the log names each)`
+        : null,
+      forbiddenAt !== null && t - forbiddenAt < FORBIDDEN_WARNING_MS
+        ? "PostHog refused a request with HTTP 403 within the last hour: the API key lacks a scope or access to the project (the log names it)"
+        : null,
+      threadProblem && Date.now() - threadProblem.at < THREAD_WARNING_MS
+        ? `Within the last hour ${threadProblem.text} (the calls waiting on it failed; the log has each time)`
+        : null,
+    ].filter((w): w is string => w !== null);
     return {
       failing: rejected ? "PostHog rejected the API key (HTTP 401)" : null,
-      warning:
-        unanswered >= UNANSWERED_WARNED
-          ? `PostHog has not answered the bot's last ${unanswered} requests (no connection, a timeout or a server error): check POSTHOG_HOST and PostHog's status (the log names each)`
-          : forbiddenAt !== null && now().getTime() - forbiddenAt < FORBIDDEN_WARNING_MS
-            ? "PostHog refused a request with HTTP 403 within the last hour: the API key lacks a scope or access to the project (the log names it)"
-            : threadProblem && Date.now() - threadProblem.at < THREAD_WARNING_MS
-              ? `Within the last hour ${threadProblem.text} (the calls waiting on it failed; the log has each time)`
-              : null,
+      warning: warnings.length > 0 ? warnings.join("; ") : null,
     };
   });
-  const onStatus = (status: number | null) => {
-    if (status === null || status >= 500) unanswered += 1;
-    else unanswered = 0;
+  const onStatus = (status: number | null, attempt: number) => {
+    if (status !== null && status < 500) unanswered = 0;
+    else if (attempt === 1) {
+      unanswered += 1;
+      unansweredAt = now().getTime();
+    }
     if (status === 401) rejected = true;
     else if (status === 403) forbiddenAt = now().getTime();
     else if (status !== null && status < 400) rejected = false;
@@ -237,6 +254,10 @@ export async function createBot(input: BotDeps): Promise<Bot> {
   app.error(async (error) => {
     logger.error({ err: error.message, code: (error as { code?: string }).code }, "unhandled listener error");
   });
+  // Work a listener does after its ack (a PostHog call, then the reply it owes) is counted, so
+  // that a stop can let it finish before the reply sender and the database close.
+  const work = workCounter();
+  app.use(({ next }) => work.during(next));
   registerListeners(app, deps);
 
   const routes: Record<string, RouteHandler> = {
@@ -248,7 +269,12 @@ export async function createBot(input: BotDeps): Promise<Bot> {
     const path = (req.url ?? "/").split("?")[0] ?? "/";
     if (receiver && path === ROUTE_SLACK_EVENTS) {
       const problem = timestampProblem(req, Math.floor(now().getTime() / 1000));
-      if (problem && req.headers["x-slack-signature"] === undefined && req.method === "POST") {
+      if (
+        problem &&
+        req.headers["x-slack-signature"] === undefined &&
+        req.method === "POST" &&
+        (req.headers["content-type"] ?? "").startsWith("application/x-www-form-urlencoded")
+      ) {
         // Slack checks a slash command's certificate with an unsigned `ssl_check=1` POST.
         void answerSslCheck(req, res, () => {
           logger.warn({ reason: problem }, "refused a Slack request");
@@ -325,11 +351,15 @@ export async function createBot(input: BotDeps): Promise<Bot> {
             logger.warn({ err: error.message }, "could not close the Socket Mode connection cleanly"),
           );
       await closeServer(server);
-      // PostHog calls still under way get the thread's own grace; deliveries waiting on one
-      // finish with what they have. Answers to commands go out through the responder, so it
-      // closes last.
-      await Promise.all([notifications.stop(), thread?.close()]);
-      await responder.close();
+      // PostHog calls still under way get the thread's own grace; listeners and deliveries
+      // waiting on one finish with what they have. Answers go out through the responder, so it
+      // closes after them. A delivery cut off here is looked for in its channel at the next start.
+      await Promise.all([
+        within(notifications.stop(), WORK_GRACE_MS),
+        thread?.close(),
+        work.idle(WORK_GRACE_MS),
+      ]);
+      await within(responder.close(), REPLY_GRACE_MS);
       store.close();
     },
   };
@@ -372,14 +402,20 @@ const SSL_CHECK_MAX_BYTES = 4096;
  */
 async function answerSslCheck(req: IncomingMessage, res: ServerResponse, refused: () => void): Promise<void> {
   let body = "";
-  try {
-    for await (const chunk of req) {
-      body += String(chunk);
-      if (body.length > SSL_CHECK_MAX_BYTES) break;
-    }
-  } catch {
-    body = "";
-  }
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      req.off("data", onData);
+      resolve();
+    };
+    const onData = (chunk: Buffer) => {
+      body += chunk.toString();
+      // Too long to be the check: answered without reading the rest.
+      if (body.length > SSL_CHECK_MAX_BYTES) done();
+    };
+    req.on("data", onData);
+    req.once("end", done);
+    req.once("error", done);
+  });
   if (body.length <= SSL_CHECK_MAX_BYTES && new URLSearchParams(body).get("ssl_check") === "1") {
     res.writeHead(200).end();
     return;
@@ -387,4 +423,31 @@ async function answerSslCheck(req: IncomingMessage, res: ServerResponse, refused
   refused();
   req.resume();
   res.writeHead(401).end();
+}
+
+/** Counts work under way, and waits (up to a limit) for none to be. */
+function workCounter() {
+  let count = 0;
+  const waiters: Array<() => void> = [];
+  return {
+    async during(run: () => Promise<void>): Promise<void> {
+      count += 1;
+      try {
+        await run();
+      } finally {
+        count -= 1;
+        if (count === 0) for (const wake of waiters.splice(0)) wake();
+      }
+    },
+    idle(ms: number): Promise<void> {
+      if (count === 0) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, ms);
+        waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    },
+  };
 }

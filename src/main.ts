@@ -59,8 +59,9 @@ async function main(): Promise<void> {
       process.exit(1);
     }, SHUTDOWN_LIMIT_MS);
     force.unref();
+    // A stop asked for is a clean stop, even before start-up finished.
     if (!ready)
-      return void (bot ? bot.stop().catch(() => undefined) : Promise.resolve()).then(() => process.exit(1));
+      return void (bot ? bot.stop().catch(() => undefined) : Promise.resolve()).then(() => process.exit(0));
     bot
       ?.stop()
       .then(() => process.exit(0))

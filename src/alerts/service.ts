@@ -96,7 +96,7 @@ export class AlertService {
    * applied to it keeps that time); null before the first read.
    */
   listedAt(): number | null {
-    return this.settled ? this.settledAt : null;
+    return this.settled ? this.settledAt : this.cache?.list ? this.cache.at : null;
   }
 
   /** The last list, while it is young enough to answer during a refresh (see STALE_LIST_LIMIT_MS). */

@@ -1,6 +1,7 @@
 import { displayState } from "../alerts/describe.js";
 import type { Alert } from "../posthog/schemas.js";
 import { slackDate } from "../slack/dates.js";
+import { LIMITS } from "../slack/limits.js";
 import { escapeMrkdwn, safeMrkdwn } from "../slack/mrkdwn.js";
 import { matchesFilter } from "./alert-list.js";
 import { type Block, context, header, section } from "./common.js";
@@ -39,10 +40,16 @@ export function buildHome(
       ),
     ];
     if (named.length > 0) {
-      const more = named.length - HOME_NAMED;
-      blocks.push(
-        section(`${named.slice(0, HOME_NAMED).join("\n")}${more > 0 ? `\n…and ${more} more` : ""}`),
-      );
+      // Whole lines only, within a section's 3,000 characters, with room for "…and N more".
+      const shown: string[] = [];
+      let length = 0;
+      for (const line of named.slice(0, HOME_NAMED)) {
+        if (length + line.length + 1 > LIMITS.sectionText - 40) break;
+        shown.push(line);
+        length += line.length + 1;
+      }
+      const more = named.length - shown.length;
+      blocks.push(section(`${shown.join("\n")}${more > 0 ? `\n…and ${more} more` : ""}`));
     }
   } else {
     blocks.push(section(problem ?? "The alert list could not be loaded."));

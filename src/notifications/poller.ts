@@ -116,10 +116,11 @@ export function createPoller(options: PollerOptions): Poller {
       lastProblem = null;
       return result;
     } catch (error) {
-      if (!(error instanceof PollStopped)) {
-        failed += 1;
-        lastProblem = userMessageFor(error);
-      }
+      // A call the stop cut off (the PostHog thread closing) is the stop's, not PostHog's.
+      if (stopped || error instanceof PollStopped)
+        throw error instanceof PollStopped ? error : new PollStopped();
+      failed += 1;
+      lastProblem = userMessageFor(error);
       throw error;
     }
   }

@@ -144,16 +144,19 @@ export function createNotifications(input: {
         (c) => `<#${c.channel}>: ${c.lastError ?? "unknown error"}`,
       );
       const polls = poller?.failures();
-      const warning =
+      const pollWarning =
         polls && polls.count >= POLL_FAILURES_WARNED
           ? `Polling PostHog failed ${polls.count} times in a row, so firings only arrive by webhook: ${polls.problem ?? "see the log"}`
-          : failing.length > 0
-            ? `Slack refused notifications for ${failing.length} channel${failing.length === 1 ? "" : "s"}`
-            : summary.delayedChannels.length > 0
-              ? `Notifications are delayed in ${summary.delayedChannels.length} channel${summary.delayedChannels.length === 1 ? "" : "s"}: Slack keeps failing them (still retrying)`
-              : summary.unrouted > 0
-                ? `${summary.unrouted} notification${summary.unrouted === 1 ? "" : "s"} have no channel (set ALERTS_CHANNEL or use /alerts watch)`
-                : null;
+          : null;
+      const deliveryWarning =
+        failing.length > 0
+          ? `Slack refused notifications for ${failing.length} channel${failing.length === 1 ? "" : "s"}`
+          : summary.delayedChannels.length > 0
+            ? `Notifications are delayed in ${summary.delayedChannels.length} channel${summary.delayedChannels.length === 1 ? "" : "s"}: Slack keeps failing them (still retrying)`
+            : summary.unrouted > 0
+              ? `${summary.unrouted} notification${summary.unrouted === 1 ? "" : "s"} have no channel (set ALERTS_CHANNEL or use /alerts watch)`
+              : null;
+      const warning = [pollWarning, deliveryWarning].filter((w) => w !== null).join("; ") || null;
       return {
         warning,
         details: {

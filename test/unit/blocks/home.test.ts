@@ -44,13 +44,17 @@ describe("the App Home tab", () => {
     const alerts = [
       ...HOSTILE_NAMES.map((name) => makeAlert({ name, state: "Firing" })),
       ...Array.from({ length: 40 }, (_, i) =>
-        makeAlert({ name: `Errored ${i} ${"x".repeat(200)}`, state: "Errored" }),
+        makeAlert({ name: `Errored ${i} ${"&".repeat(200)}`, state: "Errored" }),
       ),
     ];
     const view = buildHome(alerts, null, "/alerts", Date.now());
     expectValidView(view);
     expect(unsafeMrkdwn(view, "https://us.posthog.com")).toEqual([]);
     expect(textOf(view)).toMatch(/…and \d+ more/);
+    // Every line shown is whole: the count of those left out is not cut off.
+    const named = (view.blocks[2] as { text: { text: string } }).text.text;
+    expect(named.length).toBeLessThanOrEqual(3000);
+    expect(named).toMatch(/\n…and \d+ more$/);
   });
 
   it("says what went wrong when the list could not be read", () => {
