@@ -1,12 +1,13 @@
-import type {
-  Alert,
-  AlertCreate,
-  AlertPatch,
-  Insight,
-  Member,
-  Page,
-  SnoozeResult,
-  UnsnoozeResult,
+import {
+  ALERT_ID,
+  type Alert,
+  type AlertCreate,
+  type AlertPatch,
+  type Insight,
+  type Member,
+  type Page,
+  type SnoozeResult,
+  type UnsnoozeResult,
 } from "../posthog/schemas.js";
 import { withoutEndedSnooze } from "./describe.js";
 
@@ -23,8 +24,6 @@ export interface AlertsApi {
   getInsight(idOrShortId: string | number): Promise<Insight>;
   listMembers(options?: { search?: string }): Promise<Member[]>;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export type Resolution =
   | { ok: true; alert: Alert }
@@ -263,14 +262,14 @@ export class AlertService {
    */
   resolveCached(ref: string): Resolution | null {
     const list = this.listNow();
-    if (!list || UUID.test(ref.trim())) return null;
+    if (!list || ALERT_ID.test(ref.trim())) return null;
     const found = matchAlert(ref, list);
     return found.ok || found.reason === "ambiguous" ? found : null;
   }
 
   async resolve(ref: string): Promise<Resolution> {
     const wanted = ref.trim();
-    if (UUID.test(wanted)) {
+    if (ALERT_ID.test(wanted)) {
       try {
         return { ok: true, alert: await this.api.getAlert(wanted.toLowerCase()) };
       } catch (error) {

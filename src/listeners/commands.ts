@@ -9,7 +9,7 @@ import { buildAlertList, pageOf } from "../blocks/alert-list.js";
 import { button, confirmDialog, notice, type SlackMessage, section } from "../blocks/common.js";
 import { buildHelp, buildUsage, SUBCOMMANDS } from "../blocks/help.js";
 import { parseCommand, snoozeSplits } from "../commands/parse.js";
-import type { Alert } from "../posthog/schemas.js";
+import { ALERT_ID, type Alert } from "../posthog/schemas.js";
 import { alertRefCodec, type ListFilter } from "../slack/codecs.js";
 import { ACTION_CONFIRM_DELETE } from "../slack/ids.js";
 import { AckAnswer, ackWithAnswer } from "../slack/json-ack.js";
@@ -233,9 +233,6 @@ async function write(ctx: CommandContext, ref: string, verb: WriteVerb, snoozeUn
 
 type SnoozeSplit = { ref: string; when: string };
 
-/** Alert ids as PostHog writes them: a reference that is one needs no name lookup. */
-const ALERT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
 /**
  * Picks between ways to read `snooze` arguments ("Signups 7d 1h": "Signups"
  * for 7d 1h, or "Signups 7d" for 1h) by the alert names that exist: the one
@@ -247,6 +244,7 @@ async function pickSnoozeSplit(
   splits: SnoozeSplit[],
 ): Promise<SnoozeSplit | { both: Array<SnoozeSplit & { id: string }> }> {
   const first = splits[0] as SnoozeSplit;
+  // An id needs no name lookup.
   if (ALERT_ID.test(first.ref)) return first;
   const byName = new Map<string, string>();
   for (const alert of await deps.alerts.listAll()) {

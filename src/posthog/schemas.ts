@@ -7,6 +7,9 @@ import { z } from "zod";
  * where a number belongs fails the parse and becomes a `bad_response` error.
  */
 
+/** An alert id as PostHog writes it: a UUID. */
+export const ALERT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
 export const ALERT_STATES = ["Firing", "Not firing", "Errored", "Snoozed"] as const;
 export type KnownAlertState = (typeof ALERT_STATES)[number];
 

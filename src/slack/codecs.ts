@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ALERT_ID } from "../posthog/schemas.js";
 import { LIMITS } from "./limits.js";
 
 /**
@@ -50,9 +51,7 @@ export function jsonCodec<S extends z.ZodType>(
 }
 
 /** PostHog alert ids are UUIDs; anything else in a button value is refused. */
-export const alertIdSchema = z
-  .string()
-  .regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i);
+export const alertIdSchema = z.string().regex(ALERT_ID);
 
 export const alertRefSchema = z.object({ a: alertIdSchema });
 export const alertRefCodec = jsonCodec(alertRefSchema, LIMITS.optionValue);
