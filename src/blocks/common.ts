@@ -24,6 +24,29 @@ export const section = (text: string, extra: Record<string, unknown> = {}): Bloc
   ...extra,
 });
 
+/**
+ * Lines for one section: `head` (if any), then as many whole `lines` (at most `max`) as fit
+ * in a section's 3,000 characters, then `more(n)` for the n left out. `mrkdwn` would cut the
+ * text mid-line, and with it the count of what is missing.
+ */
+export function linesWithin(
+  lines: readonly string[],
+  options: { head?: string; max?: number; more: (left: number) => string },
+): string {
+  const out = options.head === undefined ? [] : [options.head];
+  // Room kept for the "…and N more" line.
+  const budget = LIMITS.sectionText - 40;
+  let length = options.head?.length ?? 0;
+  for (const line of lines.slice(0, options.max ?? lines.length)) {
+    if (length + line.length + 1 > budget) break;
+    out.push(line);
+    length += line.length + 1;
+  }
+  const left = lines.length - (out.length - (options.head === undefined ? 0 : 1));
+  if (left > 0) out.push(options.more(left));
+  return out.join("\n");
+}
+
 export const header = (text: string): Block => ({ type: "header", text: plain(text, LIMITS.headerText) });
 
 export const context = (...texts: string[]): Block => ({

@@ -1,10 +1,9 @@
 import { displayState } from "../alerts/describe.js";
 import type { Alert } from "../posthog/schemas.js";
 import { slackDate } from "../slack/dates.js";
-import { LIMITS } from "../slack/limits.js";
 import { escapeMrkdwn, safeMrkdwn } from "../slack/mrkdwn.js";
 import { matchesFilter } from "./alert-list.js";
-import { type Block, context, header, section } from "./common.js";
+import { type Block, context, header, linesWithin, section } from "./common.js";
 import { SUBCOMMANDS } from "./help.js";
 
 /** How many firing and errored alerts the tab names before "…and N more". */
@@ -40,16 +39,7 @@ export function buildHome(
       ),
     ];
     if (named.length > 0) {
-      // Whole lines only, within a section's 3,000 characters, with room for "…and N more".
-      const shown: string[] = [];
-      let length = 0;
-      for (const line of named.slice(0, HOME_NAMED)) {
-        if (length + line.length + 1 > LIMITS.sectionText - 40) break;
-        shown.push(line);
-        length += line.length + 1;
-      }
-      const more = named.length - shown.length;
-      blocks.push(section(`${shown.join("\n")}${more > 0 ? `\n…and ${more} more` : ""}`));
+      blocks.push(section(linesWithin(named, { max: HOME_NAMED, more: (left) => `…and ${left} more` })));
     }
   } else {
     blocks.push(section(problem ?? "The alert list could not be loaded."));

@@ -6,14 +6,13 @@ import type { Resolution } from "../alerts/service.js";
 import { performWrite, type WriteVerb } from "../alerts/writes.js";
 import { buildAlertDetail } from "../blocks/alert-detail.js";
 import { buildAlertList, pageOf } from "../blocks/alert-list.js";
-import { button, confirmDialog, notice, type SlackMessage, section } from "../blocks/common.js";
+import { button, confirmDialog, linesWithin, notice, type SlackMessage, section } from "../blocks/common.js";
 import { buildHelp, buildUsage, SUBCOMMANDS } from "../blocks/help.js";
 import { parseCommand, snoozeSplits } from "../commands/parse.js";
 import { ALERT_ID, type Alert } from "../posthog/schemas.js";
 import { alertRefCodec, type ListFilter } from "../slack/codecs.js";
 import { ACTION_CONFIRM_DELETE } from "../slack/ids.js";
 import { AckAnswer, ackWithAnswer } from "../slack/json-ack.js";
-import { LIMITS } from "../slack/limits.js";
 import { safeMrkdwn } from "../slack/mrkdwn.js";
 import { isValidTimeZone, parseSnoozeWhen } from "../time/snooze.js";
 import { openAlertForm } from "./alert-form.js";
@@ -394,23 +393,16 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
       }
       const alerts = await deps.alerts.listAll();
       const byId = new Map(alerts.map((a) => [a.id, a]));
-      // As many whole lines as one section holds, and how many more there are.
-      const lines = [`*<#${ctx.channelId}> watches ${ids.length} alert${ids.length === 1 ? "" : "s"}:*`];
-      let length = lines[0]?.length ?? 0;
-      for (const id of ids) {
+      const lines = ids.map((id) => {
         const alert = byId.get(id);
-        const line = alert
+        return alert
           ? `• ${safeMrkdwn(alert.name || "(unnamed alert)", 150)}`
           : `• \`${id}\` (no longer in PostHog)`;
-        if (length + 1 + line.length > LIMITS.sectionText - 40) break;
-        lines.push(line);
-        length += 1 + line.length;
-      }
-      const more = ids.length - (lines.length - 1);
-      if (more > 0) lines.push(`…and ${more} more.`);
+      });
+      const head = `*<#${ctx.channelId}> watches ${ids.length} alert${ids.length === 1 ? "" : "s"}:*`;
       return void (await ctx.reply({
         text: `${ids.length} alert${ids.length === 1 ? "" : "s"} post in this channel.`,
-        blocks: [section(lines.join("\n"))],
+        blocks: [section(linesWithin(lines, { head, more: (left) => `…and ${left} more.` }))],
       }));
     }
   }
