@@ -123,10 +123,12 @@ const REPLY_GRACE_MS = 1_000;
 /** PostHog requests in a row without an answer after which /healthz warns. */
 const UNANSWERED_WARNED = 3;
 
-/** How long /healthz keeps warning after PostHog's latest 403. */
-const FORBIDDEN_WARNING_MS = 60 * 60_000;
-/** How long /healthz warns after the PostHog thread last failed or stopped on its own. */
-const THREAD_WARNING_MS = 60 * 60_000;
+/**
+ * How long /healthz keeps a PostHog warning after the latest event that raised it (a 403, a
+ * request left unanswered, a failure of the PostHog thread): other calls going well say
+ * nothing of that one thing, and a loop of failures would look like health between them.
+ */
+const POSTHOG_WARNING_MS = 60 * 60_000;
 
 export async function createBot(input: BotDeps): Promise<Bot> {
   const { config, logger } = input;
@@ -148,13 +150,14 @@ export async function createBot(input: BotDeps): Promise<Bot> {
     const threadProblem = thread?.latestProblem();
     const t = now().getTime();
     const warnings = [
-      unanswered >= UNANSWERED_WARNED && t - unansweredAt < FORBIDDEN_WARNING_MS
+      unanswered >= UNANSWERED_WARNED && t - unansweredAt < POSTHOG_WARNING_MS
         ? `PostHog has not answered the bot's last ${unanswered} requests (no connection, a timeout or a server error): check POSTHOG_HOST and PostHog's status (the log names each)`
         : null,
-      forbiddenAt !== null && t - forbiddenAt < FORBIDDEN_WARNING_MS
+      forbiddenAt !== null && t - forbiddenAt < POSTHOG_WARNING_MS
         ? "PostHog refused a request with HTTP 403 within the last hour: the API key lacks a scope or access to the project (the log names it)"
         : null,
-      threadProblem && Date.now() - threadProblem.at < THREAD_WARNING_MS
+      // The thread stamps its problems with the real clock.
+      threadProblem && Date.now() - threadProblem.at < POSTHOG_WARNING_MS
         ? `Within the last hour ${threadProblem.text} (the calls waiting on it failed; the log has each time)`
         : null,
     ].filter((w): w is string => w !== null);

@@ -29,7 +29,7 @@ function startupProblem(error: unknown): string {
 
 /**
  * How long a stop may take before the process exits anyway: within the 10 s a container
- * runtime usually gives before it kills (the server's grace is 3 s, the PostHog thread's 5 s).
+ * runtime usually gives before it kills (the server's grace is 2 s, the work in flight's about 5 s).
  */
 const SHUTDOWN_LIMIT_MS = 9_000;
 
