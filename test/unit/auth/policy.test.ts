@@ -63,10 +63,9 @@ describe("WritePolicy", () => {
     expect(((await policy.check("U404")) as { reason: string }).reason).toMatch(/could not look up/);
   });
 
-  it("refuses (never allows) when PostHog cannot list members", async () => {
-    const failing = Object.assign(new Error("x"), {
-      userMessage: "PostHog is not reachable right now; try again in a minute.",
-    });
+  /** A member check for U1 while PostHog's member list fails with this sentence for the user. */
+  function checkWhileMembersFail(userMessage: string) {
+    const failing = Object.assign(new Error("x"), { userMessage });
     const policy = new WritePolicy(
       { mode: "posthog-members" },
       directory({ U1: { email: "a@b.c" } }),
@@ -74,21 +73,19 @@ describe("WritePolicy", () => {
         throw failing;
       },
     );
-    const decision = await policy.check("U1");
+    return policy.check("U1");
+  }
+
+  it("refuses (never allows) when PostHog cannot list members", async () => {
+    const decision = await checkWhileMembersFail(
+      "PostHog is not reachable right now; try again in a minute.",
+    );
     expect(decision.ok).toBe(false);
     expect(!decision.ok && decision.reason).toMatch(/PostHog is not reachable/);
   });
 
   it("escapes PostHog's own words in a refusal, as any outside text", async () => {
-    const failing = Object.assign(new Error("x"), { userMessage: "PostHog says: <!channel> *now*" });
-    const policy = new WritePolicy(
-      { mode: "posthog-members" },
-      directory({ U1: { email: "a@b.c" } }),
-      async () => {
-        throw failing;
-      },
-    );
-    const decision = await policy.check("U1");
+    const decision = await checkWhileMembersFail("PostHog says: <!channel> *now*");
     expect(!decision.ok && decision.reason).toContain("&lt;!channel&gt;");
     expect(!decision.ok && decision.reason).not.toContain("<!channel>");
   });
