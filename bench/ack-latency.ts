@@ -26,7 +26,7 @@ import {
   startBot,
 } from "./lib/processes.js";
 import { type BenchResult, type BenchTable, machineInfo, quietNote, writeResult } from "./lib/report.js";
-import { type LatencyStats, median, ms, ratio } from "./lib/stats.js";
+import { type LatencyStats, median, ms, ratio, roundBootstrapRatio } from "./lib/stats.js";
 import { BOT_TOKEN, type RequestKind, SIGNING_SECRET } from "./lib/world.js";
 import { startWorldInline, startWorldProcess } from "./lib/world-process.js";
 
@@ -197,11 +197,28 @@ export interface AckLatencyFigures {
   rows: AckRow[];
   ratios: Record<RequestKind, number>;
   slowRatios: Partial<Record<RequestKind, number>>;
+  /** 95% intervals of those ratios from a bootstrap over rounds (absent in older results). */
+  ratioIntervals?: Partial<Record<RequestKind, Interval>>;
+  slowRatioIntervals?: Partial<Record<RequestKind, Interval>>;
   steps: StepRow[];
   sustained: { bot: number | null; bare: number | null };
   memory: { bot: MemoryFigures; bare: MemoryFigures };
   /** Other programs' share of the machine's CPU during the run (0–1). */
   otherCpu: number;
+}
+
+export interface Interval {
+  low: number;
+  high: number;
+}
+
+/** The p99 ratio of `a` to `b` as it could have come out by chance: rounds drawn again, pairs kept. */
+function p99Interval(a: Measured[], b: Measured[]): Interval {
+  return roundBootstrapRatio(
+    a.map((m) => m.load.samples),
+    b.map((m) => m.load.samples),
+    99,
+  );
 }
 
 const KIND_LABEL: Record<RequestKind, string> = {
@@ -347,6 +364,8 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
     const rows: AckRow[] = [];
     const ratios = { command: Number.NaN, snooze: Number.NaN };
     const slowRatios: Partial<Record<RequestKind, number>> = {};
+    const ratioIntervals: Partial<Record<RequestKind, Interval>> = {};
+    const slowRatioIntervals: Partial<Record<RequestKind, Interval>> = {};
     const slowMs = options.slowPostHogMs;
     const runs = partCount(options);
     const order = runOrder(runs, slowMs > 0);
@@ -368,11 +387,13 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
       describe(`${kind} bare`, bare);
       rows.push(row(kind, "bot", 0, bot, parts.bot), row(kind, "bare", 0, bare, parts.bare));
       ratios[kind] = ratio(bot.load.latency.p99, bare.load.latency.p99);
+      ratioIntervals[kind] = p99Interval(parts.bot, parts.bare);
       if (parts.slow.length > 0) {
         const slow = merge(parts.slow);
         describe(`${kind} bot, slow PostHog`, slow);
         rows.push(row(kind, "bot", slowMs, slow, parts.slow));
         slowRatios[kind] = ratio(slow.load.latency.p99, bot.load.latency.p99);
+        slowRatioIntervals[kind] = p99Interval(parts.slow, parts.bot);
       }
     }
 
@@ -414,6 +435,8 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
       rows,
       ratios,
       slowRatios,
+      ratioIntervals,
+      slowRatioIntervals,
       steps,
       sustained,
       memory,
@@ -492,7 +515,7 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
     targets.push({
       label: `Ack p99, bot ÷ bare Bolt, ${KIND_LABEL[kind]} at ${options.rate} req/s`,
       goal: `≤ ${ACK_TARGET_RATIO}×`,
-      measured: `${r.toFixed(2)}× (${ms(bot.latency.p99)} vs ${ms(bare.latency.p99)} ms)`,
+      measured: `${r.toFixed(2)}× (${ms(bot.latency.p99)} vs ${ms(bare.latency.p99)} ms${intervalText(f.ratioIntervals?.[kind])})`,
       met: r <= ACK_TARGET_RATIO && bot.errors === 0,
     });
   }
@@ -504,7 +527,7 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
     targets.push({
       label: `Ack p99 with PostHog answering in ${options.slowPostHogMs / 1000} s, ${KIND_LABEL[kind]}`,
       goal: `unchanged (≤ ${ACK_TARGET_RATIO}× the bot's own p99, no errors)`,
-      measured: `${ms(slow.latency.p99)} vs ${ms(normal.latency.p99)} ms (${r.toFixed(2)}×), errors ${slow.errors}`,
+      measured: `${ms(slow.latency.p99)} vs ${ms(normal.latency.p99)} ms (${r.toFixed(2)}×${intervalText(f.slowRatioIntervals?.[kind])}), errors ${slow.errors}`,
       met: r <= ACK_TARGET_RATIO && slow.errors === 0,
     });
   }
@@ -571,6 +594,7 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
       "Latency runs from handing " +
       "the request to the client to reading the whole response. After a warm-up, each target's time is split into " +
       `${partCount(options)} runs, which take turns in rounds whose order rotates (bot, bare, bot with slow PostHog; bare, slow, bot; slow, bot, bare; and so on), so that a spell of load from elsewhere on the machine, which lasts seconds, falls on each alike. ` +
+      "The 95% interval beside a ratio shows how far chance alone moves it: the run's rounds are drawn again, with replacement, 2,000 times (each round's two runs together), and the ratio of the merged p99s is taken each time; the middle 95% of those ratios is the interval. When it spans the target, this run alone cannot tell on which side the bot is. " +
       "CPU ms/req is the target process's CPU time (including the bot's work after the ack) ÷ requests, and the main thread's part of it is the time of the thread that reads and acks the requests (the rest is the bot's PostHog and checkpoint threads, and V8's compiler and garbage-collector helpers); " +
       "Slack calls/req counts the Web API calls and response URL posts that work made, and the share of requests answered in the ack itself.",
     settings: {
@@ -599,6 +623,12 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
 }
 
 /** Runs per target and kind: at least 2. */
+/** "; 95% interval 0.95–1.80×": a ratio's bootstrap interval, when the run had one. */
+function intervalText(interval: Interval | undefined): string {
+  if (!interval || !Number.isFinite(interval.low) || !Number.isFinite(interval.high)) return "";
+  return `; 95% interval ${interval.low.toFixed(2)}–${interval.high.toFixed(2)}×`;
+}
+
 function partCount(options: AckLatencyOptions): number {
   return Math.max(2, Math.round(options.parts ?? DEFAULT_PARTS));
 }

@@ -15,7 +15,7 @@ import { type AckLatencyFigures, runAckLatency, runOrder } from "../bench/ack-la
 import { assertLoopback, LoadTarget } from "../bench/lib/load.js";
 import { MAIN_JS, readCpuMs, readMainThreadCpuMs } from "../bench/lib/processes.js";
 import { type BenchResult, readResults, renderBenchmarks, writeResult } from "../bench/lib/report.js";
-import { percentile, summarize } from "../bench/lib/stats.js";
+import { percentile, roundBootstrapRatio, summarize } from "../bench/lib/stats.js";
 import { runStartMemory, type StartMemoryFigures } from "../bench/start-memory.js";
 
 /**
@@ -71,6 +71,31 @@ describe("latency statistics", () => {
     expect(percentile([], 50)).toBeNaN();
     const stats = summarize([5, 1, 3]);
     expect(stats).toMatchObject({ count: 3, min: 1, p50: 3, max: 5, mean: 3 });
+  });
+
+  // Rounds unlike each other: round i's samples are 1..100 scaled by (i + 1), one round a spell of load.
+  const rounds = (scale: number) =>
+    Array.from({ length: 8 }, (_, i) =>
+      Array.from({ length: 100 }, (_, k) => (k + 1) * (i === 5 ? 20 : i + 1) * scale),
+    );
+
+  it("keeps each round's two runs together when it draws rounds again", () => {
+    // Two targets alike in every round: drawn as pairs, every draw gives 1, however unlike the rounds.
+    expect(roundBootstrapRatio(rounds(1), rounds(1), 99)).toEqual({ low: 1, high: 1 });
+    expect(roundBootstrapRatio(rounds(2), rounds(1), 99)).toEqual({ low: 2, high: 2 });
+  });
+
+  it("gives an interval around the ratio that a spell in one round widens", () => {
+    const bare = rounds(1);
+    // The bot is like the bare app except in one round, where its tail is 10 times longer.
+    const bot = bare.map((samples, i) => (i === 2 ? samples.map((v, k) => (k >= 95 ? v * 10 : v)) : samples));
+    const interval = roundBootstrapRatio(bot, bare, 99);
+    expect(interval.low).toBeGreaterThanOrEqual(1);
+    expect(interval.low).toBeLessThan(1.05);
+    expect(interval.high).toBeGreaterThan(1.5);
+    // The same samples give the same interval (the draws are seeded).
+    expect(roundBootstrapRatio(bot, bare, 99)).toEqual(interval);
+    expect(roundBootstrapRatio([bot[0] as number[]], [bare[0] as number[]], 99).low).toBeNaN();
   });
 });
 
