@@ -25,14 +25,17 @@ import { aboutAlert, firedAfterAGap, resolvedNote, snapshotOf, viewFromEpisode, 
  *   a change seen by the poller, a snooze ending) goes ahead of the
  *   channel's waiting posts; it draws what is recorded when it runs, so only
  *   its wait changes (see `Store.channelHeads`).
- *   Channels are independent: a slow or rate-limited one holds up no other.
+ *   Channels are independent: a slow or failing one holds up no other.
  * - Pacing: at most one delivery per `channelIntervalMs` (1.05 s) per channel,
  *   counted from the moment the Slack call starts (not from the PostHog
  *   lookup before it), with a 5% margin for network jitter.
  *   A delivery makes at most one chat.postMessage (a repeat firing is a
  *   chat.update of the parent plus one thread reply), which keeps within
- *   Slack's one message per second per channel. A 429 pauses that channel
- *   for its Retry-After.
+ *   Slack's one message per second per channel. Since that pacing keeps each
+ *   channel within its own limit, a 429 means a limit shared by the whole
+ *   workspace (Slack counts per method, per workspace, per app): its
+ *   Retry-After pauses every channel, so one 429 is answered by one wait,
+ *   not by each channel finding the limit for itself.
  * - Retries: network and 5xx errors back off exponentially (1 s doubling
  *   to 5 min) and are retried until they succeed. Permanent Slack errors
  *   are recorded and not retried; the default channel hears about it once
@@ -138,6 +141,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
   const inFlight = new Set<Promise<void>>();
   /** Per channel: no delivery starts before this time (pacing and Retry-After). */
   const notBefore = new Map<string, number>();
+  /** Every channel: no delivery starts before this time (a 429's Retry-After). */
+  let allNotBefore = 0;
   const alertCache = new Map<string, { at: number; alert: Alert | null }>();
   /** Bumped by forget(): a read that began before a change made from Slack may predate it. */
   const changes = new Map<string, number>();
@@ -227,7 +232,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     let next: number | null = null;
     for (const head of store.channelHeads()) {
       if (busy.has(head.channel)) continue;
-      const due = Math.max(head.nextAttemptAt, notBefore.get(head.channel) ?? 0);
+      const due = Math.max(head.nextAttemptAt, notBefore.get(head.channel) ?? 0, allNotBefore);
       if (due <= t) launch(head.channel, head.deliveryId);
       else next = next === null ? due : Math.min(next, due);
     }
@@ -330,7 +335,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
     };
     if (outcome.kind === "rate_limited") {
       const until = now() + outcome.retryAfterMs;
-      pace(delivery.channel, until);
+      allNotBefore = Math.max(allNotBefore, until);
       store.reschedule(
         delivery.id,
         until,
@@ -338,7 +343,7 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
       );
       logger.warn(
         { ...context, retryAfterMs: outcome.retryAfterMs },
-        "Slack rate-limited this channel; waiting",
+        "Slack rate-limited the bot; every channel waits for its Retry-After",
       );
       return;
     }
