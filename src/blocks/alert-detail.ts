@@ -21,7 +21,16 @@ import {
   ACTION_SHOW_UNSNOOZE,
 } from "../slack/ids.js";
 import { link, safeMrkdwn } from "../slack/mrkdwn.js";
-import { type Block, button, confirmDialog, context, header, type SlackMessage, section } from "./common.js";
+import {
+  type Block,
+  button,
+  confirmDialog,
+  context,
+  header,
+  notice,
+  type SlackMessage,
+  section,
+} from "./common.js";
 
 const BARS = "▁▂▃▄▅▆▇█";
 
@@ -40,6 +49,44 @@ export function sparkline(values: Array<number | null>): string {
     .join("");
 }
 
+function disableButton(alertId: string) {
+  return button("Disable", ACTION_SHOW_TOGGLE, {
+    value: toggleCodec.encode({ a: alertId, v: "disable" }),
+    // As on a notification: it silences the alert for everyone until someone enables it.
+    confirm: confirmDialog(
+      "Disable this alert?",
+      "PostHog stops checking it, for everyone, until someone enables it again.",
+      "Disable",
+    ),
+  });
+}
+
+function enableButton(alertId: string) {
+  return button("Enable", ACTION_SHOW_TOGGLE, { value: toggleCodec.encode({ a: alertId, v: "enable" }) });
+}
+
+/**
+ * The answer to a change made from a list row's menu: its sentence, and the control that takes
+ * it back (an overflow menu cannot ask before acting, so a slip is one click to undo). The
+ * controls are those of `/alerts show`, so a click on them answers as there.
+ */
+export function rowChangeDone(sentence: string, alertId: string, verb: string): SlackMessage {
+  const undo =
+    verb === "disable"
+      ? enableButton(alertId)
+      : verb === "enable"
+        ? disableButton(alertId)
+        : verb === "unsnooze"
+          ? button("Snooze again…", ACTION_SHOW_SNOOZE, { value: alertRefCodec.encode({ a: alertId }) })
+          : null;
+  const message = notice(sentence);
+  if (!undo) return message;
+  return {
+    ...message,
+    blocks: [...message.blocks, { type: "actions", block_id: "row_change_undo", elements: [undo] }],
+  };
+}
+
 /** Buttons acting on one alert; the same actions as a list row's menu. */
 export function alertActions(links: PostHogLinks, alert: Alert): Block {
   const value = alertRefCodec.encode({ a: alert.id });
@@ -50,17 +97,7 @@ export function alertActions(links: PostHogLinks, alert: Alert): Block {
       button("Edit", ACTION_SHOW_EDIT, { value }),
       button(alert.snoozed_until ? "Snooze again…" : "Snooze…", ACTION_SHOW_SNOOZE, { value }),
       ...(alert.snoozed_until ? [button("Unsnooze", ACTION_SHOW_UNSNOOZE, { value })] : []),
-      alert.enabled
-        ? button("Disable", ACTION_SHOW_TOGGLE, {
-            value: toggleCodec.encode({ a: alert.id, v: "disable" }),
-            // As on a notification: it silences the alert for everyone until someone enables it.
-            confirm: confirmDialog(
-              "Disable this alert?",
-              "PostHog stops checking it, for everyone, until someone enables it again.",
-              "Disable",
-            ),
-          })
-        : button("Enable", ACTION_SHOW_TOGGLE, { value: toggleCodec.encode({ a: alert.id, v: "enable" }) }),
+      alert.enabled ? disableButton(alert.id) : enableButton(alert.id),
       button("Delete…", ACTION_SHOW_DELETE, { value, style: "danger" }),
       button("Open in PostHog", ACTION_OPEN_IN_POSTHOG, { url: alertUrl(links, alert) }),
     ],

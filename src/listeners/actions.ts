@@ -1,6 +1,7 @@
 import type { BlockAction } from "@slack/bolt";
 import { MESSAGES, userMrkdwnFor } from "../alerts/messages.js";
 import { performWrite, type WriteVerb } from "../alerts/writes.js";
+import { rowChangeDone } from "../blocks/alert-detail.js";
 import { notice } from "../blocks/common.js";
 import { alertIdFromBlockId } from "../blocks/notification.js";
 import {
@@ -142,7 +143,11 @@ async function openSnooze(
 async function writeFromEphemeral(deps: ListenerDeps, args: Click, alertId: string, verb: WriteVerb) {
   const alert = await deps.alerts.api.getAlert(alertId);
   const outcome = await performWrite(deps, { userId: args.body.user.id, alert, verb, source: "button" });
-  await replier(deps, args, false)(notice(outcome.sentence));
+  await replier(
+    deps,
+    args,
+    false,
+  )(outcome.ok ? rowChangeDone(outcome.sentence, alertId, verb) : notice(outcome.sentence));
   if (outcome.ok) await announceChange(deps, outcome.alert, { verb, userId: args.body.user.id, alertId });
 }
 

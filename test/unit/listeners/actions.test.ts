@@ -2,9 +2,15 @@ import { describe, expect, it } from "vitest";
 import { controlsBlockId } from "../../../src/blocks/notification.js";
 import { listenerRouter } from "../../../src/listeners/index.js";
 import type { ActionArgs } from "../../../src/listeners/router.js";
-import { ACTION_NOTIFY_SNOOZE, ACTION_ROW_MENU, ACTION_SHOW_TOGGLE } from "../../../src/slack/ids.js";
+import {
+  ACTION_NOTIFY_SNOOZE,
+  ACTION_ROW_MENU,
+  ACTION_SHOW_SNOOZE,
+  ACTION_SHOW_TOGGLE,
+} from "../../../src/slack/ids.js";
 import { createResponseUrlSender } from "../../../src/slack/respond.js";
 import { makeAlert } from "../../fixtures/alerts.js";
+import { expectValidMessage } from "../../support/block-kit.js";
 import { type Fixture, fixture, markNextTurn } from "./support.js";
 
 const RESPONSE_URL = "https://hooks.slack.invalid/actions/T1/1/abc";
@@ -115,6 +121,75 @@ describe("a write PostHog confirmed, when the notification side cannot record it
       expect.stringMatching(/disabled \*Signups dropped\*/),
     ]);
     expect(logged(f)).toHaveLength(1);
+  });
+});
+
+describe("a change from a list row's menu", () => {
+  const rowMenu = (f: Fixture, v: string, a: string) =>
+    click(f, ACTION_ROW_MENU, { selected_option: { value: JSON.stringify({ v, a }) } });
+  /** The buttons of the one reply sent, by label, with what they carry. */
+  const replyButtons = (f: Fixture) => {
+    expect(f.responder.sent).toHaveLength(1);
+    const message = f.responder.sent[0]?.message as { text: string; blocks: unknown[] };
+    expectValidMessage(message);
+    return (message.blocks as Array<{ type: string; elements?: Array<Record<string, unknown>> }>)
+      .flatMap((b) => b.elements ?? [])
+      .map((e) => ({
+        label: (e.text as { text: string }).text,
+        action: e.action_id,
+        value: JSON.parse(String(e.value)),
+        confirm: Boolean(e.confirm),
+      }));
+  };
+
+  it("answers a Disable with an Enable that takes it back (an overflow menu cannot ask first)", async () => {
+    const alert = makeAlert({ name: "Signups dropped", enabled: true });
+    const f = fixture([alert]);
+    await rowMenu(f, "disable", alert.id);
+    expect(f.api.patches).toEqual([{ id: alert.id, patch: { enabled: false } }]);
+    const [undo] = replyButtons(f);
+    expect(undo).toEqual({
+      label: "Enable",
+      action: ACTION_SHOW_TOGGLE,
+      value: { a: alert.id, v: "enable" },
+      confirm: false,
+    });
+    // The undo is the Enable of /alerts show: clicking it enables the alert again.
+    await click(f, ACTION_SHOW_TOGGLE, { value: JSON.stringify(undo?.value) });
+    expect(f.api.patches.at(-1)).toEqual({ id: alert.id, patch: { enabled: true } });
+  });
+
+  it("answers an Enable with a Disable that asks first, and an Unsnooze with Snooze again", async () => {
+    const disabled = makeAlert({ name: "Signups dropped", enabled: false });
+    const f = fixture([disabled]);
+    await rowMenu(f, "enable", disabled.id);
+    expect(replyButtons(f)).toEqual([
+      {
+        label: "Disable",
+        action: ACTION_SHOW_TOGGLE,
+        value: { a: disabled.id, v: "disable" },
+        confirm: true,
+      },
+    ]);
+
+    const snoozed = makeAlert({
+      name: "Checkout errors",
+      snoozed_until: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    const g = fixture([snoozed]);
+    await rowMenu(g, "unsnooze", snoozed.id);
+    expect(g.api.patches).toEqual([{ id: snoozed.id, patch: { snoozed_until: null } }]);
+    expect(replyButtons(g)).toEqual([
+      { label: "Snooze again…", action: ACTION_SHOW_SNOOZE, value: { a: snoozed.id }, confirm: false },
+    ]);
+  });
+
+  it("offers nothing to take back when the change was not made", async () => {
+    const alert = makeAlert({ name: "Signups dropped", enabled: true });
+    const f = fixture([alert]);
+    f.api.failNextWrite = new Error("socket hang up");
+    await rowMenu(f, "disable", alert.id);
+    expect(replyButtons(f)).toEqual([]);
   });
 });
 
