@@ -1,11 +1,12 @@
-import type { App } from "@slack/bolt";
 import { userMrkdwnFor } from "../alerts/messages.js";
 import { buildHome } from "../blocks/home.js";
 import type { ListenerDeps } from "./deps.js";
+import type { EventArgs } from "./router.js";
 
-export function registerHome(app: App, deps: ListenerDeps): void {
-  app.event("app_home_opened", async ({ event, client }) => {
-    if (event.tab !== "home") return;
+/** Draws the Home tab when someone opens it. */
+export function homeListener(deps: ListenerDeps) {
+  return async ({ event, client }: EventArgs): Promise<void> => {
+    if (event.type !== "app_home_opened" || event.tab !== "home") return;
     let view: ReturnType<typeof buildHome>;
     try {
       const alerts = await deps.alerts.listAll();
@@ -16,5 +17,5 @@ export function registerHome(app: App, deps: ListenerDeps): void {
     await client.views
       .publish({ user_id: event.user, view: view as never })
       .catch((e: Error) => deps.logger.warn({ err: e.message }, "could not publish the Home tab"));
-  });
+  };
 }

@@ -3,7 +3,7 @@ import { registerActions } from "./actions.js";
 import { registerAlertForm } from "./alert-form.js";
 import { commandListener } from "./commands.js";
 import type { ListenerDeps } from "./deps.js";
-import { registerHome } from "./home.js";
+import { homeListener } from "./home.js";
 import { ListenerRouter } from "./router.js";
 import { registerViews } from "./views.js";
 
@@ -17,14 +17,15 @@ export function listenerRouter(deps: ListenerDeps): ListenerRouter {
 }
 
 /**
- * Every listener, registered once: the slash command (any slash command routed
- * to the app is treated as `/alerts`), the Home tab, and one Bolt listener per
- * kind of interaction that routes by id (see router.ts).
+ * Every listener, registered once, as one global middleware (see router.ts): the
+ * slash command (any slash command routed to the app is treated as `/alerts`),
+ * the interactions, and the Home tab.
  */
 export function registerListeners(app: App, deps: ListenerDeps): void {
-  app.command(/.*/, commandListener(deps));
-  listenerRouter(deps).attach(app, (error) =>
+  const router = listenerRouter(deps);
+  router.command(/(?:)/, commandListener(deps));
+  router.event("app_home_opened", homeListener(deps));
+  router.attach(app, (error) =>
     deps.logger.error({ err: error instanceof Error ? error.message : String(error) }, "action failed"),
   );
-  registerHome(app, deps);
 }

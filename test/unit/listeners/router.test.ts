@@ -149,6 +149,62 @@ describe("ListenerRouter inside Bolt", () => {
     expect(ran).toEqual(["options", "view:the_form"]);
   });
 
+  it("routes slash commands by name and events by type, through one middleware and no Bolt listener", async () => {
+    const router = new ListenerRouter();
+    const ran: string[] = [];
+    router.command("/alerts", async ({ ack, command }) => {
+      ran.push(`command:${command.text}`);
+      await ack();
+    });
+    router.event("app_home_opened", async ({ event }) => {
+      ran.push(`event:${event.type}`);
+    });
+    const app = boltApp();
+    router.attach(app, failOnError);
+    // Bolt would run every listener's middleware chain for every request; there are none.
+    expect((app as unknown as { listeners: unknown[] }).listeners).toEqual([]);
+    const acks: string[] = [];
+    const base = { team_id: "T0TEAM", user_id: "U0ANN0001", api_app_id: "A0APP", token: "x" };
+    for (const command of ["/alerts", "/other"]) {
+      await app.processEvent({
+        body: {
+          ...base,
+          command,
+          text: "list",
+          channel_id: "C0CHANNEL1",
+          response_url: "https://x.invalid/1",
+          trigger_id: "1.2.3",
+        },
+        ack: async () => void acks.push(command),
+      });
+    }
+    await app.processEvent({
+      body: {
+        type: "event_callback",
+        team_id: "T0TEAM",
+        api_app_id: "A0APP",
+        event: { type: "app_home_opened", user: "U0ANN0001", channel: "D0DM", tab: "home", event_ts: "1.2" },
+      },
+      ack: async () => {},
+    });
+    // A closed modal is not a submission: a view route does not take it, as Bolt's app.view does not.
+    router.view("the_form", async () => void ran.push("view"));
+    await app.processEvent({
+      body: {
+        type: "view_closed",
+        team: { id: "T0TEAM" },
+        user: { id: "U0ANN0001" },
+        api_app_id: "A0APP",
+        view: { id: "V1", type: "modal", callback_id: "the_form", state: { values: {} } },
+        is_cleared: false,
+      },
+      ack: async () => {},
+    });
+    expect(ran).toEqual(["command:list", "event:app_home_opened"]);
+    // "/other" has no route: nothing acks it.
+    expect(acks).toEqual(["/alerts"]);
+  });
+
   it("hands the real snooze control's click to the snooze handler", async () => {
     const f = fixture([makeAlert()]);
     const app = boltApp();
