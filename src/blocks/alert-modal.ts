@@ -41,6 +41,7 @@ import {
 import { LIMITS } from "../slack/limits.js";
 import { link, safeMrkdwn, safePlain } from "../slack/mrkdwn.js";
 import { type Block, context, plain, section } from "./common.js";
+import { stateFromView } from "./view-state.js";
 
 /**
  * The create / edit alert modal: pure builders for every view the flow shows
@@ -60,6 +61,20 @@ export const OPTION_ENABLED = "enabled";
 export type FormMode = "create" | "edit";
 
 // ── private_metadata ────────────────────────────────────────────────────
+
+/** The alert's fields the form saves: those PostHog's PATCH may be sent. */
+export const FORM_FIELDS = [
+  "insight",
+  "name",
+  "subscribed_users",
+  "threshold",
+  "condition",
+  "config",
+  "enabled",
+  "calculation_interval",
+  "skip_weekend",
+] as const;
+export type FormField = (typeof FORM_FIELDS)[number];
 
 /**
  * What the form carries between Slack round trips. Identifiers only, plus the
@@ -92,6 +107,11 @@ export const alertFormMetaSchema = z
       .string()
       .regex(/^[a-z][a-z0-9_]{0,39}$/)
       .optional(),
+    /**
+     * Edit: a print of each field as the form would have saved it untouched (see fieldPrints),
+     * so a save sends only what this person changed, not what others changed meanwhile.
+     */
+    b: z.record(z.enum(FORM_FIELDS), z.string().regex(/^[0-9a-z]{1,8}$/)).optional(),
   })
   .refine((meta) => (meta.m === "edit") === (meta.a !== undefined), "edit needs an alert id, create none");
 export type AlertFormMeta = z.infer<typeof alertFormMetaSchema>;
@@ -492,7 +512,61 @@ const sameNumber = (a: number | null | undefined, b: number | null | undefined) 
   (a ?? null) === (b ?? null);
 
 /** The PATCH for an edit: only the fields that differ from the alert, so an untouched threshold keeps its state. */
-export function alertChanges(alert: Alert, body: AlertCreate): AlertPatch {
+/** A short print of a string (FNV-1a, 32 bits, base 36): equal values, equal prints. */
+function print(text: string): string {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) {
+    hash ^= text.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0).toString(36);
+}
+
+/**
+ * A print of each field of a form's body, as it would be saved. The edit form keeps the prints
+ * of what it would save if submitted untouched; at submission, a field whose print is unchanged
+ * was not touched by this person, and is not sent (see alertChanges). Fields the form cannot
+ * show (a series it could not list, a condition the chart does not allow) come out the same
+ * both times, so they are never sent on the form's behalf.
+ */
+export function fieldPrints(body: AlertCreate): Record<FormField, string> {
+  const users = [...new Set(body.subscribed_users)].sort((a, b) => a - b);
+  const t = body.threshold.configuration;
+  return {
+    insight: print(String(body.insight)),
+    name: print(body.name),
+    subscribed_users: print(users.join(",")),
+    threshold: print(`${t.type}|${t.bounds.lower ?? ""}|${t.bounds.upper ?? ""}`),
+    condition: print(body.condition.type),
+    config: print(
+      `${body.config.type}|${body.config.series_index}|${body.config.check_ongoing_interval ?? ""}`,
+    ),
+    enabled: print(String(body.enabled)),
+    calculation_interval: print(body.calculation_interval),
+    skip_weekend: print(String(body.skip_weekend)),
+  };
+}
+
+/**
+ * What to PATCH to turn `alert` into `body`. With the prints of the form as it opened, only
+ * the fields this person changed are compared: a field someone else changed meanwhile (in
+ * PostHog, or Disable on a notification) keeps their change.
+ */
+export function alertChanges(
+  alert: Alert,
+  body: AlertCreate,
+  opened?: Partial<Record<FormField, string>>,
+): AlertPatch {
+  const patch = allChanges(alert, body);
+  if (!opened) return patch;
+  const now = fieldPrints(body);
+  for (const field of FORM_FIELDS) {
+    if (opened[field] === now[field]) delete patch[field];
+  }
+  return patch;
+}
+
+function allChanges(alert: Alert, body: AlertCreate): AlertPatch {
   const patch: AlertPatch = {};
   if (alert.insight !== body.insight) patch.insight = body.insight;
   if (alert.name !== body.name) patch.name = body.name;
@@ -803,6 +877,24 @@ function seriesLabel(s: SeriesOption): string {
 }
 
 /** The whole create/edit form, prefilled from `model.values`. */
+/**
+ * The edit form as it opens, with the prints of what it would save if submitted untouched
+ * (read back from its own blocks, as Slack would send them), so that its save sends only
+ * what was changed in it. A form that would not save untouched carries no prints, and its
+ * save compares every field with the alert, as a create's does.
+ */
+export function buildEditAlertForm(model: AlertFormModel): ModalView {
+  const untouched = buildAlertForm(model);
+  const meta = formMeta(model);
+  const checked = validateAlertForm(
+    readAlertForm(stateFromView(untouched) as StateValues),
+    factsFromMeta(meta),
+    { extraInterval: meta.x },
+  );
+  if (!checked.ok) return untouched;
+  return buildAlertForm({ ...model, meta: { ...model.meta, b: fieldPrints(checked.body) } });
+}
+
 export function buildAlertForm(model: AlertFormModel): ModalView {
   const { values, insight } = model;
   const errors = model.fieldErrors ?? {};

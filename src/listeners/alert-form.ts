@@ -17,6 +17,7 @@ import {
   alertChanges,
   alertFormMetaCodec,
   buildAlertForm,
+  buildEditAlertForm,
   buildFormErrorView,
   buildFormNoticeView,
   buildLoadingView,
@@ -268,7 +269,7 @@ async function buildEditForm(
   if (!(CALCULATION_INTERVALS as readonly string[]).includes(interval) && INTERVAL_TOKEN.test(interval)) {
     meta.x = interval;
   }
-  return buildAlertForm({
+  return buildEditAlertForm({
     meta,
     values,
     insight,
@@ -493,7 +494,7 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
     const current = await deps.alerts.api.getAlert(alertId).catch((error: unknown) => {
       throw new NotSent(error);
     });
-    const patch = alertChanges(current, body);
+    const patch = alertChanges(current, body, meta.b);
     if (Object.keys(patch).length === 0) return { alert: current, changes: patch, changed: false };
     return { alert: await deps.alerts.update(alertId, patch), changes: patch, changed: true };
   }

@@ -295,6 +295,23 @@ describe("the edit form", () => {
     });
   });
 
+  it("keeps what others changed while the form was open: only this person's changes are sent", async () => {
+    const form = await openForm("edit Signups dropped");
+    // While the form is open, someone disables the alert (a notification's Disable) and
+    // another person renames it in PostHog.
+    const stored = h.posthog.alerts.get(alert.id);
+    if (!stored) throw new Error("no alert");
+    stored.enabled = false;
+    stored.name = "Signups dropped (EU)";
+    const res = await submit(form, setField(stateFromView(form.view), BLOCK_UPPER, { value: "900" }));
+    expect(res.json).toMatchObject({ response_action: "update" });
+    await h.slack.waitFor(() => posts().length > 0, 5_000);
+    expect(posts()[0]?.body).toEqual({
+      threshold: { configuration: { type: "absolute", bounds: { lower: 100, upper: 900 } } },
+    });
+    expect(h.posthog.alerts.get(alert.id)).toMatchObject({ enabled: false, name: "Signups dropped (EU)" });
+  });
+
   it("opens at once and finds the alert while it shows Loading, so a slow PostHog cannot outlast the trigger id", async () => {
     // Nothing cached: finding the alert by name reads the list, then the alert, then its insight.
     h.posthog.setLatency(600);

@@ -9,6 +9,7 @@ import {
   blockForAttr,
   boundInputText,
   buildAlertForm,
+  buildEditAlertForm,
   buildFormErrorView,
   buildLoadingView,
   buildSavingView,
@@ -587,6 +588,47 @@ describe("edit round trip", () => {
       ),
       { numRuns: 300 },
     );
+  });
+});
+
+describe("the edit form sends only what was changed in it", () => {
+  /** Opens the edit form on `alert`, changes its name, and returns the PATCH the save would send. */
+  function renamed(alert: Alert, insight: FormInsight | null): Record<string, unknown> {
+    const view = buildEditAlertForm({
+      meta: { m: "edit", a: ALERT_ID, h: alert.insight },
+      values: formValuesFromAlert(alert, "Daily signups", new Map()),
+      insight,
+      members: null,
+    });
+    expectValidModal(view);
+    const meta = decodeMeta(view);
+    const state = stateFromView(view);
+    const nameAction = Object.keys(state[BLOCK_NAME] ?? {})[0] as string;
+    const read = readAlertForm({
+      ...state,
+      [BLOCK_NAME]: { [nameAction]: { type: "plain_text_input", value: "Renamed" } },
+    });
+    const result = validateAlertForm(read, factsFromMeta(meta), { extraInterval: meta.x });
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    return alertChanges(alert, result.body, meta.b);
+  }
+
+  it("leaves a series the form could not list, and a condition the chart no longer offers, as they are", () => {
+    const alert = makeAlert({
+      config: { type: "TrendsAlertConfig", series_index: 2, check_ongoing_interval: false },
+      condition: { type: "relative_increase" },
+      threshold: { configuration: { type: "absolute", bounds: { lower: null, upper: 50 } } },
+    });
+    // The insight's series could not be read, and it now allows absolute values only.
+    const unreadable: FormInsight = { ...INSIGHT, seriesCount: 0, series: [], absoluteOnly: true };
+    expect(renamed(alert, unreadable)).toEqual({ name: "Renamed" });
+    // An insight the form knows nothing about: the same.
+    expect(renamed(alert, null)).toEqual({ name: "Renamed" });
+  });
+
+  it("leaves a config PostHog returned in another shape (a funnel alert's) as it is", () => {
+    const alert = makeAlert({ config: null, condition: null });
+    expect(renamed(alert, INSIGHT)).toEqual({ name: "Renamed" });
   });
 });
 
