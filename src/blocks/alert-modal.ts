@@ -387,6 +387,8 @@ export const FORM_ERRORS = {
   noBound: "Enter a lower bound, an upper bound, or both.",
   lowerAboveUpper: "The lower bound must not be above the upper bound.",
   noInterval: "Choose how often PostHog checks.",
+  ongoingNeedsUpper:
+    "Checking the current, unfinished interval needs an upper bound with this condition: PostHog only watches an interval still filling up for a value rising past one. Add an upper bound, or untick this.",
   series: (count: number) =>
     `This insight has ${count} series; choose one of them (the list may have changed, pick it again).`,
 } as const;
@@ -441,6 +443,16 @@ export function validateAlertForm(
     else if (lower.value !== null && upper.value !== null && lower.value > upper.value) {
       errors[BLOCK_LOWER] = FORM_ERRORS.lowerAboveUpper;
     }
+  }
+
+  // PostHog refuses this (newer servers) or errs on every check (older ones).
+  if (
+    values.checkOngoingInterval &&
+    (condition === "absolute_value" || condition === "relative_increase") &&
+    upper.ok &&
+    upper.value === null
+  ) {
+    errors[BLOCK_OPTIONS] = FORM_ERRORS.ongoingNeedsUpper;
   }
 
   const interval = values.interval;
@@ -635,6 +647,7 @@ export function blockForAttr(attr: string | null | undefined, detail?: string): 
     return null;
   }
   if (!detail) return null;
+  if (/check_ongoing_interval/i.test(detail)) return BLOCK_OPTIONS;
   if (/series_index|series/i.test(detail)) return BLOCK_SERIES;
   if (/percentage threshold|absolute threshold/i.test(detail)) return BLOCK_THRESHOLD_TYPE;
   if (/invalid condition/i.test(detail)) return BLOCK_CONDITION;
@@ -671,7 +684,7 @@ export function failureOnForm(
         (failure.posthogCode === "does_not_exist" ? GONE[block] : undefined) ??
         failure.detail ??
         failure.userMessage;
-      notice += " See the highlighted field.";
+      notice += `${/[.!?]$/.test(notice) ? "" : "."} See the highlighted field.`;
     }
   }
   return { notice, fieldErrors };

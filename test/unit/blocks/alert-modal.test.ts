@@ -73,7 +73,7 @@ function makeAlert(overrides: Record<string, unknown> = {}): Alert {
     last_checked_at: null,
     next_check_at: null,
     checks: [],
-    config: { type: "TrendsAlertConfig", series_index: 1, check_ongoing_interval: true },
+    config: { type: "TrendsAlertConfig", series_index: 1, check_ongoing_interval: false },
     calculation_interval: "daily",
     snoozed_until: null,
     skip_weekend: false,
@@ -351,6 +351,21 @@ describe("validateAlertForm", () => {
       ok: false,
       errors: { [BLOCK_NAME]: FORM_ERRORS.nameTooLong(256) },
     });
+  });
+
+  it("asks for an upper bound before checking the current interval, as PostHog does", () => {
+    const ongoing = (overrides: Partial<AlertFormValues>) =>
+      validateAlertForm(validValues({ checkOngoingInterval: true, ...overrides }), FACTS);
+    for (const condition of ["absolute_value", "relative_increase"]) {
+      expect(ongoing({ condition, lower: "100", upper: "" })).toEqual({
+        ok: false,
+        errors: { [BLOCK_OPTIONS]: FORM_ERRORS.ongoingNeedsUpper },
+      });
+      expect(ongoing({ condition, lower: "", upper: "500" }).ok).toBe(true);
+    }
+    // PostHog allows it with a decrease.
+    expect(ongoing({ condition: "relative_decrease", lower: "100", upper: "" }).ok).toBe(true);
+    expect(ongoing({ checkOngoingInterval: false, lower: "100", upper: "" }).ok).toBe(true);
   });
 
   it("puts number problems under the field that has them", () => {
@@ -693,6 +708,7 @@ describe("buildAlertForm", () => {
     const alert = makeAlert({
       threshold: { configuration: { type: "percentage", bounds: { lower: 0.29, upper: 0.5 } } },
       condition: { type: "relative_increase" },
+      config: { type: "TrendsAlertConfig", series_index: 1, check_ongoing_interval: true },
       skip_weekend: true,
       enabled: false,
     });
@@ -854,6 +870,18 @@ describe("failureOnForm and blockForAttr", () => {
       "⚠️ Lower threshold must be less than upper threshold",
     );
     expect(readAlertForm(stateFromView(view))).toEqual(values);
+  });
+
+  it("puts PostHog's refusal of checking the current interval under Options, in a sentence that ends", () => {
+    const detail =
+      "check_ongoing_interval is only supported for alert condition absolute_value when upper threshold is specified";
+    const { notice, fieldErrors } = failureOnForm(
+      { code: "validation", attr: null, detail, userMessage: `PostHog says: ${detail}` },
+      "create",
+      new Set([BLOCK_LOWER, BLOCK_OPTIONS]),
+    );
+    expect(fieldErrors).toEqual({ [BLOCK_OPTIONS]: detail });
+    expect(notice).toMatch(/specified\. See the highlighted field\.$/);
   });
 
   it("puts an unknown attr, or a field the form lacks, only at the top", () => {
