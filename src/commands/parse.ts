@@ -65,8 +65,13 @@ export function unquote(text: string): string {
   return m ? (m[2] as string).trim() : t;
 }
 
+/** Slack sends `&`, `<` and `>` typed in a command as `&amp;`, `&lt;` and `&gt;`. */
+export function decodeSlackText(text: string): string {
+  return text.replace(/&lt;/g, "<").replace(/&gt;/g, ">").replace(/&amp;/g, "&");
+}
+
 export function parseCommand(input: string): Command {
-  const text = input.replace(/\s+/g, " ").trim();
+  const text = decodeSlackText(input).replace(/\s+/g, " ").trim();
   if (text === "") return { kind: "help" };
   if (text.length > MAX_INPUT) {
     return {
@@ -111,7 +116,8 @@ export function parseCommand(input: string): Command {
 
 /**
  * The ways `snooze` arguments split into the alert and the time. `until …`
- * splits at the last " until " and a quoted name ends at its quote: one way
+ * splits at the last " until " (when what follows reads as a time; else the
+ * word belongs to the name) and a quoted name ends at its quote: one way
  * each. Otherwise every tail of up to four words that reads as a time is a
  * way, the longest first, so alert names may contain spaces; when a name
  * itself ends in something like a time ("Signups 7d 1h"), the caller picks
@@ -124,12 +130,16 @@ export function snoozeSplits(
   const quoted = /^(["“”'‘’])(.+?)(["“”'‘’])\s+(.+)$/s.exec(rest);
   if (quoted) return [{ ref: (quoted[2] as string).trim(), when: (quoted[4] as string).trim() }];
   const untilAt = rest.toLowerCase().lastIndexOf(" until ");
-  if (untilAt > 0) return [{ ref: unquote(rest.slice(0, untilAt)), when: rest.slice(untilAt + 1).trim() }];
+  const until =
+    untilAt > 0 ? { ref: unquote(rest.slice(0, untilAt)), when: rest.slice(untilAt + 1).trim() } : null;
+  if (until && readsAsTime(until.when)) return [until];
+  // "Days until churn 2h": "until" was part of the name.
   const words = rest.split(" ");
   const splits: Array<{ ref: string; when: string }> = [];
   for (let k = Math.min(4, words.length - 1); k >= 1; k--) {
     const when = words.slice(words.length - k).join(" ");
     if (readsAsTime(when)) splits.push({ ref: unquote(words.slice(0, words.length - k).join(" ")), when });
   }
-  return splits;
+  // Neither reads: the "until" reading stays, so the answer is about its time.
+  return splits.length === 0 && until ? [until] : splits;
 }

@@ -49,6 +49,13 @@ describe("parseCommand", () => {
     expect(nonsense.kind === "usage" && nonsense.line.name).toBe("help");
   });
 
+  it("reads &, < and > as typed: Slack sends them as &amp;, &lt; and &gt;", () => {
+    expect(parseCommand("disable Revenue &amp; Costs")).toEqual({ kind: "disable", ref: "Revenue & Costs" });
+    expect(parseCommand("show Errors &gt; 5% &lt;EU&gt;")).toEqual({ kind: "show", ref: "Errors > 5% <EU>" });
+    // Decoded once: what Slack sent for a typed "&lt;" stays "&lt;".
+    expect(parseCommand("show a &amp;lt; b")).toEqual({ kind: "show", ref: "a &lt; b" });
+  });
+
   it("refuses very long input clearly", () => {
     const result = parseCommand(`show ${"a".repeat(2000)}`);
     expect(result.kind).toBe("usage");
@@ -86,6 +93,18 @@ describe("snoozeSplits", () => {
     expect(snoozeSplits("Signups 7d 1h", readsAsTime)).toEqual([
       { ref: "Signups", when: "7d 1h" },
       { ref: "Signups 7d", when: "1h" },
+    ]);
+  });
+
+  it('reads "until" as part of the name when what follows it is no time', () => {
+    const strict = (when: string) => /^(until (tomorrow 9am|17:00)|\d+[mhdw])$/.test(when);
+    expect(snoozeSplits("Days until churn 2h", strict)).toEqual([{ ref: "Days until churn", when: "2h" }]);
+    expect(snoozeSplits("Days until churn until 17:00", strict)).toEqual([
+      { ref: "Days until churn", when: "until 17:00" },
+    ]);
+    // Nothing reads as a time: the "until" reading stays, so the answer is about its time.
+    expect(snoozeSplits("Signups until tomorow", strict)).toEqual([
+      { ref: "Signups", when: "until tomorow" },
     ]);
   });
 
