@@ -29,7 +29,14 @@ import {
 } from "../slack/ids.js";
 import { type SnoozePreset, snoozePreset } from "../time/snooze.js";
 import { openAlertForm } from "./alert-form.js";
-import { deleteConfirmation, detailMessage, listMessage, userTimeZone } from "./commands.js";
+import {
+  deleteConfirmation,
+  detailMessage,
+  FALLBACK_TZ,
+  knownTimeZone,
+  listMessage,
+  READ_IN_UTC_NOTE,
+} from "./commands.js";
 import { announceChange, type ListenerDeps, responseUrlReplier, yieldToOthers } from "./deps.js";
 import type { ListenerRouter, ActionArgs as RoutedActionArgs } from "./router.js";
 
@@ -307,6 +314,8 @@ export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
     origin: { channel: string; ts: string } | undefined,
     verb: WriteVerb,
     snoozeUntil?: Date,
+    /** The snooze time was read in UTC: Slack did not say the clicker's time zone. */
+    readInUtc = false,
   ) => {
     const userId = args.body.user.id;
     const outcome = await performWrite(deps, {
@@ -333,6 +342,9 @@ export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
         args,
         false,
       )(notice(`${outcome.sentence} This message could not be updated to show it.`));
+    } else if (readInUtc) {
+      // The message shows the time in each viewer's zone; only the clicker needs to know why.
+      await replier(deps, args, false)(notice(`${outcome.sentence}${READ_IN_UTC_NOTE}`));
     }
   };
   notifyAction(ACTION_NOTIFY_SNOOZE, async (args, alertId, origin) => {
@@ -348,9 +360,14 @@ export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
     }
     const preset = SNOOZE_PRESETS.find((p) => p.value === choice);
     if (!preset) return void (await replier(deps, args, false)(notice(MESSAGES.tampered)));
-    const timeZone = await userTimeZone(deps, args.body.user.id);
-    const until = snoozePreset(preset.value as SnoozePreset, { now: deps.now(), timeZone });
-    await notifyWrite(args, alertId, origin, "snooze", until);
+    const known = await knownTimeZone(deps, args.body.user.id);
+    const until = snoozePreset(preset.value as SnoozePreset, {
+      now: deps.now(),
+      timeZone: known ?? FALLBACK_TZ,
+    });
+    // "Tomorrow 09:00" depends on the zone; "for 4 hours" does not.
+    const readInUtc = known === null && (preset.value === "tomorrow_9" || preset.value === "monday_9");
+    await notifyWrite(args, alertId, origin, "snooze", until, readInUtc);
   });
   notifyAction(ACTION_NOTIFY_UNSNOOZE, (args, alertId, origin) =>
     notifyWrite(args, alertId, origin, "unsnooze"),

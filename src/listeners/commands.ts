@@ -48,11 +48,6 @@ export async function knownTimeZone(
   }
 }
 
-/** A Slack user's time zone, or UTC when Slack does not say (see knownTimeZone). */
-export async function userTimeZone(deps: ListenerDeps, userId: string, waitMs?: number): Promise<string> {
-  return (await knownTimeZone(deps, userId, waitMs)) ?? FALLBACK_TZ;
-}
-
 export function resolutionProblem(
   resolution: Exclude<Resolution, { ok: true }>,
   command: string,

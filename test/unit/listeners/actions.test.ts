@@ -70,6 +70,34 @@ describe("a snooze click on a notification", () => {
     expect(f.responder.sent).toEqual([]);
   });
 
+  it("tells the clicker when a clock time was read in UTC because Slack did not say their zone", async () => {
+    const pick = async (preset: string) => {
+      const f = fixture([alert]);
+      f.deps.directory = {
+        ...f.deps.directory,
+        user: async (id) => ({ id, tz: null, email: null, isBot: false, deleted: false }),
+      };
+      await click(f, ACTION_NOTIFY_SNOOZE, {
+        block_id: controlsBlockId(alert.id),
+        selected_option: { value: preset },
+      });
+      return f;
+    };
+    const tomorrow = await pick("tomorrow_9");
+    expect(tomorrow.api.patches).toEqual([
+      { id: alert.id, patch: { snoozed_until: "2026-03-03T09:00:00.000Z" } },
+    ]);
+    expect(tomorrow.responder.sent.map((s) => s.message.text)).toEqual([
+      expect.stringMatching(
+        /snoozed \*Signups dropped\* until .* The time was read in UTC: Slack did not say your time zone\.$/,
+      ),
+    ]);
+    // "For an hour" is the same hour in every zone: the message itself is the answer.
+    const hour = await pick("1h");
+    expect(hour.api.patches).toHaveLength(1);
+    expect(hour.responder.sent).toEqual([]);
+  });
+
   it("tells the clicker when PostHog fails, ephemerally and without replacing the message", async () => {
     const f = fixture([alert]);
     f.api.failNextWrite = new Error("socket hang up");
