@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { alertUrl, conditionWords, frequencyWords, type PostHogLinks } from "../alerts/describe.js";
+import { shortPrint } from "../alerts/print.js";
 import type { SeriesOption } from "../posthog/insight-query.js";
 import { seriesLetter } from "../posthog/insight-query.js";
 import {
@@ -524,16 +525,6 @@ const sameNumber = (a: number | null | undefined, b: number | null | undefined) 
   (a ?? null) === (b ?? null);
 
 /** The PATCH for an edit: only the fields that differ from the alert, so an untouched threshold keeps its state. */
-/** A short print of a string (FNV-1a, 32 bits, base 36): equal values, equal prints. */
-function print(text: string): string {
-  let hash = 0x811c9dc5;
-  for (let i = 0; i < text.length; i++) {
-    hash ^= text.charCodeAt(i);
-    hash = Math.imul(hash, 0x01000193);
-  }
-  return (hash >>> 0).toString(36);
-}
-
 /**
  * A print of each field of a form's body, as it would be saved. The edit form keeps the prints
  * of what it would save if submitted untouched; at submission, a field whose print is unchanged
@@ -545,17 +536,17 @@ export function fieldPrints(body: AlertCreate): Record<FormField, string> {
   const users = [...new Set(body.subscribed_users)].sort((a, b) => a - b);
   const t = body.threshold.configuration;
   return {
-    insight: print(String(body.insight)),
-    name: print(body.name),
-    subscribed_users: print(users.join(",")),
-    threshold: print(`${t.type}|${t.bounds.lower ?? ""}|${t.bounds.upper ?? ""}`),
-    condition: print(body.condition.type),
-    config: print(
+    insight: shortPrint(String(body.insight)),
+    name: shortPrint(body.name),
+    subscribed_users: shortPrint(users.join(",")),
+    threshold: shortPrint(`${t.type}|${t.bounds.lower ?? ""}|${t.bounds.upper ?? ""}`),
+    condition: shortPrint(body.condition.type),
+    config: shortPrint(
       `${body.config.type}|${body.config.series_index}|${body.config.check_ongoing_interval ?? ""}`,
     ),
-    enabled: print(String(body.enabled)),
-    calculation_interval: print(body.calculation_interval),
-    skip_weekend: print(String(body.skip_weekend)),
+    enabled: shortPrint(String(body.enabled)),
+    calculation_interval: shortPrint(body.calculation_interval),
+    skip_weekend: shortPrint(String(body.skip_weekend)),
   };
 }
 

@@ -1,8 +1,10 @@
 import { userMessageFor } from "../alerts/messages.js";
+import { shortPrint } from "../alerts/print.js";
 import type { Alert } from "../posthog/schemas.js";
 import type { PollStateRecord, Store } from "../store/store.js";
 import { toEpochMs } from "../store/time.js";
 import { type AlertSource, describeError, type Logger, realTimer, type SetTimer } from "./ports.js";
+import { aboutAlert } from "./render.js";
 
 /**
  * Polls PostHog's alert list and turns changes into notifications. It covers
@@ -65,7 +67,16 @@ function recordOf(alert: Alert): PollStateRecord {
     enabled: alert.enabled,
     snoozedUntilMs: toEpochMs(alert.snoozed_until),
     lastCheckedAtMs: toEpochMs(alert.last_checked_at),
+    shownPrint: shortPrint(JSON.stringify(aboutAlert(alert))),
   };
+}
+
+/**
+ * Whether what the alert's message shows of its settings (name, insight, condition, threshold,
+ * frequency) changed in PostHog since the last poll. A print not yet recorded is no change.
+ */
+function edited(prev: PollStateRecord | undefined, cur: PollStateRecord): boolean {
+  return prev?.shownPrint != null && prev.shownPrint !== cur.shownPrint;
 }
 
 /** A poll that was under way when the poller stopped. */
@@ -184,6 +195,14 @@ export function createPoller(options: PollerOptions): Poller {
             state: alert.state,
           });
           if (!queued.duplicate) result.fired++;
+        } else if (open.length > 0 && edited(prev, cur)) {
+          // Renamed or re-thresholded while firing: the message says so before the next check.
+          if (
+            !store.enqueueRefresh({ alertId: alert.id, source: "poll", reason: "changed_in_posthog" })
+              .duplicate
+          ) {
+            result.refreshed++;
+          }
         }
         continue;
       }
@@ -191,7 +210,7 @@ export function createPoller(options: PollerOptions): Poller {
       if (open.length === 0) continue;
       const actionChanged =
         prev !== undefined && (prev.enabled !== cur.enabled || prev.snoozedUntilMs !== cur.snoozedUntilMs);
-      if (actionChanged) {
+      if (actionChanged || edited(prev, cur)) {
         if (
           !store.enqueueRefresh({ alertId: alert.id, source: "poll", reason: "changed_in_posthog" }).duplicate
         ) {

@@ -140,4 +140,11 @@ export const MIGRATIONS: readonly string[] = [
       AND notification_id IN (SELECT id FROM notifications WHERE kind = 'refresh');
   CREATE INDEX deliveries_redraws ON deliveries (channel, id) WHERE status = 'pending' AND redraw = 1;
   `,
+  // 5: what an alert's message shows of its settings (name, insight, condition,
+  // threshold, frequency), as a print in the poller's memory, so an edit made
+  // in PostHog redraws the message at the next poll. Null until the next poll
+  // after the upgrade records it (a null print is no change).
+  `
+  ALTER TABLE poll_state ADD COLUMN shown_print TEXT;
+  `,
 ];

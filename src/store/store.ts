@@ -206,6 +206,8 @@ export interface PollStateRecord {
   enabled: boolean;
   snoozedUntilMs: number | null;
   lastCheckedAtMs: number | null;
+  /** A print of the settings the alert's message shows; null when not recorded. */
+  shownPrint: string | null;
 }
 
 export interface ActionInput {
@@ -1448,6 +1450,7 @@ export class Store {
       enabled: number;
       snoozed_until_ms: number | null;
       last_checked_at_ms: number | null;
+      shown_print: string | null;
     }>;
     return new Map(
       rows.map((r) => [
@@ -1458,6 +1461,7 @@ export class Store {
           enabled: r.enabled === 1,
           snoozedUntilMs: r.snoozed_until_ms,
           lastCheckedAtMs: r.last_checked_at_ms,
+          shownPrint: r.shown_print,
         },
       ]),
     );
@@ -1470,11 +1474,20 @@ export class Store {
       .transaction(() => {
         this.stmt("DELETE FROM poll_state").run();
         const insert = this.stmt(
-          `INSERT INTO poll_state (alert_id, state, enabled, snoozed_until_ms, last_checked_at_ms, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO poll_state
+             (alert_id, state, enabled, snoozed_until_ms, last_checked_at_ms, shown_print, updated_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?)`,
         );
         for (const r of records) {
-          insert.run(r.alertId, r.state, r.enabled ? 1 : 0, r.snoozedUntilMs, r.lastCheckedAtMs, now);
+          insert.run(
+            r.alertId,
+            r.state,
+            r.enabled ? 1 : 0,
+            r.snoozedUntilMs,
+            r.lastCheckedAtMs,
+            r.shownPrint,
+            now,
+          );
         }
         this.stmt(
           "INSERT INTO meta (key, value) VALUES ('poll_baseline_at', ?) ON CONFLICT (key) DO NOTHING",

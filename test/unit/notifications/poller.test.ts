@@ -204,6 +204,41 @@ describe("poller", () => {
     expect(queued("refresh")).toHaveLength(1);
   });
 
+  it("redraws open messages when the alert is edited in PostHog: a new name, threshold or frequency", async () => {
+    source.set(makeAlert({ state: "Firing" }));
+    const p = poller();
+    await p.pollOnce();
+    openEpisode(ALERT_ID, "C1", "2025-06-02T01:00:12.345678Z");
+    expect(await p.pollOnce()).toMatchObject({ refreshed: 0, fired: 0 });
+    // Renamed while firing, with no newer check: the message says so before the next check.
+    source.set(makeAlert({ state: "Firing", name: "Signups dropped (EU)" }));
+    expect(await p.pollOnce()).toMatchObject({ refreshed: 1, fired: 0 });
+    expect(queued("refresh")).toHaveLength(1);
+    // Once the redraw went out, a new threshold on a snoozed alert redraws it again.
+    for (const n of queued("refresh")) store.routeNotification(n.id, []);
+    source.set(
+      makeAlert({
+        state: "Snoozed",
+        name: "Signups dropped (EU)",
+        snoozed_until: "2025-06-05T00:00:00Z",
+        threshold: { configuration: { type: "absolute", bounds: { lower: 50, upper: null } } },
+      }),
+    );
+    expect(await p.pollOnce()).toMatchObject({ refreshed: 1, resolved: 0 });
+    // Nothing changed since: nothing to redraw.
+    expect(await p.pollOnce()).toMatchObject({ refreshed: 0, resolved: 0, fired: 0 });
+  });
+
+  it("takes a poller memory from before prints were kept as no change", async () => {
+    source.set(makeAlert({ state: "Firing" }));
+    const p = poller();
+    await p.pollOnce();
+    openEpisode(ALERT_ID, "C1", "2025-06-02T01:00:12.345678Z");
+    store.savePollState([...store.pollState().values()].map((r) => ({ ...r, shownPrint: null })));
+    source.set(makeAlert({ state: "Firing", name: "Renamed before the upgrade" }));
+    expect(await p.pollOnce()).toMatchObject({ refreshed: 0 });
+  });
+
   it("does not mistake a snooze made from Slack for a change in PostHog", async () => {
     const p = await snoozedFromSlack("2025-06-02T01:00:12.345678Z");
     source.set(makeAlert({ state: "Snoozed", snoozed_until: "2025-06-05T00:00:00Z" }));

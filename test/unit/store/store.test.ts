@@ -544,7 +544,14 @@ describe("Store", () => {
       openOne("C1");
       openOne("C2");
       store.savePollState([
-        { alertId: ALERT, state: "Firing", enabled: true, snoozedUntilMs: null, lastCheckedAtMs: null },
+        {
+          alertId: ALERT,
+          state: "Firing",
+          enabled: true,
+          snoozedUntilMs: null,
+          lastCheckedAtMs: null,
+          shownPrint: null,
+        },
       ]);
       const until = "2025-06-02T13:00:00.000Z";
       const snoozed = store.recordAction({
@@ -733,10 +740,18 @@ describe("Store", () => {
       store.savePollState([]);
       expect(store.hasPollBaseline()).toBe(true);
       store.savePollState([
-        { alertId: ALERT, state: "Firing", enabled: true, snoozedUntilMs: null, lastCheckedAtMs: 5 },
+        {
+          alertId: ALERT,
+          state: "Firing",
+          enabled: true,
+          snoozedUntilMs: null,
+          lastCheckedAtMs: 5,
+          shownPrint: "k3x9",
+        },
       ]);
       expect(store.pollState().get(ALERT)).toEqual({
         alertId: ALERT,
+        shownPrint: "k3x9",
         state: "Firing",
         enabled: true,
         snoozedUntilMs: null,
