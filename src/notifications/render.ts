@@ -19,6 +19,7 @@ const RESOLVED_NOTES: Record<string, string> = {
 
 /** How often PostHog checks, by `calculation_interval`. */
 const CHECK_INTERVAL_MS: Record<string, number> = {
+  every_15_minutes: 900_000,
   hourly: 3_600_000,
   daily: 86_400_000,
   weekly: 7 * 86_400_000,

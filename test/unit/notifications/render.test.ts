@@ -13,6 +13,9 @@ describe("firedAfterAGap", () => {
     expect(firedAfterAGap(24 * HOUR, 0, "daily")).toBe(false);
     expect(firedAfterAGap(48 * HOUR, 0, "daily")).toBe(true);
     expect(firedAfterAGap(8 * 24 * HOUR, 0, "weekly")).toBe(false);
+    // Newer servers' 15-minute checks: three days later is no streak.
+    expect(firedAfterAGap(0.25 * HOUR, 0, "every_15_minutes")).toBe(false);
+    expect(firedAfterAGap(72 * HOUR, 0, "every_15_minutes")).toBe(true);
   });
 
   it("counts as in a row whatever it cannot judge: unknown intervals or times", () => {
