@@ -190,11 +190,12 @@ export async function createBot(input: BotDeps): Promise<Bot> {
   // stops the event loop; 250 ms keeps acks within Slack's window, and a webhook that meets a
   // locked database answers 503 so PostHog sends it again.
   const store = input.store ?? openStoreOrSay(config.databasePath, logger);
+  const alerts = new AlertService(posthog, () => now().getTime());
   const notifications = createNotifications({
     config,
     logger,
     store,
-    source: posthog,
+    source: alerts.notificationSource(),
     ...(input.slackClientOptions?.timeout
       ? { clientOptions: { timeout: input.slackClientOptions.timeout } }
       : {}),
@@ -203,7 +204,6 @@ export async function createBot(input: BotDeps): Promise<Bot> {
   const heap = new HeapWatch({ logger });
   health.register("memory", heap.check);
 
-  const alerts = new AlertService(posthog, () => now().getTime());
   const directory = createSlackDirectory(client, () => now().getTime());
   const policy = new WritePolicy(
     config.writeAccess,

@@ -222,6 +222,21 @@ export class AlertService {
   }
 
   /**
+   * The alerts a notification is drawn from: one alert comes with its insight's name, as
+   * every other surface shows it (PostHog's alert holds only the insight's id on some
+   * servers); the whole list, which only the poller reads, comes as PostHog gives it.
+   */
+  notificationSource(): Pick<AlertsApi, "listAllAlerts" | "getAlert"> {
+    return {
+      listAllAlerts: () => this.api.listAllAlerts(),
+      getAlert: async (id, options) => {
+        const [named] = await this.withInsightNames([await this.api.getAlert(id, options)]);
+        return named as Alert;
+      },
+    };
+  }
+
+  /**
    * What `withInsightNames` would answer, when it needs no PostHog call: every
    * insight name missing is one already looked up. Null otherwise. An alert
    * that a write just replaced is named this way without waiting.

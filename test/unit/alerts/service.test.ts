@@ -193,6 +193,29 @@ describe("AlertService insight names", () => {
     expect(fake.lookups).toEqual([1]);
   });
 
+  it("gives the notification side an alert with its insight's name, and the poller's list as it is", async () => {
+    const fake = insightApi() as ReturnType<typeof insightApi> & {
+      getAlert(id: string): Promise<Alert>;
+      listAllAlerts(): Promise<Alert[]>;
+    };
+    const bare = makeAlert({ insight: 4821 });
+    fake.getAlert = async () => bare;
+    fake.listAllAlerts = async () => [bare];
+    const source = new AlertService(fake as unknown as AlertsApi, () => 0).notificationSource();
+    expect(await source.getAlert(bare.id)).toMatchObject({
+      insight: 4821,
+      insight_name: "Insight 4821 name",
+      insight_short_id: "s4821",
+    });
+    expect(await source.listAllAlerts()).toEqual([bare]);
+    expect(fake.lookups).toEqual([4821]);
+    // PostHog cannot say: the alert still comes, unnamed, and the message goes out without the line.
+    fake.failing = true;
+    const other = makeAlert({ insight: 99 });
+    fake.getAlert = async () => other;
+    expect((await source.getAlert(other.id)).insight_name).toBeNull();
+  });
+
   it("tries a failed lookup again after half a minute, and never names from a failure", async () => {
     const fake = insightApi();
     let now = 0;
