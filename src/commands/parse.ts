@@ -116,8 +116,8 @@ export function parseCommand(input: string): Command {
 
 /**
  * The ways `snooze` arguments split into the alert and the time. `until …`
- * splits at the last " until " (when what follows reads as a time; else the
- * word belongs to the name) and a quoted name ends at its quote: one way
+ * splits at the last " until " (when what follows reads as a time, even one
+ * that cannot be used; else the word belongs to the name) and a quoted name ends at its quote: one way
  * each. Otherwise every tail of up to four words that reads as a time is a
  * way, the longest first, so alert names may contain spaces; when a name
  * itself ends in something like a time ("Signups 7d 1h"), the caller picks
@@ -125,20 +125,22 @@ export function parseCommand(input: string): Command {
  */
 export function snoozeSplits(
   rest: string,
-  readsAsTime: (when: string) => boolean,
+  /** true: a time; "refused": a time that cannot be used (passed, too far); false: no time. */
+  readsAsTime: (when: string) => boolean | "refused",
 ): Array<{ ref: string; when: string }> {
   const quoted = /^(["“”'‘’])(.+?)(["“”'‘’])\s+(.+)$/s.exec(rest);
   if (quoted) return [{ ref: (quoted[2] as string).trim(), when: (quoted[4] as string).trim() }];
   const untilAt = rest.toLowerCase().lastIndexOf(" until ");
   const until =
     untilAt > 0 ? { ref: unquote(rest.slice(0, untilAt)), when: rest.slice(untilAt + 1).trim() } : null;
-  if (until && readsAsTime(until.when)) return [until];
+  if (until && readsAsTime(until.when) !== false) return [until];
   // "Days until churn 2h": "until" was part of the name.
   const words = rest.split(" ");
   const splits: Array<{ ref: string; when: string }> = [];
   for (let k = Math.min(4, words.length - 1); k >= 1; k--) {
     const when = words.slice(words.length - k).join(" ");
-    if (readsAsTime(when)) splits.push({ ref: unquote(words.slice(0, words.length - k).join(" ")), when });
+    if (readsAsTime(when) === true)
+      splits.push({ ref: unquote(words.slice(0, words.length - k).join(" ")), when });
   }
   // Neither reads: the "until" reading stays, so the answer is about its time.
   return splits.length === 0 && until ? [until] : splits;

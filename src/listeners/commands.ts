@@ -322,7 +322,10 @@ export async function runCommand(ctx: CommandContext, text: string): Promise<voi
       const known = await knownTimeZone(deps, ctx.userId);
       const timeZone = known ?? FALLBACK_TZ;
       const now = deps.now();
-      const splits = snoozeSplits(parsed.rest, (when) => parseSnoozeWhen(when, { now, timeZone }).ok);
+      const splits = snoozeSplits(parsed.rest, (when) => {
+        const read = parseSnoozeWhen(when, { now, timeZone });
+        return read.ok || (read.unreadable ? false : "refused");
+      });
       const split = splits.length > 1 ? await pickSnoozeSplit(deps, splits) : splits[0];
       if (split && "both" in split) return void (await ctx.reply(bothAlertsAnswer(ctx.command, split.both)));
       if (!split) {

@@ -47,7 +47,11 @@ export { isValidTimeZone, wallClockToInstant } from "./zoned.js";
 
 export type SnoozeParse =
   | { ok: true; until: Date; kind: "duration" | "until"; durationMs?: number }
-  | { ok: false; error: string };
+  | {
+      ok: false;
+      error: string /** Not read as a time at all (not one that is refused). */;
+      unreadable?: true;
+    };
 
 export type SnoozeContext = { now: Date; timeZone: string };
 
@@ -481,7 +485,11 @@ export function parseSnoozeWhen(text: string, ctx: SnoozeContext): SnoozeParse {
   try {
     return parseOrFail(text, ctx);
   } catch (error) {
-    if (error instanceof SnoozeInputError) return { ok: false, error: error.message };
+    if (error instanceof SnoozeInputError) {
+      return error.message === SNOOZE_ERRORS.unparseable
+        ? { ok: false, error: error.message, unreadable: true }
+        : { ok: false, error: error.message };
+    }
     throw error;
   }
 }

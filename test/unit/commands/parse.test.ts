@@ -106,6 +106,11 @@ describe("snoozeSplits", () => {
     expect(snoozeSplits("Signups until tomorow", strict)).toEqual([
       { ref: "Signups", when: "until tomorow" },
     ]);
+    // A time read but refused (passed) is still the time, even when a tail would read on its own.
+    const refusing = (when: string) => (when === "until 2020-01-01 08:00" ? "refused" : when === "08:00");
+    expect(snoozeSplits("Signups until 2020-01-01 08:00", refusing)).toEqual([
+      { ref: "Signups", when: "until 2020-01-01 08:00" },
+    ]);
   });
 
   it("returns none when no tail reads as a time", () => {

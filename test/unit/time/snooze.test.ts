@@ -377,7 +377,9 @@ describe("refusals", () => {
   ];
 
   it.each(cases)("%j", (text, error) => {
-    expect(parse(text, NY, NY_NOW)).toEqual({ ok: false, error });
+    // Text not read as a time at all says so, apart from a time read and refused.
+    const unreadable = error === SNOOZE_ERRORS.unparseable ? { unreadable: true } : {};
+    expect(parse(text, NY, NY_NOW)).toEqual({ ok: false, error, ...unreadable });
   });
 
   it("every message is one sentence with a backticked example", () => {
@@ -397,7 +399,11 @@ describe("refusals", () => {
     for (const zone of ["Not/AZone", "", "Mars/Olympus_Mons"]) {
       expect(parse("until 5pm", zone, NY_NOW)).toEqual({ ok: false, error: SNOOZE_ERRORS.badTimeZone });
       expect(parse("tomorrow 9am", zone, NY_NOW)).toEqual({ ok: false, error: SNOOZE_ERRORS.badTimeZone });
-      expect(parse("nonsense", zone, NY_NOW)).toEqual({ ok: false, error: SNOOZE_ERRORS.unparseable });
+      expect(parse("nonsense", zone, NY_NOW)).toEqual({
+        ok: false,
+        error: SNOOZE_ERRORS.unparseable,
+        unreadable: true,
+      });
     }
   });
 
