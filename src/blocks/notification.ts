@@ -88,6 +88,11 @@ export interface NotificationView {
   resolvedAt?: string | null;
   /** A short reason shown with "Resolved", e.g. that the alert was deleted. */
   resolvedNote?: string | null;
+  /**
+   * Closed because PostHog could not run a check (Errored), not because a check cleared:
+   * PostHog counts its next firing as a new one, so a new message follows.
+   */
+  couldNotCheck?: boolean;
 }
 
 // ---- formatting helpers -----------------------------------------------------
@@ -143,11 +148,11 @@ function validDate(value: string | null | undefined): boolean {
 
 // ---- the message ------------------------------------------------------------
 
-type Mood = "firing" | "snoozed" | "disabled" | "resolved" | "test";
+type Mood = "firing" | "snoozed" | "disabled" | "resolved" | "unchecked" | "test";
 
 function moodOf(view: NotificationView): Mood {
   if (view.isTest) return "test";
-  if (view.status === "resolved") return "resolved";
+  if (view.status === "resolved") return view.couldNotCheck ? "unchecked" : "resolved";
   if (view.disabled) return "disabled";
   if (view.snooze) return "snoozed";
   return "firing";
@@ -158,6 +163,7 @@ const EMOJI: Record<Mood, string> = {
   snoozed: "🔕",
   disabled: "⏸",
   resolved: "✅",
+  unchecked: "⚠️",
   test: "🧪",
 };
 
@@ -165,6 +171,8 @@ function stateLine(view: NotificationView): string | null {
   if (view.isTest) return "🧪 Test delivery from PostHog: the alert has not necessarily fired.";
   if (view.status === "resolved") {
     const when = validDate(view.resolvedAt) ? ` ${slackDate(view.resolvedAt as string)}` : "";
+    if (view.couldNotCheck)
+      return `⚠️ *Could not check*${when} · PostHog could not run this alert's check (Errored)`;
     const note = view.resolvedNote ? ` · ${safeMrkdwn(view.resolvedNote, 300)}` : "";
     return `✅ *Resolved*${when}${note}`;
   }
@@ -186,7 +194,9 @@ function stateLine(view: NotificationView): string | null {
 function summaryText(view: NotificationView): string {
   const heading =
     view.status === "resolved"
-      ? "This alert was firing and has stopped."
+      ? view.couldNotCheck
+        ? "This alert was firing when PostHog last could check it. If it fires again, a new message follows."
+        : "This alert was firing and has stopped."
       : view.isTest
         ? "*Test notification*"
         : "*Alert firing*";
@@ -273,7 +283,8 @@ function fallbackText(view: NotificationView): string {
   const breach = firstBreach ? `: ${safeMrkdwn(firstBreach.trim(), 1000)}` : "";
   let text: string;
   if (view.isTest) text = `🧪 Test notification from PostHog for ${name}${breach}`;
-  else if (view.status === "resolved") text = `✅ Resolved: ${name}`;
+  else if (view.status === "resolved")
+    text = view.couldNotCheck ? `⚠️ PostHog could not check: ${name}` : `✅ Resolved: ${name}`;
   else {
     const state = moodOf(view) === "firing" ? "" : moodOf(view) === "snoozed" ? " (snoozed)" : " (disabled)";
     const when = validDate(view.lastCheckedAt) ? ` (checked ${plainDate(view.lastCheckedAt as string)})` : "";

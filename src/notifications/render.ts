@@ -160,6 +160,8 @@ export function viewOf(
         : null,
     resolvedAt: extras.resolvedAt ?? null,
     resolvedNote: extras.resolvedNote ?? null,
+    // Closed because PostHog could not run a check: the alert did not stop firing.
+    couldNotCheck: extras.status === "resolved" && extras.resolvedNote === RESOLVED_NOTES.errored,
   };
 }
 

@@ -252,6 +252,19 @@ describe("buildNotificationMessage", () => {
     expect(message.text).toMatch(/^✅ Resolved/);
   });
 
+  it("says a message closed by an errored check could not be checked, not that the alert stopped", () => {
+    const message = buildNotificationMessage(
+      view({ status: "resolved", resolvedAt: "2025-06-03T01:00:00Z", couldNotCheck: true }),
+    );
+    assertSlackLimits(message);
+    const blocks = JSON.stringify(message.blocks);
+    expect(((message.blocks[0] as Json).text as Json).text).toBe("⚠️ Signups dropped");
+    expect(blocks).toContain("⚠️ *Could not check*");
+    expect(blocks).not.toContain("Resolved");
+    expect(blocks).not.toContain("has stopped");
+    expect(message.text).toMatch(/^⚠️ PostHog could not check: Signups dropped/);
+  });
+
   it("marks test deliveries and leaves out the controls", () => {
     const message = buildNotificationMessage(view({ isTest: true }));
     assertSlackLimits(message);

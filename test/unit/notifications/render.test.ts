@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { firedAfterAGap, viewOf } from "../../../src/notifications/render.js";
+import { firedAfterAGap, resolvedNote, viewOf } from "../../../src/notifications/render.js";
 import type { EpisodeSnapshot } from "../../../src/store/store.js";
 
 const ALERT = "0192c0de-0000-7000-8000-000000000001";
@@ -58,5 +58,19 @@ describe("who undid a snooze or a disable", () => {
       view({ snoozedUntil: "2099-01-01T00:00:00Z" }, { action: "unsnooze", by: "U0ANN0001" }).undone,
     ).toBeNull();
     expect(view({ enabled: false }, { action: "enable", by: "U0ANN0001" }).undone).toBeNull();
+  });
+
+  it("tells a message closed by an errored check from one whose alert cleared", () => {
+    const closed = (reason: string) =>
+      viewOf(
+        ALERT,
+        snapshot,
+        { status: "resolved", repeatCount: 1, resolvedNote: resolvedNote(reason) },
+        links,
+        1_000,
+      ).couldNotCheck;
+    expect(closed("errored")).toBe(true);
+    expect(closed("deleted")).toBe(false);
+    expect(closed("cleared")).toBe(false);
   });
 });
