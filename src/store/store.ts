@@ -1194,8 +1194,26 @@ export class Store {
           this.unlessEnded(s.snoozedUntil),
           s.enabled ? 1 : 0,
         );
+        const id = Number(info.lastInsertRowid);
+        // A snooze or disable made from Slack on another open message of the alert is the one this
+        // message shows too: it names who did it, not "in PostHog".
+        this.stmt(
+          `UPDATE episodes SET
+             snoozed_by = CASE WHEN snoozed_until IS NULL THEN NULL ELSE (
+               SELECT o.snoozed_by FROM episodes o
+                WHERE o.alert_id = episodes.alert_id AND o.id != episodes.id AND o.status = 'firing'
+                  AND o.snoozed_by IS NOT NULL
+                  AND abs(julianday(o.snoozed_until) - julianday(episodes.snoozed_until)) * 86400 < 1
+                ORDER BY o.action_at DESC LIMIT 1) END,
+             disabled_by = CASE WHEN enabled = 1 THEN NULL ELSE (
+               SELECT o.disabled_by FROM episodes o
+                WHERE o.alert_id = episodes.alert_id AND o.id != episodes.id AND o.status = 'firing'
+                  AND o.enabled = 0 AND o.disabled_by IS NOT NULL
+                ORDER BY o.action_at DESC LIMIT 1) END
+           WHERE id = ?`,
+        ).run(id);
         this.finishSent(deliveryId, input.ts, null);
-        return Number(info.lastInsertRowid);
+        return id;
       })
       .immediate();
   }

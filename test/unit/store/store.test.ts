@@ -578,6 +578,37 @@ describe("Store", () => {
       });
     });
 
+    it("names who snoozed or disabled from Slack on a message opened after, showing the same snooze", () => {
+      openOne("C1");
+      store.recordAction({
+        alertId: ALERT,
+        action: "snooze",
+        by: "U123",
+        snoozedUntil: "2025-06-02T13:00:00.000Z",
+      });
+      store.recordAction({ alertId: ALERT, action: "disable", by: "U456" });
+      /** A message posted in `channel` after the action, drawn from PostHog's alert. */
+      const openAfter = (channel: string, snoozedUntil: string) => {
+        const n = store.enqueueFiring({ source: "webhook", eventUuid: `later-${channel}`, alertId: ALERT });
+        store.routeNotification(n.id, [channel]);
+        const job = store.claimDelivery(store.deliveriesFor(n.id)[0]!.id)!;
+        store.completeOpened(job.delivery.id, {
+          alertId: ALERT,
+          channel,
+          ts: `ts-${channel}`,
+          snapshot: { ...snapshot, snoozedUntil, enabled: false },
+        });
+        return store.openEpisode(ALERT, channel);
+      };
+      // The same snooze, in PostHog's own format.
+      expect(openAfter("C2", "2025-06-02T13:00:00.000000+00:00")).toMatchObject({
+        snoozedBy: "U123",
+        disabledBy: "U456",
+      });
+      // Another snooze (set in PostHog since): not the Slack user's.
+      expect(openAfter("C3", "2025-06-03T09:00:00Z")).toMatchObject({ snoozedBy: null, disabledBy: "U456" });
+    });
+
     it("records a change from Slack and queues its redraw in one step, merging a burst of them", () => {
       const until = "2025-06-02T13:00:00.000Z";
       // No open message: nothing is recorded on a message, nothing queued.
