@@ -522,7 +522,8 @@ export function createDeliveryWorker(options: DeliveryWorkerOptions): DeliveryWo
         alert?.calculation_interval ?? episode.details.frequency,
       )
     ) {
-      store.retireEpisode(episode.id);
+      // Retired with the new message's record (completeOpened), not before: a post that must be
+      // tried again finds the old message still open, and closes it once the new one is there.
       superseded = episode;
       episode = null;
     }

@@ -256,6 +256,26 @@ describe("delivery worker", () => {
       expect(store.openEpisode(ALERT_ID, DEFAULT)?.messageTs).not.toBe(parentTs);
     });
 
+    it("still closes the old message when the new one after a gap had to be tried again", async () => {
+      const w = worker({ closeAfterGap: true });
+      store.enqueueFiring(firing());
+      await w.drain();
+      const parentTs = store.openEpisode(ALERT_ID, DEFAULT)!.messageTs;
+      store.enqueueFiring(firing({ lastCheckedAt: "2025-06-05T01:00:12Z" }));
+      let refused = false;
+      poster.respond = (call) => {
+        if (call.method !== "post" || refused) return undefined;
+        refused = true;
+        return { ok: false, kind: "rate_limited", retryAfterMs: 2000 };
+      };
+      await w.drain();
+      expect(poster.calls.map((c) => c.method)).toEqual(["post", "post", "post", "update"]);
+      const [closed] = poster.updates(DEFAULT);
+      expect(closed?.ts).toBe(parentTs);
+      expect(textOf(closed!)).toContain("checks since did not fire");
+      expect(store.openEpisode(ALERT_ID, DEFAULT)?.messageTs).not.toBe(parentTs);
+    });
+
     it("keeps the message when a gap is a Slack action's (snoozed meanwhile), or when the bot polls", async () => {
       const w = worker({ closeAfterGap: true });
       store.enqueueFiring(firing());
