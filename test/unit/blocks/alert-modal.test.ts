@@ -32,11 +32,11 @@ import {
   parseInsightRef,
   placeErrors,
   readAlertForm,
-  type StateValue,
   type StateValues,
   shiftedDecimalText,
   validateAlertForm,
 } from "../../../src/blocks/alert-modal.js";
+import { stateFromView as untouchedState } from "../../../src/blocks/view-state.js";
 import { type Alert, alertSchema, type Member, memberSchema } from "../../../src/posthog/schemas.js";
 import {
   ACTION_INSIGHT,
@@ -117,31 +117,7 @@ function validValues(overrides: Partial<AlertFormValues> = {}): AlertFormValues 
 
 /** What Slack would send back in `view.state.values` if the person submitted the view untouched. */
 function stateFromView(view: ModalView): StateValues {
-  const state: StateValues = {};
-  for (const block of view.blocks) {
-    if (block.type !== "input") continue;
-    const el = block.element as Record<string, unknown> & { type: string; action_id: string };
-    let value: StateValue;
-    switch (el.type) {
-      case "plain_text_input":
-        value = { type: el.type, value: (el.initial_value as string | undefined) ?? null };
-        break;
-      case "static_select":
-      case "external_select":
-        value = {
-          type: el.type,
-          selected_option: (el.initial_option as StateValue["selected_option"]) ?? null,
-        };
-        break;
-      default:
-        value = {
-          type: el.type,
-          selected_options: (el.initial_options as StateValue["selected_options"]) ?? [],
-        };
-    }
-    state[block.block_id as string] = { [el.action_id]: value };
-  }
-  return state;
+  return untouchedState(view) as StateValues;
 }
 
 function expectValidModal(view: ModalView) {
