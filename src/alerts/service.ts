@@ -12,6 +12,9 @@ import {
 import { withoutEndedSnooze } from "./describe.js";
 
 /** The PostHog calls the Slack surfaces need; PostHogClient satisfies it, tests may pass a fake. */
+/** How long a delivery waits for an alert's insight name that is not known yet. */
+const NAME_WAIT_MS = 500;
+
 export interface AlertsApi {
   listAllAlerts(): Promise<Alert[]>;
   getAlert(id: string, options?: { checksLimit?: number }): Promise<Alert>;
@@ -226,11 +229,23 @@ export class AlertService {
    * every other surface shows it (PostHog's alert holds only the insight's id on some
    * servers); the whole list, which only the poller reads, comes as PostHog gives it.
    */
-  notificationSource(): Pick<AlertsApi, "listAllAlerts" | "getAlert"> {
+  notificationSource(nameWaitMs = NAME_WAIT_MS): Pick<AlertsApi, "listAllAlerts" | "getAlert"> {
     return {
       listAllAlerts: () => this.api.listAllAlerts(),
       getAlert: async (id, options) => {
-        const [named] = await this.withInsightNames([await this.api.getAlert(id, options)]);
+        const alert = await this.api.getAlert(id, options);
+        const known = this.withKnownInsightNames([alert]);
+        if (known) return known[0] as Alert;
+        // A delivery waits for the name only briefly (each channel's pace counts from its Slack
+        // call, and an incident can hit the Insights API's own 240/minute); a lookup still under
+        // way then names the alert's later redraws.
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<Alert[]>((resolve) => {
+          timer = setTimeout(() => resolve([alert]), nameWaitMs);
+        });
+        const [named] = await Promise.race([this.withInsightNames([alert]), late]).finally(() =>
+          clearTimeout(timer),
+        );
         return named as Alert;
       },
     };

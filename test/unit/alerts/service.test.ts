@@ -216,6 +216,28 @@ describe("AlertService insight names", () => {
     expect((await source.getAlert(other.id)).insight_name).toBeNull();
   });
 
+  it("waits for a name only briefly, and the lookup still names the alert's later reads", async () => {
+    const fake = insightApi() as ReturnType<typeof insightApi> & { getAlert(id: string): Promise<Alert> };
+    const slowInsight = fake.getInsight;
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    fake.getInsight = async (id: number) => {
+      await held;
+      return slowInsight(id);
+    };
+    const alert = makeAlert({ insight: 5 });
+    fake.getAlert = async () => alert;
+    const source = new AlertService(fake as unknown as AlertsApi, () => 0).notificationSource(20);
+    expect((await source.getAlert(alert.id)).insight_name).toBeNull();
+    release();
+    await held;
+    await new Promise((resolve) => setTimeout(resolve, 0));
+    expect((await source.getAlert(alert.id)).insight_name).toBe("Insight 5 name");
+    expect(fake.lookups).toEqual([5]);
+  });
+
   it("tries a failed lookup again after half a minute, and never names from a failure", async () => {
     const fake = insightApi();
     let now = 0;
