@@ -110,7 +110,13 @@ export function parseCommand(input: string): Command {
   return {
     kind: "usage",
     line: nearestSubcommand(first),
-    problem: `I don't know \`${first.slice(0, 40).replace(/`/g, "'")}\`.`,
+    // Decoded above, so escaped again: Slack reads <…> even inside a code span.
+    problem: `I don't know \`${first
+      .slice(0, 40)
+      .replace(/`/g, "'")
+      .replace(/&/g, "&amp;")
+      .replace(/</g, "&lt;")
+      .replace(/>/g, "&gt;")}\`.`,
   };
 }
 

@@ -61,6 +61,11 @@ describe("parseCommand", () => {
     expect(result.kind).toBe("usage");
   });
 
+  it("echoes an unknown word escaped: no mention or link comes of it", () => {
+    const result = parseCommand("&lt;!channel&gt; now");
+    expect(result.kind === "usage" && result.problem).toBe("I don't know `&lt;!channel&gt;`.");
+  });
+
   it("treats backticks in unknown words safely", () => {
     const result = parseCommand("`rm -rf` now");
     expect(result.kind === "usage" && result.problem).not.toContain("``");
