@@ -67,8 +67,13 @@ function recordOf(alert: Alert): PollStateRecord {
     enabled: alert.enabled,
     snoozedUntilMs: toEpochMs(alert.snoozed_until),
     lastCheckedAtMs: toEpochMs(alert.last_checked_at),
-    shownPrint: shortPrint(JSON.stringify(aboutAlert(alert))),
+    shownPrint: shownPrintOf(alert),
   };
+}
+
+/** A print of what an alert's message shows of its settings (name, insight, condition, threshold, frequency). */
+export function shownPrintOf(alert: Alert): string {
+  return shortPrint(JSON.stringify(aboutAlert(alert)));
 }
 
 /**
@@ -210,13 +215,16 @@ export function createPoller(options: PollerOptions): Poller {
       if (open.length === 0) continue;
       const actionChanged =
         prev !== undefined && (prev.enabled !== cur.enabled || prev.snoozedUntilMs !== cur.snoozedUntilMs);
-      if (actionChanged || edited(prev, cur)) {
+      const changed = actionChanged || edited(prev, cur);
+      if (changed) {
         if (
           !store.enqueueRefresh({ alertId: alert.id, source: "poll", reason: "changed_in_posthog" }).duplicate
         ) {
           result.refreshed++;
         }
-        continue;
+        // A snooze or an enable resets the state without a check; an edit is checked again at
+        // once (a raised threshold), so a newer clear check still resolves below.
+        if (actionChanged) continue;
       }
       const snoozed = alert.state === "Snoozed" || (cur.snoozedUntilMs !== null && cur.snoozedUntilMs > t);
       if (snoozed || !alert.enabled) continue;

@@ -6,7 +6,7 @@ import { boltLogger } from "../log.js";
 import type { Alert } from "../posthog/schemas.js";
 import { createWebPoster } from "../slack/poster.js";
 import type { AlertAction, Store } from "../store/store.js";
-import { createPoller, type Poller } from "./poller.js";
+import { createPoller, type Poller, shownPrintOf } from "./poller.js";
 import type { AlertSource } from "./ports.js";
 import { createWebhookHandler, type WebhookHandler } from "./webhook.js";
 
@@ -112,6 +112,8 @@ export function createNotifications(input: {
         ...(verb === "snooze" ? { snoozedUntil: alert?.snoozed_until ?? null } : {}),
         ...(deleted ? { close: true, reason: "deleted_from_slack" } : { reason: action.verb }),
       });
+      // An edit from Slack is redrawn now; the poller should not redraw it again as PostHog's.
+      if (alert && !deleted) store.noteShownPrint(action.alertId, shownPrintOf(alert));
       // What the worker read of the alert before this change would undo it in the message.
       worker.forget(action.alertId);
       // Merged into one still waiting: the worker has that one already (a burst of clicks

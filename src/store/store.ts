@@ -1514,6 +1514,14 @@ export class Store {
       .immediate();
   }
 
+  /**
+   * A change to an alert's settings made from Slack, already redrawn: the poller's memory takes
+   * its print, so the next poll does not take it for an edit in PostHog and redraw again.
+   */
+  noteShownPrint(alertId: string, print: string): void {
+    this.stmt("UPDATE poll_state SET shown_print = ? WHERE alert_id = ?").run(print, alertId);
+  }
+
   /** Whether the poller has recorded a first look at PostHog (so it knows what "changed" means). */
   hasPollBaseline(): boolean {
     return this.stmt("SELECT 1 FROM meta WHERE key = 'poll_baseline_at'").get() !== undefined;

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createPoller } from "../../../src/notifications/poller.js";
+import { createPoller, shownPrintOf } from "../../../src/notifications/poller.js";
 import { PostHogError } from "../../../src/posthog/errors.js";
 import { openStore, type Store } from "../../../src/store/store.js";
 import { ALERT_ID, alertIdFor, FakeClock, FakeSource, makeAlert, memoryLogger, waitFor } from "./support.js";
@@ -227,6 +227,32 @@ describe("poller", () => {
     expect(await p.pollOnce()).toMatchObject({ refreshed: 1, resolved: 0 });
     // Nothing changed since: nothing to redraw.
     expect(await p.pollOnce()).toMatchObject({ refreshed: 0, resolved: 0, fired: 0 });
+  });
+
+  it("resolves at once when an edit's own check clears the alert (a threshold raised to quiet it)", async () => {
+    source.set(makeAlert({ state: "Firing", last_checked_at: "2025-06-02T01:00:00Z" }));
+    const p = poller();
+    await p.pollOnce();
+    openEpisode(ALERT_ID, "C1", "2025-06-02T01:00:00Z");
+    source.set(
+      makeAlert({
+        state: "Not firing",
+        last_checked_at: "2025-06-02T01:05:00Z",
+        threshold: { configuration: { type: "absolute", bounds: { lower: 10, upper: null } } },
+      }),
+    );
+    expect(await p.pollOnce()).toMatchObject({ refreshed: 1, resolved: 1 });
+  });
+
+  it("does not redraw again for an edit made from Slack, which was redrawn when it was made", async () => {
+    source.set(makeAlert({ state: "Firing" }));
+    const p = poller();
+    await p.pollOnce();
+    openEpisode(ALERT_ID, "C1", "2025-06-02T01:00:12.345678Z");
+    const renamed = makeAlert({ state: "Firing", name: "Renamed from Slack" });
+    store.noteShownPrint(ALERT_ID, shownPrintOf(renamed));
+    source.set(renamed);
+    expect(await p.pollOnce()).toMatchObject({ refreshed: 0 });
   });
 
   it("takes a poller memory from before prints were kept as no change", async () => {
