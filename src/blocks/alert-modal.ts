@@ -109,7 +109,7 @@ export const alertFormMetaSchema = z
       .regex(/^[a-z][a-z0-9_]{0,39}$/)
       .optional(),
     /**
-     * Edit: a print of each field as the form would have saved it untouched (see fieldPrints),
+     * Edit: a print of each field as the form opened (see formPrints),
      * so a save sends only what this person changed, not what others changed meanwhile.
      */
     b: z.record(z.enum(FORM_FIELDS), z.string().regex(/^[0-9a-z]{1,8}$/)).optional(),
@@ -526,45 +526,48 @@ const sameNumber = (a: number | null | undefined, b: number | null | undefined) 
 
 /** The PATCH for an edit: only the fields that differ from the alert, so an untouched threshold keeps its state. */
 /**
- * A print of each field of a form's body, as it would be saved. The edit form keeps the prints
- * of what it would save if submitted untouched; at submission, a field whose print is unchanged
- * was not touched by this person, and is not sent (see alertChanges). Fields the form cannot
- * show (a series it could not list, a condition the chart does not allow) come out the same
- * both times, so they are never sent on the form's behalf.
+ * A print of each field as the form holds it: the edit form keeps the prints of its fields as
+ * it opened, and at submission a field whose print is unchanged was not touched by this person,
+ * so it is not sent (see alertChanges). Read from the form's values, not from what they would
+ * save, so a form that cannot be saved as it opens (a rule PostHog added since) still has them;
+ * a field the form cannot show (a series it could not list) reads the same both times.
  */
-export function fieldPrints(body: AlertCreate): Record<FormField, string> {
-  const users = [...new Set(body.subscribed_users)].sort((a, b) => a - b);
-  const t = body.threshold.configuration;
+export function formPrints(values: AlertFormValues): Record<FormField, string> {
+  const users = [...new Set(values.subscribers.map((s) => s.id))].sort((a, b) => a - b);
   return {
-    insight: shortPrint(String(body.insight)),
-    name: shortPrint(body.name),
+    insight: shortPrint(String(values.insight?.id ?? "")),
+    name: shortPrint(values.name.trim()),
     subscribed_users: shortPrint(users.join(",")),
-    threshold: shortPrint(`${t.type}|${t.bounds.lower ?? ""}|${t.bounds.upper ?? ""}`),
-    condition: shortPrint(body.condition.type),
-    config: shortPrint(
-      `${body.config.type}|${body.config.series_index}|${body.config.check_ongoing_interval ?? ""}`,
-    ),
-    enabled: shortPrint(String(body.enabled)),
-    calculation_interval: shortPrint(body.calculation_interval),
-    skip_weekend: shortPrint(String(body.skip_weekend)),
+    threshold: shortPrint(`${values.thresholdType ?? ""}|${values.lower.trim()}|${values.upper.trim()}`),
+    condition: shortPrint(values.condition ?? ""),
+    config: shortPrint(`${values.seriesIndex ?? ""}|${values.checkOngoingInterval}`),
+    enabled: shortPrint(String(values.enabled)),
+    calculation_interval: shortPrint(values.interval ?? ""),
+    skip_weekend: shortPrint(String(values.skipWeekend)),
   };
 }
 
+/** The condition and series offered depend on the insight: another insight shows them anew. */
+const SHOWN_PER_INSIGHT: readonly FormField[] = ["condition", "config"];
+
 /**
- * What to PATCH to turn `alert` into `body`. With the prints of the form as it opened, only
- * the fields this person changed are compared: a field someone else changed meanwhile (in
- * PostHog, or Disable on a notification) keeps their change.
+ * What to PATCH to turn `alert` into `body`. With the prints of the form as it opened and as it
+ * was submitted, only the fields this person changed are compared: a field someone else changed
+ * meanwhile (in PostHog, or Disable on a notification) keeps their change. After a change of
+ * insight, the condition and series the form showed for it count as chosen.
  */
 export function alertChanges(
   alert: Alert,
   body: AlertCreate,
-  opened?: Partial<Record<FormField, string>>,
+  prints?: { opened: Partial<Record<FormField, string>>; submitted: Record<FormField, string> },
 ): AlertPatch {
   const patch = allChanges(alert, body);
-  if (!opened) return patch;
-  const now = fieldPrints(body);
+  if (!prints) return patch;
+  const { opened, submitted } = prints;
+  const newInsight = opened.insight !== submitted.insight;
   for (const field of FORM_FIELDS) {
-    if (opened[field] === now[field]) delete patch[field];
+    if (newInsight && SHOWN_PER_INSIGHT.includes(field)) continue;
+    if (opened[field] === submitted[field]) delete patch[field];
   }
   return patch;
 }
@@ -882,21 +885,13 @@ function seriesLabel(s: SeriesOption): string {
 
 /** The whole create/edit form, prefilled from `model.values`. */
 /**
- * The edit form as it opens, with the prints of what it would save if submitted untouched
- * (read back from its own blocks, as Slack would send them), so that its save sends only
- * what was changed in it. A form that would not save untouched carries no prints, and its
- * save compares every field with the alert, as a create's does.
+ * The edit form as it opens, with the prints of its fields as Slack would send them back
+ * untouched (read from its own blocks), so that its save sends only what was changed in it.
  */
 export function buildEditAlertForm(model: AlertFormModel): ModalView {
   const untouched = buildAlertForm(model);
-  const meta = formMeta(model);
-  const checked = validateAlertForm(
-    readAlertForm(stateFromView(untouched) as StateValues),
-    factsFromMeta(meta),
-    { extraInterval: meta.x },
-  );
-  if (!checked.ok) return untouched;
-  return buildAlertForm({ ...model, meta: { ...model.meta, b: fieldPrints(checked.body) } });
+  const opened = formPrints(readAlertForm(stateFromView(untouched) as StateValues));
+  return buildAlertForm({ ...model, meta: { ...model.meta, b: opened } });
 }
 
 export function buildAlertForm(model: AlertFormModel): ModalView {

@@ -26,11 +26,13 @@ import {
   defaultFormValues,
   FORM_ERRORS,
   type FormErrors,
+  type FormField,
   type FormInsight,
   type FormMode,
   factsFromMeta,
   failureOnForm,
   formInputBlocks,
+  formPrints,
   formValuesFromAlert,
   genericSeries,
   type InsightFacts,
@@ -488,13 +490,15 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
     mode: FormMode,
     meta: AlertFormMeta,
     body: AlertCreate,
+    /** The form's fields as submitted (see formPrints). */
+    prints: Record<FormField, string>,
   ): Promise<{ alert: Alert; changes: AlertCreate | AlertPatch; changed: boolean }> {
     if (mode === "create") return { alert: await deps.alerts.create(body), changes: body, changed: true };
     const alertId = meta.a as string;
     const current = await deps.alerts.api.getAlert(alertId).catch((error: unknown) => {
       throw new NotSent(error);
     });
-    const patch = alertChanges(current, body, meta.b);
+    const patch = alertChanges(current, body, meta.b ? { opened: meta.b, submitted: prints } : undefined);
     if (Object.keys(patch).length === 0) return { alert: current, changes: patch, changed: false };
     return { alert: await deps.alerts.update(alertId, patch), changes: patch, changed: true };
   }
@@ -565,7 +569,7 @@ export function alertFormHandlers(deps: ListenerDeps, options: AlertFormOptions 
 
     let saved: Awaited<ReturnType<typeof save>>;
     try {
-      saved = await save(meta.m, meta, checked.body);
+      saved = await save(meta.m, meta, checked.body, formPrints(values));
     } catch (thrown) {
       const error = thrown instanceof NotSent ? thrown.cause : thrown;
       deps.logger.warn(

@@ -20,6 +20,7 @@ import {
   factsFromMeta,
   failureOnForm,
   formInputBlocks,
+  formPrints,
   formValuesFromAlert,
   genericSeries,
   type InsightFacts,
@@ -583,8 +584,16 @@ describe("edit round trip", () => {
 });
 
 describe("the edit form sends only what was changed in it", () => {
-  /** Opens the edit form on `alert`, changes its name, and returns the PATCH the save would send. */
-  function renamed(alert: Alert, insight: FormInsight | null): Record<string, unknown> {
+  /**
+   * Opens the edit form on `alert`, changes the given fields (by block, as Slack sends them),
+   * and returns the PATCH a save would send when PostHog has `current` by then.
+   */
+  function save(
+    alert: Alert,
+    insight: FormInsight | null,
+    changes: Record<string, Record<string, unknown>>,
+    current: Alert = alert,
+  ): Record<string, unknown> {
     const view = buildEditAlertForm({
       meta: { m: "edit", a: ALERT_ID, h: alert.insight },
       values: formValuesFromAlert(alert, "Daily signups", new Map()),
@@ -594,15 +603,18 @@ describe("the edit form sends only what was changed in it", () => {
     expectValidModal(view);
     const meta = decodeMeta(view);
     const state = stateFromView(view);
-    const nameAction = Object.keys(state[BLOCK_NAME] ?? {})[0] as string;
-    const read = readAlertForm({
-      ...state,
-      [BLOCK_NAME]: { [nameAction]: { type: "plain_text_input", value: "Renamed" } },
-    });
+    for (const [block, value] of Object.entries(changes)) {
+      const action = Object.keys(state[block] ?? {})[0] as string;
+      state[block] = { [action]: { ...state[block]?.[action], ...value } };
+    }
+    const read = readAlertForm(state);
     const result = validateAlertForm(read, factsFromMeta(meta), { extraInterval: meta.x });
     if (!result.ok) throw new Error(JSON.stringify(result.errors));
-    return alertChanges(alert, result.body, meta.b);
+    if (!meta.b) throw new Error("the edit form carries no prints");
+    return alertChanges(current, result.body, { opened: meta.b, submitted: formPrints(read) });
   }
+  const renamed = (alert: Alert, insight: FormInsight | null) =>
+    save(alert, insight, { [BLOCK_NAME]: { value: "Renamed" } });
 
   it("leaves a series the form could not list, and a condition the chart no longer offers, as they are", () => {
     const alert = makeAlert({
@@ -615,6 +627,34 @@ describe("the edit form sends only what was changed in it", () => {
     expect(renamed(alert, unreadable)).toEqual({ name: "Renamed" });
     // An insight the form knows nothing about: the same.
     expect(renamed(alert, null)).toEqual({ name: "Renamed" });
+  });
+
+  it("keeps what others changed even when the form could not be saved as it opened", () => {
+    // Checks the current interval with a lower bound only: PostHog now asks for an upper bound.
+    const alert = makeAlert({
+      config: { type: "TrendsAlertConfig", series_index: 1, check_ongoing_interval: true },
+    });
+    // Someone disables it while the form is open; this person adds the upper bound.
+    const disabled = makeAlert({ ...alert, enabled: false });
+    expect(save(alert, INSIGHT, { [BLOCK_UPPER]: { value: "500" } }, disabled)).toEqual({
+      threshold: { configuration: { type: "absolute", bounds: { lower: 100, upper: 500 } } },
+    });
+  });
+
+  it("sends the condition and series shown for a newly chosen insight", () => {
+    // The old insight allowed absolute values only, so the form showed that, not the alert's own.
+    const alert = makeAlert({
+      condition: { type: "relative_increase" },
+      threshold: { configuration: { type: "absolute", bounds: { lower: null, upper: 50 } } },
+    });
+    const patch = save(
+      alert,
+      { ...INSIGHT, absoluteOnly: true },
+      {
+        [BLOCK_INSIGHT]: { selected_option: { text: { type: "plain_text", text: "Weekly" }, value: "8" } },
+      },
+    );
+    expect(patch).toEqual({ insight: 8, condition: { type: "absolute_value" } });
   });
 
   it("leaves a config PostHog returned in another shape (a funnel alert's) as it is", () => {
