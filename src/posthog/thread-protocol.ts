@@ -56,11 +56,56 @@ export type WorkerMessage =
    */
   | { type: "ready"; priorityProblem?: string }
   /** The first items of a list still being read; the result carries the rest. */
-  | { type: "part"; id: number; values: unknown[] }
-  | { type: "result"; id: number; value: unknown }
-  | { type: "error"; id: number; error: ErrorData }
-  /** One HTTP attempt, for the log and for /healthz (the key's 401/403). */
-  | { type: "request"; info: RequestLogInfo };
+  | ({ type: "part"; id: number; values: unknown[] } & CarriedRequests)
+  | ({ type: "result"; id: number; value: unknown } & CarriedRequests)
+  | ({ type: "error"; id: number; error: ErrorData } & CarriedRequests)
+  /** HTTP attempts no answer carried within REQUEST_INFO_WAIT_MS (see requestBatcher). */
+  | { type: "requests"; infos: RequestLogInfo[] };
+
+/** HTTP attempts made since the worker last said, for the log and for /healthz (the key's 401/403). */
+interface CarriedRequests {
+  requests?: RequestLogInfo[];
+}
+
+/** The longest the worker keeps an HTTP attempt to itself while no answer goes out. */
+export const REQUEST_INFO_WAIT_MS = 1000;
+
+/**
+ * Tells the main thread of the worker's HTTP attempts without a message of their own each:
+ * they ride on the next answer (a snooze's read and PATCH on its result), so the thread that
+ * acks Slack is woken once per call, not once per attempt too. Attempts with no answer going
+ * out (a call still retrying) go on their own after `waitMs`.
+ */
+export function requestBatcher(
+  post: (message: WorkerMessage) => void,
+  waitMs = REQUEST_INFO_WAIT_MS,
+): { add(info: RequestLogInfo): void; send(message: WorkerMessage): void } {
+  let pending: RequestLogInfo[] = [];
+  let timer: NodeJS.Timeout | null = null;
+  const take = (): RequestLogInfo[] => {
+    const infos = pending;
+    pending = [];
+    if (timer) clearTimeout(timer);
+    timer = null;
+    return infos;
+  };
+  return {
+    add(info) {
+      pending.push(info);
+      if (timer) return;
+      timer = setTimeout(() => {
+        timer = null;
+        if (pending.length > 0) post({ type: "requests", infos: take() });
+      }, waitMs);
+      timer.unref();
+    },
+    send(message) {
+      if (pending.length === 0 || message.type === "ready" || message.type === "requests")
+        return post(message);
+      post({ ...message, requests: take() });
+    },
+  };
+}
 
 export function isThreadMethod(name: unknown): name is ThreadMethod {
   return typeof name === "string" && (THREAD_METHODS as readonly string[]).includes(name);

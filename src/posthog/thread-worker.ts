@@ -9,6 +9,7 @@ import { PostHogClient } from "./client.js";
 import {
   answer,
   type CallMessage,
+  requestBatcher,
   THREAD_NICENESS,
   type ThreadClientSettings,
   type WorkerMessage,
@@ -35,13 +36,14 @@ const port = parentPort;
 if (!port) throw new Error("thread-worker.js runs only as a worker thread");
 const settings = workerData as ThreadClientSettings;
 const priorityProblem = lowerPriority();
-const send = (message: WorkerMessage) => port.postMessage(message);
+const requests = requestBatcher((message) => port.postMessage(message));
+const send = (message: WorkerMessage) => requests.send(message);
 
 const client = new PostHogClient({
   host: settings.host,
   apiKey: settings.apiKey,
   projectId: settings.projectId,
-  onRequest: (info) => send({ type: "request", info }),
+  onRequest: (info) => requests.add(info),
 });
 send({ type: "ready", ...(priorityProblem ? { priorityProblem } : {}) });
 

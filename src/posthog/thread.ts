@@ -211,10 +211,12 @@ export class PostHogThread implements AlertsApi {
       this.markReady?.();
       return;
     }
-    if (message.type === "request") {
-      this.onRequest?.(message.info);
+    if (message.type === "requests") {
+      for (const info of message.infos) this.onRequest?.(info);
       return;
     }
+    // The attempts behind an answer are heard before the answer is.
+    for (const info of message.requests ?? []) this.onRequest?.(info);
     const waiting = this.waiting.get(message.id);
     if (!waiting) return;
     if (message.type === "part") {

@@ -4,7 +4,14 @@ import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { PostHogClient, type RequestLogInfo } from "../../../src/posthog/client.js";
 import { isPostHogError, PostHogError, USER_MESSAGES } from "../../../src/posthog/errors.js";
 import { PostHogThread, THREAD_MESSAGES } from "../../../src/posthog/thread.js";
-import { answer, errorFromData, errorToData, THREAD_NICENESS } from "../../../src/posthog/thread-protocol.js";
+import {
+  answer,
+  errorFromData,
+  errorToData,
+  requestBatcher,
+  THREAD_NICENESS,
+  type WorkerMessage,
+} from "../../../src/posthog/thread-protocol.js";
 import { type FakePostHog, startFakePostHog } from "../../support/fake-posthog.js";
 
 // The worker runs compiled JavaScript; `npm test` builds before it runs the tests.
@@ -269,5 +276,35 @@ describe("PostHogThread", () => {
       message: "the bot is shutting down",
       userMessage: THREAD_MESSAGES.cutOff,
     });
+  });
+});
+
+describe("the worker's HTTP attempts", () => {
+  const info = (status: number): RequestLogInfo =>
+    ({ method: "GET", path: "/api/x/", status, attempt: 1, ms: 3 }) as unknown as RequestLogInfo;
+
+  it("ride on the next answer, so a call wakes the main thread once", () => {
+    const posted: WorkerMessage[] = [];
+    const batch = requestBatcher((m) => posted.push(m), 50);
+    batch.add(info(200));
+    batch.add(info(201));
+    batch.send({ type: "result", id: 1, value: "ok" });
+    batch.send({ type: "result", id: 2, value: "ok" });
+    expect(posted).toEqual([
+      { type: "result", id: 1, value: "ok", requests: [info(200), info(201)] },
+      { type: "result", id: 2, value: "ok" },
+    ]);
+  });
+
+  it("go on their own when no answer goes out in time (a call still retrying)", async () => {
+    const posted: WorkerMessage[] = [];
+    const batch = requestBatcher((m) => posted.push(m), 20);
+    batch.add(info(503));
+    expect(posted).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(posted).toEqual([{ type: "requests", infos: [info(503)] }]);
+    // Nothing twice: the timer is gone once they went.
+    batch.send({ type: "error", id: 3, error: { kind: "other", message: "down" } });
+    expect(posted.at(-1)).toEqual({ type: "error", id: 3, error: { kind: "other", message: "down" } });
   });
 });
