@@ -524,7 +524,6 @@ export function placeErrors(
 const sameNumber = (a: number | null | undefined, b: number | null | undefined) =>
   (a ?? null) === (b ?? null);
 
-/** The PATCH for an edit: only the fields that differ from the alert, so an untouched threshold keeps its state. */
 /**
  * A print of each field as the form holds it: the edit form keeps the prints of its fields as
  * it opened, and at submission a field whose print is unchanged was not touched by this person,
@@ -572,6 +571,7 @@ export function alertChanges(
   return patch;
 }
 
+/** The fields of `body` that differ from the alert, so an untouched threshold keeps its state. */
 function allChanges(alert: Alert, body: AlertCreate): AlertPatch {
   const patch: AlertPatch = {};
   if (alert.insight !== body.insight) patch.insight = body.insight;
