@@ -9,6 +9,7 @@ import {
   type SnoozeResult,
   type UnsnoozeResult,
 } from "../posthog/schemas.js";
+import { TIMED_OUT, within } from "../time/within.js";
 import { withoutEndedSnooze } from "./describe.js";
 
 /** The PostHog calls the Slack surfaces need; PostHogClient satisfies it, tests may pass a fake. */
@@ -239,14 +240,8 @@ export class AlertService {
         // A delivery waits for the name only briefly (each channel's pace counts from its Slack
         // call, and an incident can hit the Insights API's own 240/minute); a lookup still under
         // way then names the alert's later redraws.
-        let timer: NodeJS.Timeout | undefined;
-        const late = new Promise<Alert[]>((resolve) => {
-          timer = setTimeout(() => resolve([alert]), nameWaitMs);
-        });
-        const [named] = await Promise.race([this.withInsightNames([alert]), late]).finally(() =>
-          clearTimeout(timer),
-        );
-        return named as Alert;
+        const named = await within(this.withInsightNames([alert]), nameWaitMs);
+        return named === TIMED_OUT ? alert : (named[0] as Alert);
       },
     };
   }
