@@ -178,6 +178,12 @@ export function createPoller(options: PollerOptions): Poller {
 
     const previous = store.pollState();
     const t = now();
+    /** Queues a redraw of the alert's open messages for a change seen in PostHog, counted once. */
+    const redraw = (alertId: string) => {
+      if (!store.enqueueRefresh({ alertId, source: "poll", reason: "changed_in_posthog" }).duplicate) {
+        result.refreshed++;
+      }
+    };
     for (const [index, alert] of alerts.entries()) {
       const cur = records[index] as PollStateRecord;
       const prev = previous.get(alert.id);
@@ -202,12 +208,7 @@ export function createPoller(options: PollerOptions): Poller {
           if (!queued.duplicate) result.fired++;
         } else if (open.length > 0 && edited(prev, cur)) {
           // Renamed or re-thresholded while firing: the message says so before the next check.
-          if (
-            !store.enqueueRefresh({ alertId: alert.id, source: "poll", reason: "changed_in_posthog" })
-              .duplicate
-          ) {
-            result.refreshed++;
-          }
+          redraw(alert.id);
         }
         continue;
       }
@@ -215,13 +216,8 @@ export function createPoller(options: PollerOptions): Poller {
       if (open.length === 0) continue;
       const actionChanged =
         prev !== undefined && (prev.enabled !== cur.enabled || prev.snoozedUntilMs !== cur.snoozedUntilMs);
-      const changed = actionChanged || edited(prev, cur);
-      if (changed) {
-        if (
-          !store.enqueueRefresh({ alertId: alert.id, source: "poll", reason: "changed_in_posthog" }).duplicate
-        ) {
-          result.refreshed++;
-        }
+      if (actionChanged || edited(prev, cur)) {
+        redraw(alert.id);
         // A snooze or an enable resets the state without a check; an edit is checked again at
         // once (a raised threshold), so a newer clear check still resolves below.
         if (actionChanged) continue;
