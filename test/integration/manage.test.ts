@@ -123,6 +123,23 @@ describe("/alerts show", () => {
   });
 });
 
+/**
+ * Clicks a button under `/alerts show` as Ann, and returns its two answers: the details drawn
+ * again (replacing the message), then the sentence.
+ */
+async function clickDetail(actionId: string, value: string) {
+  const before = h.slack.responses.length;
+  await h.requester.blockAction({
+    userId: USERS.ann.id,
+    actionId,
+    value,
+    responseUrl: h.slack.responseUrl(),
+  });
+  const refreshed = await nextResponse(h, before);
+  const sentence = await nextResponse(h, before + 1);
+  return { refreshed, sentence };
+}
+
 describe("the buttons under /alerts show", () => {
   it("Disable does what its label said, also when clicked again on the out-of-date message", async () => {
     const shown = await command("show Signups dropped");
@@ -131,15 +148,7 @@ describe("the buttons under /alerts show", () => {
       .find((e) => e.action_id === ACTION_SHOW_TOGGLE) as { text: { text: string }; value: string };
     expect(toggle.text.text).toBe("Disable");
     for (const click of [1, 2]) {
-      const before = h.slack.responses.length;
-      await h.requester.blockAction({
-        userId: USERS.ann.id,
-        actionId: ACTION_SHOW_TOGGLE,
-        value: toggle.value,
-        responseUrl: h.slack.responseUrl(),
-      });
-      const refreshed = await nextResponse(h, before);
-      const sentence = await nextResponse(h, before + 1);
+      const { refreshed, sentence } = await clickDetail(ACTION_SHOW_TOGGLE, toggle.value);
       expect(refreshed?.body.replace_original, `click ${click}`).toBe(true);
       expect(visibleText(refreshed?.body)).toContain("Enable");
       expect(sentence?.body.text, `click ${click}`).toMatch(/disabled \*Signups dropped\*/);
@@ -161,15 +170,7 @@ describe("/alerts show on a snoozed alert", () => {
     // PostHog does not check a snoozed alert, so no "next check" is promised.
     expect(visibleText(shown)).not.toContain("Next check");
     const unsnooze = elements.find((e) => e.action_id === ACTION_SHOW_UNSNOOZE) as { value: string };
-    const before = h.slack.responses.length;
-    await h.requester.blockAction({
-      userId: USERS.ann.id,
-      actionId: ACTION_SHOW_UNSNOOZE,
-      value: unsnooze.value,
-      responseUrl: h.slack.responseUrl(),
-    });
-    const refreshed = await nextResponse(h, before);
-    const sentence = await nextResponse(h, before + 1);
+    const { refreshed, sentence } = await clickDetail(ACTION_SHOW_UNSNOOZE, unsnooze.value);
     expect(h.posthog.alerts.get(signups.id)?.snoozed_until).toBeNull();
     expect(sentence?.body.text).toMatch(/unsnoozed \*Signups dropped\*/);
     expect(visibleText(refreshed?.body)).not.toContain("Unsnooze");
