@@ -1,5 +1,6 @@
 import { COMMAND_ALIASES as ALIASES, SUBCOMMANDS, type UsageLine } from "../blocks/help.js";
 import { LIST_FILTERS, type ListFilter } from "../slack/codecs.js";
+import { codeSpanText } from "../slack/mrkdwn.js";
 
 /** What the text after `/alerts` asks for. Pure: no I/O, no Slack, no PostHog. */
 export type Command =
@@ -110,13 +111,8 @@ export function parseCommand(input: string): Command {
   return {
     kind: "usage",
     line: nearestSubcommand(first),
-    // Decoded above, so escaped again: Slack reads <…> even inside a code span.
-    problem: `I don't know \`${first
-      .slice(0, 40)
-      .replace(/`/g, "'")
-      .replace(/&/g, "&amp;")
-      .replace(/</g, "&lt;")
-      .replace(/>/g, "&gt;")}\`.`,
+    // Decoded above, so escaped again for the code span.
+    problem: `I don't know \`${codeSpanText(first.slice(0, 40))}\`.`,
   };
 }
 

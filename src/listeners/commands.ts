@@ -13,7 +13,7 @@ import { ALERT_ID, type Alert } from "../posthog/schemas.js";
 import { alertRefCodec, type ListFilter } from "../slack/codecs.js";
 import { ACTION_CONFIRM_DELETE } from "../slack/ids.js";
 import { AckAnswer, ackWithAnswer } from "../slack/json-ack.js";
-import { safeMrkdwn } from "../slack/mrkdwn.js";
+import { codeSpanText, safeMrkdwn } from "../slack/mrkdwn.js";
 import { isValidTimeZone, parseSnoozeWhen } from "../time/snooze.js";
 import { openAlertForm } from "./alert-form.js";
 import {
@@ -262,9 +262,7 @@ function bothAlertsAnswer(command: string, both: Array<SnoozeSplit & { id: strin
   const [a, b] = both.map((s) => `“${safeMrkdwn(s.ref, 100)}”`);
   const [x, y] = both.map((s) => {
     const name = QUOTABLE.test(s.ref) ? `"${s.ref}"` : s.id;
-    // Slack reads &, < and > even inside code; a time has no quotes or backticks to begin with.
-    const when = s.when.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/`/g, "'");
-    return `\`${command} snooze ${name} ${when}\``;
+    return `\`${command} snooze ${name} ${codeSpanText(s.when)}\``;
   });
   return notice(
     `${a} and ${b} are both alerts, so I can't tell where the name ends. Say which: ${x} or ${y}.`,

@@ -34,6 +34,14 @@ export function escapeMrkdwn(text: string): string {
     .replace(MENTION_WORDS, (_m, word: string) => `@${WORD_JOINER}${word}`);
 }
 
+/**
+ * Text for inside a code span: Slack still reads `&`, `<` and `>` there (a `<!channel>` would
+ * mention), and a backtick would end the span.
+ */
+export function codeSpanText(text: string): string {
+  return text.replace(/`/g, "'").replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
+}
+
 /** Plain-text surfaces (headers, buttons, options, titles) only need control characters removed. */
 export function cleanPlainText(text: string): string {
   return text
