@@ -8,7 +8,7 @@ import { WritePolicy } from "./auth/policy.js";
 import type { Config } from "./config.js";
 import { Health } from "./http/health.js";
 import { HeapWatch } from "./http/heap-watch.js";
-import { type ListenerDeps, within } from "./listeners/deps.js";
+import type { ListenerDeps } from "./listeners/deps.js";
 import { registerListeners } from "./listeners/index.js";
 import { boltLogger } from "./log.js";
 import { createNotifications, type Notifications } from "./notifications/service.js";
@@ -19,6 +19,7 @@ import { ROUTE_HEALTH, ROUTE_POSTHOG_WEBHOOK, ROUTE_SLACK_EVENTS } from "./slack
 import { PendingResponses } from "./slack/json-ack.js";
 import { createResponseUrlSender, type ResponseUrlSender } from "./slack/respond.js";
 import { openStore, type Store } from "./store/store.js";
+import { within } from "./time/within.js";
 
 /** Slack allows five minutes of clock skew either way; Bolt checks only the past, we check both. */
 const MAX_SKEW_SECONDS = 5 * 60;
