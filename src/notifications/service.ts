@@ -111,9 +111,9 @@ export function createNotifications(input: {
         by: action.userId,
         ...(verb === "snooze" ? { snoozedUntil: alert?.snoozed_until ?? null } : {}),
         ...(deleted ? { close: true, reason: "deleted_from_slack" } : { reason: action.verb }),
+        // An edit from Slack is redrawn now; the poller should not redraw it again as PostHog's.
+        ...(alert && !deleted ? { shownPrint: shownPrintOf(alert) } : {}),
       });
-      // An edit from Slack is redrawn now; the poller should not redraw it again as PostHog's.
-      if (alert && !deleted) store.noteShownPrint(action.alertId, shownPrintOf(alert));
       // What the worker read of the alert before this change would undo it in the message.
       worker.forget(action.alertId);
       // Merged into one still waiting: the worker has that one already (a burst of clicks

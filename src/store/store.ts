@@ -227,6 +227,12 @@ export interface ChangeInput extends Omit<ActionInput, "action"> {
   close?: boolean;
   /** Why, as the queue records it (the verb). */
   reason: string;
+  /**
+   * The print of what the alert's message now shows of its settings (see the poller), when the
+   * change was made from Slack and is redrawn from here: the poller's memory takes it, so the
+   * next poll does not take it for an edit in PostHog and redraw again.
+   */
+  shownPrint?: string;
 }
 
 export interface FailureSummary {
@@ -506,7 +512,8 @@ export function openStore(path: string, options: StoreOptions = {}): Store {
     // next checkpoint, up to 100 ms later: a power cut could then lose accepted
     // webhooks, and a lost claim would post a message twice. Commits are grouped
     // (one per turn of the event loop for webhooks), so the fsyncs are few; the
-    // intake benchmark measured no difference between the two here.
+    // intake benchmark measured no difference between the two here. Records of
+    // changes PostHog already holds are the exception (see lazyCommit).
     db.pragma("journal_mode = WAL");
     db.pragma("synchronous = FULL");
     db.pragma(`busy_timeout = ${Math.max(0, Math.floor(options.busyTimeoutMs ?? 5000))}`);
@@ -517,6 +524,28 @@ export function openStore(path: string, options: StoreOptions = {}): Store {
   } catch (error) {
     db.close();
     throw error;
+  }
+}
+
+/**
+ * Runs `write` (one transaction) with a commit that does not wait for the disk: with
+ * synchronous = NORMAL it is in the log when `write` returns, so a killed process keeps it, and
+ * on disk at the log's next fsync, the background checkpoint's (every 100 ms) or that of the
+ * next commit that waits for it (any other write). The connection is FULL again afterwards,
+ * whether or not `write` threw; inside a caller's transaction, the caller's commit decides.
+ *
+ * For the record of a change made from Slack: PostHog holds the change itself, and what a power
+ * cut in that moment could lose (who made it, and the queued redraw) the poller puts back from
+ * PostHog at its next look. The fsync it saves held the thread that acks Slack's requests for
+ * 0.2 ms on every click, and longer when the disk was busy.
+ */
+export function lazyCommit<T>(db: Database.Database, write: () => T): T {
+  if (db.inTransaction) return write();
+  db.pragma("synchronous = NORMAL");
+  try {
+    return write();
+  } finally {
+    db.pragma("synchronous = FULL");
   }
 }
 
@@ -1343,22 +1372,27 @@ export class Store {
    * waiting. Returns what was queued, or null when no message is open.
    */
   recordChange(input: ChangeInput): EnqueueResult | null {
-    return this.db
-      .transaction((): EnqueueResult | null => {
-        const { alertId } = input;
-        const open = input.action
-          ? this.applyAction({ ...input, action: input.action }) > 0
-          : this.hasOpenEpisode(alertId);
-        if (!open) return null;
-        return input.close
-          ? this.coalesce("resolved", alertId, "action", null, {
-              lastCheckedAt: null,
-              state: null,
-              reason: input.reason,
-            })
-          : this.coalesce("refresh", alertId, "action", null, { reason: input.reason });
-      })
-      .immediate();
+    // PostHog already holds the change itself; this records who made it and queues the redraw.
+    // A click's commit would otherwise hold the thread that acks for an fsync (see lazyCommit).
+    return lazyCommit(this.db, () =>
+      this.db
+        .transaction((): EnqueueResult | null => {
+          const { alertId } = input;
+          if (input.shownPrint !== undefined) this.noteShownPrint(alertId, input.shownPrint);
+          const open = input.action
+            ? this.applyAction({ ...input, action: input.action }) > 0
+            : this.hasOpenEpisode(alertId);
+          if (!open) return null;
+          return input.close
+            ? this.coalesce("resolved", alertId, "action", null, {
+                lastCheckedAt: null,
+                state: null,
+                reason: input.reason,
+              })
+            : this.coalesce("refresh", alertId, "action", null, { reason: input.reason });
+        })
+        .immediate(),
+    );
   }
 
   /** recordAction's writes, inside the caller's transaction; returns how many open messages it changed. */

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import Database from "better-sqlite3";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { MIGRATIONS } from "../../../src/store/migrations.js";
-import { type EpisodeSnapshot, openStore, type Store } from "../../../src/store/store.js";
+import { type EpisodeSnapshot, lazyCommit, openStore, type Store } from "../../../src/store/store.js";
 import { toEpochMs, toIsoUtc } from "../../../src/store/time.js";
 
 const ALERT = "0192c0de-7a1b-7c3e-9d2f-4b5a6c7d8e9f";
@@ -78,6 +78,40 @@ describe("openStore and migrations", () => {
       duplicate: true,
     });
     second.close();
+  });
+
+  it("commits a change made from Slack without waiting for the disk, and waits again after it", () => {
+    const store = openStore(join(dir, "bot.db"));
+    const sync = () => store.db.pragma("synchronous", { simple: true });
+    // NORMAL (1) inside, FULL (2) after, also when the write throws.
+    expect(lazyCommit(store.db, sync)).toBe(1);
+    expect(sync()).toBe(2);
+    expect(() =>
+      lazyCommit(store.db, () => {
+        throw new Error("refused");
+      }),
+    ).toThrow("refused");
+    expect(sync()).toBe(2);
+    // Inside a caller's transaction the caller's commit decides: the setting is left alone.
+    expect(store.db.transaction(() => lazyCommit(store.db, sync))()).toBe(2);
+
+    store.savePollState([
+      {
+        alertId: ALERT,
+        state: "Firing",
+        enabled: true,
+        snoozedUntilMs: null,
+        lastCheckedAtMs: 5,
+        shownPrint: "a",
+      },
+    ]);
+    // With no open message nothing is queued, but the poller still learns what Slack redrew.
+    expect(
+      store.recordChange({ alertId: ALERT, action: "disable", by: "U1", reason: "edit", shownPrint: "b" }),
+    ).toBeNull();
+    expect(store.pollState().get(ALERT)).toMatchObject({ shownPrint: "b", enabled: false });
+    expect(sync()).toBe(2);
+    store.close();
   });
 
   it("refuses a database written by a newer schema", () => {
