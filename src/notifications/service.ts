@@ -5,7 +5,7 @@ import type { NotificationsPort, RoutesPort } from "../listeners/deps.js";
 import { boltLogger } from "../log.js";
 import type { Alert } from "../posthog/schemas.js";
 import { createWebPoster } from "../slack/poster.js";
-import type { AlertAction, Store } from "../store/store.js";
+import type { AlertAction, ChangeInput, Store } from "../store/store.js";
 import { createPoller, type Poller, shownPrintOf } from "./poller.js";
 import type { AlertSource } from "./ports.js";
 import { createWebhookHandler, type WebhookHandler } from "./webhook.js";
@@ -38,6 +38,25 @@ const ACTIONS: Record<string, AlertAction | undefined> = {
   disable: "disable",
   enable: "enable",
 };
+
+/** What the store records of a change made from Slack (see `NotificationsPort.alertChanged`). */
+export function changeRecord(
+  alert: Alert | null,
+  action: { verb: string; userId: string; alertId: string },
+): ChangeInput {
+  const verb = ACTIONS[action.verb] ?? null;
+  // A deleted alert's message closes (its buttons would only meet a 404); others redraw.
+  const deleted = action.verb === "delete";
+  return {
+    alertId: action.alertId,
+    action: verb,
+    by: action.userId,
+    ...(verb === "snooze" ? { snoozedUntil: alert?.snoozed_until ?? null } : {}),
+    ...(deleted ? { close: true, reason: "deleted_from_slack" } : { reason: action.verb }),
+    // An edit from Slack is redrawn now; the poller should not redraw it again as PostHog's.
+    ...(alert && !deleted ? { shownPrint: shownPrintOf(alert) } : {}),
+  };
+}
 
 /**
  * The notification side, assembled: webhook intake and the poller feed the
@@ -102,18 +121,7 @@ export function createNotifications(input: {
 
   const port: NotificationsPort = {
     async alertChanged(alert: Alert | null, action) {
-      const verb = ACTIONS[action.verb] ?? null;
-      // A deleted alert's message closes (its buttons would only meet a 404); others redraw.
-      const deleted = action.verb === "delete";
-      const queued = store.recordChange({
-        alertId: action.alertId,
-        action: verb,
-        by: action.userId,
-        ...(verb === "snooze" ? { snoozedUntil: alert?.snoozed_until ?? null } : {}),
-        ...(deleted ? { close: true, reason: "deleted_from_slack" } : { reason: action.verb }),
-        // An edit from Slack is redrawn now; the poller should not redraw it again as PostHog's.
-        ...(alert && !deleted ? { shownPrint: shownPrintOf(alert) } : {}),
-      });
+      const queued = store.recordChange(changeRecord(alert, action));
       // What the worker read of the alert before this change would undo it in the message.
       worker.forget(action.alertId);
       // Merged into one still waiting: the worker has that one already (a burst of clicks

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { createPoller, shownPrintOf } from "../../../src/notifications/poller.js";
+import { createPoller } from "../../../src/notifications/poller.js";
+import { changeRecord } from "../../../src/notifications/service.js";
 import { PostHogError } from "../../../src/posthog/errors.js";
 import { openStore, type Store } from "../../../src/store/store.js";
 import { ALERT_ID, alertIdFor, FakeClock, FakeSource, makeAlert, memoryLogger, waitFor } from "./support.js";
@@ -250,7 +251,13 @@ describe("poller", () => {
     await p.pollOnce();
     openEpisode(ALERT_ID, "C1", "2025-06-02T01:00:12.345678Z");
     const renamed = makeAlert({ state: "Firing", name: "Renamed from Slack" });
-    store.noteShownPrint(ALERT_ID, shownPrintOf(renamed));
+    // Recorded as the bot records a change from Slack, and redrawn there and then.
+    const redraw = store.recordChange(
+      changeRecord(renamed, { verb: "edit", userId: "U1", alertId: ALERT_ID }),
+    );
+    store.routeNotification(redraw!.id, ["C1"]);
+    const job = store.claimDelivery(store.deliveriesFor(redraw!.id)[0]!.id)!;
+    store.markSent(job.delivery.id, "ts-C1");
     source.set(renamed);
     expect(await p.pollOnce()).toMatchObject({ refreshed: 0 });
   });
