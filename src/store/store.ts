@@ -528,16 +528,18 @@ export function openStore(path: string, options: StoreOptions = {}): Store {
 }
 
 /**
- * Runs `write` (one transaction) with a commit that does not wait for the disk: with
+ * Runs `write` (one transaction) with a commit that does not fsync the log: with
  * synchronous = NORMAL it is in the log when `write` returns, so a killed process keeps it, and
  * on disk at the log's next fsync, the background checkpoint's (every 100 ms) or that of the
  * next commit that waits for it (any other write). The connection is FULL again afterwards,
  * whether or not `write` threw; inside a caller's transaction, the caller's commit decides.
+ * One fsync remains when `write` is the first write after a checkpoint copied the whole log:
+ * SQLite then starts the log over and syncs its new header, whatever the setting.
  *
  * For the record of a change made from Slack: PostHog holds the change itself, and what a power
- * cut in that moment could lose (who made it, and the queued redraw) the poller puts back from
- * PostHog at its next look. The fsync it saves held the thread that acks Slack's requests for
- * 0.2 ms on every click, and longer when the disk was busy.
+ * cut in that moment could lose (who made it, and the queued redraw) the poller, when on, puts
+ * back from PostHog at its next look. The fsync it saves held the thread that acks Slack's
+ * requests for 0.2 ms on every click, and longer when the disk was busy.
  */
 export function lazyCommit<T>(db: Database.Database, write: () => T): T {
   if (db.inTransaction) return write();

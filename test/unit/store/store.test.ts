@@ -80,7 +80,7 @@ describe("openStore and migrations", () => {
     second.close();
   });
 
-  it("commits a change made from Slack without waiting for the disk, and waits again after it", () => {
+  it("commits a change made from Slack without an fsync of its own, and fsyncs again after it", () => {
     const store = openStore(join(dir, "bot.db"));
     const sync = () => store.db.pragma("synchronous", { simple: true });
     // NORMAL (1) inside, FULL (2) after, also when the write throws.
@@ -105,11 +105,17 @@ describe("openStore and migrations", () => {
         shownPrint: "a",
       },
     ]);
+    // What the commit of recordChange ran with, seen from inside its own transaction.
+    store.db.exec("CREATE TEMP TABLE seen (level INTEGER)");
+    store.db.exec(
+      "CREATE TEMP TRIGGER watch AFTER UPDATE ON poll_state BEGIN INSERT INTO seen SELECT synchronous FROM pragma_synchronous; END",
+    );
     // With no open message nothing is queued, but the poller still learns what Slack redrew.
     expect(
       store.recordChange({ alertId: ALERT, action: "disable", by: "U1", reason: "edit", shownPrint: "b" }),
     ).toBeNull();
     expect(store.pollState().get(ALERT)).toMatchObject({ shownPrint: "b", enabled: false });
+    expect(store.db.prepare("SELECT level FROM seen").pluck().all()).toEqual([1, 1]);
     expect(sync()).toBe(2);
     store.close();
   });
