@@ -26,6 +26,18 @@ const snapshot: EpisodeSnapshot = {
   enabled: true,
 };
 
+/** What the poller remembers of a firing alert last checked at 5 ms past the epoch. */
+function firingPollRecord(shownPrint: string) {
+  return {
+    alertId: ALERT,
+    state: "Firing",
+    enabled: true,
+    snoozedUntilMs: null,
+    lastCheckedAtMs: 5,
+    shownPrint,
+  };
+}
+
 describe("toEpochMs", () => {
   it("reads PostHog's offset, Z and naive forms as the same instant", () => {
     const a = toEpochMs("2025-06-02T01:00:12.345678+00:00");
@@ -95,16 +107,7 @@ describe("openStore and migrations", () => {
     // Inside a caller's transaction the caller's commit decides: the setting is left alone.
     expect(store.db.transaction(() => lazyCommit(store.db, sync))()).toBe(2);
 
-    store.savePollState([
-      {
-        alertId: ALERT,
-        state: "Firing",
-        enabled: true,
-        snoozedUntilMs: null,
-        lastCheckedAtMs: 5,
-        shownPrint: "a",
-      },
-    ]);
+    store.savePollState([firingPollRecord("a")]);
     // What the commit of recordChange ran with, seen from inside its own transaction.
     store.db.exec("CREATE TEMP TABLE seen (level INTEGER)");
     store.db.exec(
@@ -810,16 +813,7 @@ describe("Store", () => {
       expect(store.hasPollBaseline()).toBe(false);
       store.savePollState([]);
       expect(store.hasPollBaseline()).toBe(true);
-      store.savePollState([
-        {
-          alertId: ALERT,
-          state: "Firing",
-          enabled: true,
-          snoozedUntilMs: null,
-          lastCheckedAtMs: 5,
-          shownPrint: "k3x9",
-        },
-      ]);
+      store.savePollState([firingPollRecord("k3x9")]);
       expect(store.pollState().get(ALERT)).toEqual({
         alertId: ALERT,
         shownPrint: "k3x9",
