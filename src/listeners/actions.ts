@@ -27,14 +27,13 @@ import {
   ACTION_SHOW_TOGGLE,
   ACTION_SHOW_UNSNOOZE,
 } from "../slack/ids.js";
-import { type SnoozePreset, snoozePreset } from "../time/snooze.js";
+import type { SnoozePreset } from "../time/snooze.js";
 import { openAlertForm } from "./alert-form.js";
 import {
   deleteConfirmation,
   detailMessage,
-  FALLBACK_TZ,
-  knownTimeZone,
   listMessage,
+  presetInstant,
   READ_IN_UTC_NOTE,
 } from "./commands.js";
 import { announceChange, type ListenerDeps, responseUrlReplier, yieldToOthers } from "./deps.js";
@@ -360,13 +359,12 @@ export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
     }
     const preset = SNOOZE_PRESETS.find((p) => p.value === choice);
     if (!preset) return void (await replier(deps, args, false)(notice(MESSAGES.tampered)));
-    const known = await knownTimeZone(deps, args.body.user.id);
-    const until = snoozePreset(preset.value as SnoozePreset, {
-      now: deps.now(),
-      timeZone: known ?? FALLBACK_TZ,
-    });
-    // "Tomorrow 09:00" depends on the zone; "for 4 hours" does not.
-    const readInUtc = known === null && (preset.value === "tomorrow_9" || preset.value === "monday_9");
+    const { until, readInUtc } = await presetInstant(
+      deps,
+      args.body.user.id,
+      preset.value as SnoozePreset,
+      deps.now(),
+    );
     await notifyWrite(args, alertId, origin, "snooze", until, readInUtc);
   });
   notifyAction(ACTION_NOTIFY_UNSNOOZE, (args, alertId, origin) =>

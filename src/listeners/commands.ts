@@ -14,7 +14,7 @@ import { alertRefCodec, type ListFilter } from "../slack/codecs.js";
 import { ACTION_CONFIRM_DELETE } from "../slack/ids.js";
 import { AckAnswer, ackWithAnswer } from "../slack/json-ack.js";
 import { codeSpanText, safeMrkdwn } from "../slack/mrkdwn.js";
-import { isValidTimeZone, parseSnoozeWhen } from "../time/snooze.js";
+import { isValidTimeZone, parseSnoozeWhen, type SnoozePreset, snoozePreset } from "../time/snooze.js";
 import { openAlertForm } from "./alert-form.js";
 import {
   announceChange,
@@ -46,6 +46,25 @@ export async function knownTimeZone(
   } catch {
     return null;
   }
+}
+
+/** Presets that name a clock time, which depends on the person's time zone. */
+const CLOCK_PRESETS: ReadonlySet<SnoozePreset> = new Set(["tomorrow_9", "monday_9"]);
+
+/**
+ * The instant a snooze preset names for this person, and whether its clock time was read in
+ * UTC for want of their zone (see knownTimeZone for `waitMs`).
+ */
+export async function presetInstant(
+  deps: ListenerDeps,
+  userId: string,
+  preset: SnoozePreset,
+  now: Date,
+  waitMs?: number,
+): Promise<{ until: Date; readInUtc: boolean }> {
+  const known = await knownTimeZone(deps, userId, waitMs);
+  const until = snoozePreset(preset, { now, timeZone: known ?? FALLBACK_TZ });
+  return { until, readInUtc: known === null && CLOCK_PRESETS.has(preset) };
 }
 
 export function resolutionProblem(

@@ -9,8 +9,8 @@ import {
   snoozeOriginCodec,
 } from "../blocks/snooze-modal.js";
 import { ACTION_SNOOZE_AT, BLOCK_SNOOZE_AT, VIEW_SNOOZE_CUSTOM } from "../slack/ids.js";
-import { MAX_SNOOZE_MS, type SnoozePreset, snoozePreset } from "../time/snooze.js";
-import { FALLBACK_TZ, knownTimeZone, READ_IN_UTC_NOTE } from "./commands.js";
+import { MAX_SNOOZE_MS, type SnoozePreset } from "../time/snooze.js";
+import { presetInstant, READ_IN_UTC_NOTE } from "./commands.js";
 import { announceChange, type ListenerDeps, tellInChannel } from "./deps.js";
 import type { ListenerRouter, ViewArgs as RoutedViewArgs } from "./router.js";
 
@@ -21,9 +21,6 @@ type ViewArgs = RoutedViewArgs<ViewSubmitAction>;
  * which Slack wants within 3 s. A slower lookup reads the preset in UTC.
  */
 const TIME_ZONE_WAIT_MS = 1000;
-
-/** Presets that name a clock time, which depends on the person's time zone. */
-const CLOCK_PRESETS: ReadonlySet<SnoozePreset> = new Set(["tomorrow_9", "monday_9"]);
 
 /**
  * Reads the snooze modal: a preset or a picked time. Returns the instant (and whether a
@@ -41,11 +38,14 @@ export async function readSnoozeChoice(
     const preset = SNOOZE_PRESETS.find((p) => p.value === presetValue);
     if (!preset)
       return { ok: false, errors: { [BLOCK_SNOOZE_PRESET]: "Choose one of the listed durations." } };
-    const known = await knownTimeZone(deps, userId, TIME_ZONE_WAIT_MS);
-    const until = snoozePreset(preset.value as SnoozePreset, { now, timeZone: known ?? FALLBACK_TZ });
-    return known === null && CLOCK_PRESETS.has(preset.value)
-      ? { ok: true, until, readInUtc: true }
-      : { ok: true, until };
+    const { until, readInUtc } = await presetInstant(
+      deps,
+      userId,
+      preset.value as SnoozePreset,
+      now,
+      TIME_ZONE_WAIT_MS,
+    );
+    return readInUtc ? { ok: true, until, readInUtc: true } : { ok: true, until };
   }
   if (typeof picked !== "number") {
     const block = values[BLOCK_SNOOZE_PRESET] ? BLOCK_SNOOZE_PRESET : BLOCK_SNOOZE_AT;
