@@ -12,10 +12,10 @@ import {
 import { TIMED_OUT, within } from "../time/within.js";
 import { withoutEndedSnooze } from "./describe.js";
 
-/** The PostHog calls the Slack surfaces need; PostHogClient satisfies it, tests may pass a fake. */
 /** How long a delivery waits for an alert's insight name that is not known yet. */
 const NAME_WAIT_MS = 500;
 
+/** The PostHog calls the Slack surfaces need; PostHogClient satisfies it, tests may pass a fake. */
 export interface AlertsApi {
   listAllAlerts(): Promise<Alert[]>;
   getAlert(id: string, options?: { checksLimit?: number }): Promise<Alert>;

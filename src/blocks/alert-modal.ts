@@ -883,7 +883,6 @@ function seriesLabel(s: SeriesOption): string {
   return s.label.startsWith("Formula ") ? s.label : `${seriesLetter(s.index)} · ${s.label}`;
 }
 
-/** The whole create/edit form, prefilled from `model.values`. */
 /**
  * The edit form as it opens, with the prints of its fields as Slack would send them back
  * untouched (read from its own blocks), so that its save sends only what was changed in it.
@@ -894,6 +893,7 @@ export function buildEditAlertForm(model: AlertFormModel): ModalView {
   return buildAlertForm({ ...model, meta: { ...model.meta, b: opened } });
 }
 
+/** The whole create/edit form, prefilled from `model.values`. */
 export function buildAlertForm(model: AlertFormModel): ModalView {
   const { values, insight } = model;
   const errors = model.fieldErrors ?? {};
