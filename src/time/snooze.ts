@@ -49,7 +49,8 @@ export type SnoozeParse =
   | { ok: true; until: Date; kind: "duration" | "until"; durationMs?: number }
   | {
       ok: false;
-      error: string /** Not read as a time at all (not one that is refused). */;
+      error: string;
+      /** Not read as a time at all (not one that is refused). */
       unreadable?: true;
     };
 
