@@ -1554,7 +1554,7 @@ export class Store {
    * A change to an alert's settings made from Slack, already redrawn: the poller's memory takes
    * its print, so the next poll does not take it for an edit in PostHog and redraw again.
    */
-  noteShownPrint(alertId: string, print: string): void {
+  private noteShownPrint(alertId: string, print: string): void {
     this.stmt("UPDATE poll_state SET shown_print = ? WHERE alert_id = ?").run(print, alertId);
   }
 
