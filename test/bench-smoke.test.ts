@@ -14,7 +14,13 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type AckLatencyFigures, runAckLatency, runOrder } from "../bench/ack-latency.js";
 import { assertLoopback, LoadTarget } from "../bench/lib/load.js";
 import { MAIN_JS, readCpuMs, readMainThreadCpuMs } from "../bench/lib/processes.js";
-import { type BenchResult, readResults, renderBenchmarks, writeResult } from "../bench/lib/report.js";
+import {
+  type BenchResult,
+  readFindings,
+  readResults,
+  renderBenchmarks,
+  writeResult,
+} from "../bench/lib/report.js";
 import { percentile, roundBootstrapRatio, summarize } from "../bench/lib/stats.js";
 import { runStartMemory, type StartMemoryFigures } from "../bench/start-memory.js";
 
@@ -172,6 +178,10 @@ describe("the benchmarks", () => {
       ...["slow", "bot", "bare"],
     ]);
     expect(runOrder(4, false)).toEqual(["bot", "bare", "bare", "bot", "bot", "bare", "bare", "bot"]);
+    expect(runOrder(2, true, true)).toEqual([
+      ...["bot", "bare", "slow", "page"],
+      ...["bare", "slow", "page", "bot"],
+    ]);
   });
 
   it("has a built bot to measure", () => {
@@ -195,8 +205,9 @@ describe("the benchmarks", () => {
         resultsDir: dir,
       });
       const figures = result.data as AckLatencyFigures;
-      // Both kinds for both targets at normal speed, and the bot again with slow PostHog.
-      expect(figures.rows).toHaveLength(6);
+      // Both kinds for both targets at normal speed, the bot again with slow PostHog, and
+      // commands to the bare app acking with the bot's page.
+      expect(figures.rows).toHaveLength(7);
       for (const row of figures.rows) {
         expect(row.errors, JSON.stringify(row.errorKinds)).toBe(0);
         expect(row.sent).toBe(8);
@@ -219,6 +230,15 @@ describe("the benchmarks", () => {
       expect(figures.rows.find((r) => r.target === "bare")?.slackCallsPerRequest).toEqual({
         response_url: 0,
       });
+      // The page-acking app sent the bot's own page, taken from the bot in this run, in every ack.
+      const paged = figures.rows.find((r) => r.target === "bare-page");
+      expect(paged?.kind).toBe("command");
+      expect(paged?.answeredInAck).toBe(1);
+      expect(figures.page?.bytes).toBeGreaterThan(1_000);
+      expect(figures.page?.ratio).toBeCloseTo(
+        (botCommands?.latency.p99 ?? 0) / (paged?.latency.p99 ?? Number.NaN),
+        6,
+      );
       expect(Number.isFinite(figures.ratios.command)).toBe(true);
       expect(Number.isFinite(figures.ratios.snooze)).toBe(true);
       expect(figures.steps).toHaveLength(1);
@@ -229,7 +249,7 @@ describe("the benchmarks", () => {
 
       expect(result.targets.length).toBe(4);
       const written = readResults(dir).find((r) => r.name === "ack-latency");
-      expect(written?.tables[0]?.rows).toHaveLength(6);
+      expect(written?.tables[0]?.rows).toHaveLength(7);
     },
     WHOLE_RUN_TIMEOUT_MS,
   );
@@ -265,6 +285,12 @@ describe("the benchmarks", () => {
     WHOLE_RUN_TIMEOUT_MS,
   );
 
+  it("reads what earlier runs found from the findings folder, by benchmark name", () => {
+    const findings = readFindings();
+    expect(Object.keys(findings)).toContain("ack-latency");
+    expect(findings["ack-latency"]).toMatch(/^\S/);
+  });
+
   it("combines every result file into one markdown report, whoever wrote it", () => {
     const other: BenchResult = {
       name: "zz-other",
@@ -282,7 +308,7 @@ describe("the benchmarks", () => {
       data: null,
     };
     writeResult(dir, other);
-    const markdown = renderBenchmarks(readResults(dir));
+    const markdown = renderBenchmarks(readResults(dir), { "zz-other": "It was slower last week." });
     const sections = [...markdown.matchAll(/^## (.+)$/gm)].map((m) => m[1]);
     expect(sections).toEqual([
       "Machine",
@@ -293,6 +319,11 @@ describe("the benchmarks", () => {
     ]);
     expect(markdown).toContain("| a | b\\|c |");
     expect(markdown).toContain("**What limits it:** the other thing.");
+    // What earlier runs found closes its own benchmark's section, and no other.
+    expect(markdown).toMatch(
+      /the other thing\.\n\n### What we found: another benchmark\n\nIt was slower last week\.\n$/,
+    );
+    expect(markdown.match(/### What we found/g)).toHaveLength(1);
     expect(markdown).toContain("❌ missed");
     expect(JSON.parse(readFileSync(join(dir, "zz-other.json"), "utf8")).title).toBe("Another benchmark");
   });

@@ -86,6 +86,18 @@ export class LoopbackPool {
     });
   }
 
+  /** Sends one request and reads its answer whole (outside any measurement). */
+  async fetch(request: PreparedRequest): Promise<{ status: number; contentType: string; text: string }> {
+    const res = await this.pool.request({
+      method: "POST",
+      path: request.path,
+      headers: request.headers,
+      body: request.body,
+    });
+    const text = await res.body.text();
+    return { status: res.statusCode, contentType: String(res.headers["content-type"] ?? ""), text };
+  }
+
   async close(): Promise<void> {
     await this.pool.destroy();
   }

@@ -312,10 +312,12 @@ export async function startBot(
 /**
  * Starts the bare Bolt app (a listener that only acks) and waits until it listens.
  * BENCH_BARE_NODE_ARGS gives it node flags, as BENCH_NODE_ARGS does the bot.
+ * With `commandAckFile`, its commands ack with that file's JSON text instead of nothing.
  */
 export async function startBareBolt(
   port: number,
   secrets: { signingSecret: string; botToken: string },
+  options: { commandAckFile?: string } = {},
 ): Promise<{ child: Child; origin: string }> {
   const nodeArgs = (process.env.BENCH_BARE_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const child = spawnChild(process.execPath, [...nodeArgs, BARE_BOLT_JS], {
@@ -323,6 +325,7 @@ export async function startBareBolt(
       PORT: String(port),
       SLACK_SIGNING_SECRET: secrets.signingSecret,
       SLACK_BOT_TOKEN: secrets.botToken,
+      ...(options.commandAckFile ? { ACK_BODY_FILE: options.commandAckFile } : {}),
     }),
   });
   try {

@@ -143,7 +143,25 @@ function sameMachine(a: MachineInfo, b: MachineInfo): boolean {
 
 const mark = (met: boolean) => (met ? "✅ met" : "❌ missed");
 
-export function renderSection(result: BenchResult, reference?: MachineInfo): string {
+/**
+ * What past runs found, by benchmark name: hand-written notes in `bench/findings/<name>.md`, kept
+ * apart from the run's own figures so that a section's "what limits it" stays about this run.
+ */
+export const FINDINGS_DIR = join(REPO_ROOT, "bench", "findings");
+
+export function readFindings(dir: string = FINDINGS_DIR): Record<string, string> {
+  let files: string[];
+  try {
+    files = readdirSync(dir).filter((f) => f.endsWith(".md"));
+  } catch {
+    return {};
+  }
+  return Object.fromEntries(
+    files.map((file) => [file.slice(0, -".md".length), readFileSync(join(dir, file), "utf8").trim()]),
+  );
+}
+
+export function renderSection(result: BenchResult, reference?: MachineInfo, findings?: string): string {
   const parts: string[] = [`## ${result.title}`, ""];
   const where =
     reference && !sameMachine(reference, result.machine) ? ` on ${machineLine(result.machine)}` : "";
@@ -167,11 +185,12 @@ export function renderSection(result: BenchResult, reference?: MachineInfo): str
     for (const note of result.notes) parts.push(`- ${note}`);
     parts.push("");
   }
+  if (findings) parts.push(`### What we found: ${result.title.toLowerCase()}`, "", findings, "");
   return parts.join("\n");
 }
 
 /** The whole BENCHMARKS.md for a set of results. */
-export function renderBenchmarks(results: BenchResult[]): string {
+export function renderBenchmarks(results: BenchResult[], findings: Record<string, string> = {}): string {
   const newest = [...results].sort((a, b) => b.ranAt.localeCompare(a.ranAt))[0];
   const machine = newest?.machine ?? machineInfo();
   const lines: string[] = [
@@ -187,7 +206,8 @@ export function renderBenchmarks(results: BenchResult[]): string {
     "- Knobs (environment): `BENCH_SECONDS` (measurement length, default 20; 60 for ack latency), `BENCH_RATE` (default 100),",
     "  `BENCH_PARTS` (runs each target's ack measurement is split into, taken in turns; default 16),",
     "  `BENCH_KINDS` (`command`, `snooze`, or both separated by a comma), `BENCH_WORLD=inline` (the fakes in the",
-    "  generator's process), `BENCH_BARE_NODE_ARGS` (node flags for the bare Bolt app),",
+    "  generator's process), `BENCH_BARE_NODE_ARGS` (node flags for the bare Bolt app), `BENCH_PAGE_BASELINE=0`",
+    "  (skip the bare app that acks with the bot's page),",
     "  `BENCH_STEP_UP=0`, `BENCH_STEP_SECONDS`, `BENCH_STEP_MAX`, `BENCH_SLOW_POSTHOG_MS`, `BENCH_STARTS`,",
     "  `BENCH_NPM_STARTS`, `BENCH_WARMUP_SECONDS`, `BENCH_LOG_LEVEL`, `BENCH_NODE_ARGS` (more node flags for the",
     "  bot, e.g. `--cpu-prof`), `BENCH_HELPER_NODE_ARGS` (the same for the fakes' process), `BENCH_MEMORY_VARIANTS`",
@@ -216,7 +236,7 @@ export function renderBenchmarks(results: BenchResult[]): string {
     lines.push(
       "## Targets",
       "",
-      "Each benchmark's section below says how it measured and what limits it.",
+      "Each benchmark's section below says how it measured and what limits it, then what earlier runs found.",
       "",
       renderTable({
         columns: ["Benchmark", "Target", "Goal", "Measured", ""],
@@ -226,12 +246,12 @@ export function renderBenchmarks(results: BenchResult[]): string {
     );
   }
   if (results.length === 0) lines.push("No results yet: run `npm run bench`.", "");
-  for (const result of results) lines.push(renderSection(result, machine));
+  for (const result of results) lines.push(renderSection(result, machine, findings[result.name]));
   return `${lines.join("\n").trimEnd()}\n`;
 }
 
 /** Regenerates the markdown file from every result in the directory; returns the path written. */
 export function writeBenchmarks(dir: string = resultsDir(), out: string = DEFAULT_MARKDOWN): string {
-  writeFileSync(out, renderBenchmarks(readResults(dir)));
+  writeFileSync(out, renderBenchmarks(readResults(dir), readFindings()));
   return out;
 }
