@@ -17,7 +17,12 @@ import { LIMITS } from "../slack/limits.js";
 import { link, safeMrkdwn } from "../slack/mrkdwn.js";
 import { type Block, button, context, plain, type SlackMessage, section } from "./common.js";
 
-export const LIST_PAGE_SIZE = 20;
+/**
+ * Rows per page. A page the cached list can answer goes out in the ack itself, so its size is
+ * also what every `/alerts list` ack carries: ten rows are about 12 kB of JSON, twenty were 22 kB,
+ * and those bytes were most of what the bot's list acks took beyond a bare Bolt app's (BENCHMARKS.md).
+ */
+export const LIST_PAGE_SIZE = 10;
 
 export function matchesFilter(alert: Alert, filter: ListFilter): boolean {
   const state = displayState(alert);
@@ -187,8 +192,7 @@ export function buildAlertList(
     ),
   );
   const names = page
-    .slice(0, 10)
     .map((a) => `${displayState(a)}: ${safeMrkdwn(a.name || "(unnamed alert)", 100)}`)
     .join("; ");
-  return { text: `${total} ${what}: ${names}${page.length > 10 ? "; …" : ""}`.slice(0, 3000), blocks };
+  return { text: `${total} ${what}: ${names}`.slice(0, 3000), blocks };
 }

@@ -5,8 +5,9 @@ import type { RespondArguments } from "@slack/bolt";
  * Acks whose body is JSON text the bot serialized once, ahead of the request.
  *
  * Bolt's HTTP receiver writes an object ack with `JSON.stringify` on every
- * request. A cached alert list page is about 22 kB of JSON, the same for every
- * `/alerts list` until the list changes, and serializing it again for each one
+ * request. A cached alert list page is kilobytes of JSON (22 kB when a page had
+ * 20 rows), the same for every `/alerts list` until the list changes, and
+ * serializing it again for each one
  * (then flattening the result to count its bytes) made most of the garbage the
  * bot produced per command: twice the young-generation collections of a bare
  * Bolt app, each one a pause in front of whatever acks were waiting.

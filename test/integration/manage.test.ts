@@ -1,4 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { LIST_PAGE_SIZE } from "../../src/blocks/alert-list.js";
 import { ACTION_SNOOZE_PRESET, BLOCK_SNOOZE_PRESET } from "../../src/blocks/snooze-modal.js";
 import { alertRefCodec, rowMenuCodec } from "../../src/slack/codecs.js";
 import {
@@ -389,7 +390,7 @@ describe("list paging and row menus", () => {
     const second = await nextResponse(h, before);
     expectValidMessage(second?.body);
     expect(second?.body.replace_original).toBe(true);
-    expect(visibleText(second?.body)).toContain("showing 21–40");
+    expect(visibleText(second?.body)).toContain(`showing ${LIST_PAGE_SIZE + 1}–${LIST_PAGE_SIZE * 2}`);
   });
 
   it("answers a list in the ack while the alerts are cached, and through the response URL when they are not", async () => {
