@@ -194,5 +194,6 @@ export function buildAlertList(
   const names = page
     .map((a) => `${displayState(a)}: ${safeMrkdwn(a.name || "(unnamed alert)", 100)}`)
     .join("; ");
-  return { text: `${total} ${what}: ${names}`.slice(0, 3000), blocks };
+  const shown = total > LIST_PAGE_SIZE ? `, showing ${offset + 1}–${offset + page.length}` : "";
+  return { text: `${total} ${what}${shown}: ${names}`.slice(0, 3000), blocks };
 }

@@ -78,12 +78,22 @@ describe("conditionWords", () => {
 });
 
 describe("buildAlertList", () => {
+  it("names every alert of a one-page list in its fallback text, without a page range", () => {
+    const alerts = manyAlerts(3);
+    const message = buildAlertList(links, alerts, { filter: "all", words: "", offset: 0 });
+    expect(message.text).toMatch(/^3 alerts: /);
+    expect(message.text).not.toContain("showing");
+    for (const alert of alerts) expect(message.text).toContain(alert.name);
+  });
+
   it("pages 1,000 alerts within Slack's limits, with working navigation", () => {
     const alerts = manyAlerts(1000);
     const first = buildAlertList(links, alerts, { filter: "all", words: "", offset: 0 });
     expectValidMessage(first);
     const rows = first.blocks.filter((b) => (b as { accessory?: unknown }).accessory);
     expect(rows).toHaveLength(LIST_PAGE_SIZE);
+    // The fallback text (notifications, screen readers) says the page is part of a longer list.
+    expect(first.text).toMatch(new RegExp(`^1000 alerts, showing 1–${LIST_PAGE_SIZE}: `));
     const nav = first.blocks.find((b) => b.type === "actions") as {
       elements: Array<{ value: string; action_id: string }>;
     };
