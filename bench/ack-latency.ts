@@ -413,9 +413,9 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
         await measure(pageTarget, ["command"], options.rate, options.warmupSeconds);
     }
 
-    // Steady rate. Bot, bare and the bot with slow PostHog take turns in short runs, each round
-    // in a rotated order (bot, bare, slow; bare, slow, bot; slow, bot, bare; …), so a spell of load
-    // from elsewhere on the machine, which lasts seconds, falls on all three alike.
+    // Steady rate. Bot, bare, the bot with slow PostHog and (for commands) the page-acking app take
+    // turns in short runs, each round in a rotated order (bot, bare, slow, page; bare, slow, page,
+    // bot; …), so a spell of load from elsewhere on the machine, which lasts seconds, falls on all alike.
     const rows: AckRow[] = [];
     const ratios = { command: Number.NaN, snooze: Number.NaN };
     const slowRatios: Partial<Record<RequestKind, number>> = {};
@@ -695,7 +695,7 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
       "Latency runs from handing " +
       "the request to the client to reading the whole response. After a warm-up, each target's time is split into " +
       `${partCount(options)} runs, which take turns in rounds whose order rotates (bot, bare, bot with slow PostHog; bare, slow, bot; slow, bot, bare; and so on, with the page-acking app as a fourth), so that a spell of load from elsewhere on the machine, which lasts seconds, falls on each alike. ` +
-      "The 95% interval beside a ratio shows how far chance alone moves it: the run's rounds are drawn again, with replacement, 2,000 times (each round's two runs together), and the ratio of the merged p99s is taken each time; the middle 95% of those ratios is the interval. When it spans the target, this run alone cannot tell on which side the bot is. " +
+      "The 95% interval beside a ratio shows how far chance alone moves it: the run's rounds are drawn again, with replacement, 2,000 times (each round's runs of the two targets together), and the ratio of the merged p99s is taken each time; the middle 95% of those ratios is the interval. When it spans the target, this run alone cannot tell on which side the bot is. " +
       "CPU ms/req is the target process's CPU time (including the bot's work after the ack) ÷ requests, and the main thread's part of it is the time of the thread that reads and acks the requests (the rest is the bot's PostHog and checkpoint threads, and V8's compiler and garbage-collector helpers); " +
       "Slack calls/req counts the Web API calls and response URL posts that work made, and the share of requests answered in the ack itself.",
     settings: {
@@ -792,11 +792,16 @@ function ackLimits(options: AckLatencyOptions, f: AckLatencyFigures): string[] {
   const paged = steady("command", "bare-page");
   if (f.page && cmdBotRow && cmdBareRow && paged) {
     const empty = f.ratios.command;
-    const verdict =
-      f.page.ratio <= ACK_TARGET_RATIO && empty > ACK_TARGET_RATIO
-        ? " So what the bot adds to a list's p99 beyond the target is its answer's bytes, which the bare app does not send."
-        : f.page.ratio > ACK_TARGET_RATIO
-          ? " So in this run the bot adds more than its answer's bytes."
+    const { low, high } = f.page.interval;
+    // A verdict only where the run can carry it: the page-acking app no faster than the empty
+    // one, and the interval on one side of the target.
+    const pageCosts = paged.latency.p99 >= cmdBareRow.latency.p99;
+    const verdict = !pageCosts
+      ? ""
+      : high <= ACK_TARGET_RATIO && empty > ACK_TARGET_RATIO
+        ? " So what the bot's list acks take beyond the target is their answer's bytes, which the bare app does not send."
+        : low > ACK_TARGET_RATIO
+          ? " So in this run the bot's list acks take more than their answer's bytes explain."
           : "";
     lines.push(
       `\`/alerts list\` answers in its ack: the bot's page is ${(f.page.bytes / 1000).toFixed(1)} kB of JSON, where the bare app's ack is empty. A second bare app acking with that same page (taken from the bot in this run) had a p99 of ${ms(paged.latency.p99)} ms and spent ${paged.cpuMsPerRequest.toFixed(2)} ms of CPU per command (the empty ack ${cmdBareRow.cpuMsPerRequest.toFixed(2)} ms); the bot's p99 is ${f.page.ratio.toFixed(2)}× that (95% interval ${f.page.interval.low.toFixed(2)}–${f.page.interval.high.toFixed(2)}×), against ${empty.toFixed(2)}× the empty ack's.${verdict} Sending the page as bytes encoded once, or with a Content-Length instead of chunks, did not move the ratio (What we found, below).`,
@@ -808,7 +813,7 @@ function ackLimits(options: AckLatencyOptions, f: AckLatencyFigures): string[] {
     );
   }
   lines.push(
-    `the machine: a p99 moves between the runs merged into one row (their spread is in the notes below), and the ratio of a whole run moves by about ±0.25 between runs of the same code as the machine's load changes. Where a ratio's interval spans ${ACK_TARGET_RATIO}×, one run cannot tell on which side the bot is.`,
+    `the machine: a p99 moves between the runs merged into one row (their spread is in the notes below), and the ratio of a whole run moves between runs of the same code by more than one run's interval shows, as the machine's load changes (What we found, below). Where a ratio's interval spans ${ACK_TARGET_RATIO}×, one run cannot tell on which side the bot is.`,
   );
   const botLag = f.rows.filter((r) => r.target === "bot" && r.posthogDelayMs === 0).map((r) => r.sendLagP99);
   const bareLag = f.rows.filter((r) => r.target === "bare").map((r) => r.sendLagP99);
@@ -832,9 +837,12 @@ function ackLimits(options: AckLatencyOptions, f: AckLatencyFigures): string[] {
     (r) => r.kind === "snooze" && r.target === "bot" && r.posthogDelayMs === options.slowPostHogMs,
   );
   if (moved.includes("snooze") && slowSnooze && snzBotRow) {
-    const waiting = Math.round((options.rate * options.slowPostHogMs) / 1000);
+    // A click reads the alert, then PATCHes it: two answers to wait for, one after the other.
+    const waiting = Math.round((options.rate * 2 * options.slowPostHogMs) / 1000);
+    const [slowMain, main] = [slowSnooze.mainCpuMsPerRequest, snzBotRow.mainCpuMsPerRequest];
+    const sameWork = Math.abs(slowMain - main) <= 0.15 * main;
     lines.push(
-      `with PostHog answering in ${options.slowPostHogMs / 1000} s, about ${waiting} snooze clicks wait on it at any time, each on a connection the bot opens for it, and the fake PostHog holds their answers and releases them in bursts, all on the same cores. The thread that acks did the same work per click (${slowSnooze.mainCpuMsPerRequest.toFixed(2)} ms, against ${snzBotRow.mainCpuMsPerRequest.toFixed(2)} ms with PostHog at full speed); the bot in all spent ${slowSnooze.cpuMsPerRequest.toFixed(2)} ms against ${snzBotRow.cpuMsPerRequest.toFixed(2)} ms. PostHog's 480 requests a minute per key keep a real workspace far below this load.`,
+      `with PostHog answering in ${options.slowPostHogMs / 1000} s, a click waits for two answers in turn (the read, then the PATCH), so about ${waiting} clicks wait on PostHog at any time, each on a connection the bot opens for it, and the fake PostHog holds their answers and releases them in bursts, all on the same cores. The thread that acks spent ${slowMain.toFixed(2)} ms of CPU per click, against ${main.toFixed(2)} ms with PostHog at full speed${sameWork ? " (the same work)" : ""}; the bot in all ${slowSnooze.cpuMsPerRequest.toFixed(2)} ms against ${snzBotRow.cpuMsPerRequest.toFixed(2)} ms. PostHog's 480 requests a minute per key keep a real workspace far below this load.`,
     );
   }
   if (moved.includes("command")) {
