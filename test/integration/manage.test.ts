@@ -67,13 +67,7 @@ const writes = () => h.posthog.requests.filter((r) => r.method !== "GET");
 /** Deletes the alert in PostHog, clicks its Disable/Enable button, and expects to be told it is gone. */
 async function expectDeletedMeanwhile(alert: FakeAlert) {
   h.posthog.alerts.delete(alert.id);
-  const before = h.slack.responses.length;
-  await h.requester.blockAction({
-    userId: USERS.ann.id,
-    actionId: ACTION_SHOW_TOGGLE,
-    value: alertRefCodec.encode({ a: alert.id }),
-    responseUrl: h.slack.responseUrl(),
-  });
+  const before = await pressButton(USERS.ann.id, ACTION_SHOW_TOGGLE, alertRefCodec.encode({ a: alert.id }));
   expect((await nextResponse(h, before))?.body.text).toMatch(/no longer exists/);
 }
 
@@ -124,18 +118,19 @@ describe("/alerts show", () => {
   });
 });
 
+/** Presses a button as `userId` (with a response URL), and returns the index its first answer will have. */
+async function pressButton(userId: string, actionId: string, value: string): Promise<number> {
+  const before = h.slack.responses.length;
+  await h.requester.blockAction({ userId, actionId, value, responseUrl: h.slack.responseUrl() });
+  return before;
+}
+
 /**
  * Clicks a button under `/alerts show` as Ann, and returns its two answers: the details drawn
  * again (replacing the message), then the sentence.
  */
 async function clickDetail(actionId: string, value: string) {
-  const before = h.slack.responses.length;
-  await h.requester.blockAction({
-    userId: USERS.ann.id,
-    actionId,
-    value,
-    responseUrl: h.slack.responseUrl(),
-  });
+  const before = await pressButton(USERS.ann.id, actionId, value);
   const refreshed = await nextResponse(h, before);
   const sentence = await nextResponse(h, before + 1);
   return { refreshed, sentence };
@@ -253,13 +248,11 @@ describe("writes from commands", () => {
     expect(blocks).toContain('"style":"danger"');
     expect(blocks).toContain('"confirm"');
     expect(writes()).toHaveLength(0);
-    const before = h.slack.responses.length;
-    await h.requester.blockAction({
-      userId: USERS.ann.id,
-      actionId: ACTION_CONFIRM_DELETE,
-      value: alertRefCodec.encode({ a: signups.id }),
-      responseUrl: h.slack.responseUrl(),
-    });
+    const before = await pressButton(
+      USERS.ann.id,
+      ACTION_CONFIRM_DELETE,
+      alertRefCodec.encode({ a: signups.id }),
+    );
     const done = await nextResponse(h, before);
     expect(done?.body.text).toMatch(/deleted/);
     expect(h.posthog.alerts.has(signups.id)).toBe(false);
@@ -317,13 +310,7 @@ describe("the permission policy", () => {
       [ACTION_SHOW_TOGGLE, alertRefCodec.encode({ a: signups.id })],
       [ACTION_SHOW_DELETE, alertRefCodec.encode({ a: signups.id })],
     ] as const) {
-      const before = h.slack.responses.length;
-      await h.requester.blockAction({
-        userId: USERS.eve.id,
-        actionId,
-        value,
-        responseUrl: h.slack.responseUrl(),
-      });
+      const before = await pressButton(USERS.eve.id, actionId, value);
       const reply = await nextResponse(h, before);
       expect(reply?.body.text).toMatch(/can't change alerts/);
     }
@@ -358,13 +345,11 @@ describe("the permission policy", () => {
   });
 
   it("refuses a tampered button value", async () => {
-    const before = h.slack.responses.length;
-    await h.requester.blockAction({
-      userId: USERS.ann.id,
-      actionId: ACTION_CONFIRM_DELETE,
-      value: JSON.stringify({ a: "../../projects/1/alerts/x" }),
-      responseUrl: h.slack.responseUrl(),
-    });
+    const before = await pressButton(
+      USERS.ann.id,
+      ACTION_CONFIRM_DELETE,
+      JSON.stringify({ a: "../../projects/1/alerts/x" }),
+    );
     expect((await nextResponse(h, before))?.body.text).toMatch(/no longer valid/);
     expect(writes()).toHaveLength(0);
   });
@@ -380,13 +365,7 @@ describe("list paging and row menus", () => {
       first.blocks as Array<{ type: string; elements?: Array<{ action_id: string; value: string }> }>
     ).find((b) => b.type === "actions");
     const next = nav?.elements?.find((e) => e.action_id.startsWith(ACTION_LIST_PAGE));
-    const before = h.slack.responses.length;
-    await h.requester.blockAction({
-      userId: USERS.eve.id,
-      actionId: next?.action_id ?? "",
-      value: next?.value ?? "",
-      responseUrl: h.slack.responseUrl(),
-    });
+    const before = await pressButton(USERS.eve.id, next?.action_id ?? "", next?.value ?? "");
     const second = await nextResponse(h, before);
     expectValidMessage(second?.body);
     expect(second?.body.replace_original).toBe(true);
