@@ -10,18 +10,21 @@
  * all alike. A second bare app acks commands with the bot's own list page, to
  * show what answering in the ack costs apart from the bot's work.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { setPriority, tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type LoadResult, LoadTarget, mergeRuns, type PreparedRequest } from "./lib/load.js";
 import {
+  BARE_BOLT_JS,
   type Child,
   cpuSnapshot,
   freePort,
+  MAIN_JS,
   type MemoryFigures,
   otherCpuShare,
+  REPO_ROOT,
   readCpuMs,
   readMainThreadCpuMs,
   readMemory,
@@ -29,6 +32,15 @@ import {
   startBot,
 } from "./lib/processes.js";
 import { type BenchResult, type BenchTable, machineInfo, quietNote, writeResult } from "./lib/report.js";
+import {
+  buildId,
+  MIN_RUNS,
+  type RatioAcrossRuns,
+  type RatioRun,
+  RUNS_FILE,
+  ratioAcrossRuns,
+  recordRun,
+} from "./lib/run-history.js";
 import { type LatencyStats, median, ms, ratio, roundBootstrapRatio } from "./lib/stats.js";
 import { BOT_TOKEN, type RequestKind, SIGNING_SECRET } from "./lib/world.js";
 import { startWorldInline, startWorldProcess } from "./lib/world-process.js";
@@ -233,6 +245,42 @@ export interface AckLatencyFigures {
   otherCpu: number;
   /** The `/alerts list` p99 of the bot ÷ that of the bare app acking with the bot's page. */
   page?: { bytes: number; ratio: number; interval: Interval };
+  /** The build measured (see `buildId`), when the run was written to a results directory. */
+  build?: string;
+  /**
+   * Every run of this build with these settings in the results directory, this one last: the
+   * ratio targets are judged by their median once there are `MIN_RUNS` (absent in older results).
+   */
+  runsOfBuild?: Array<Pick<RatioRun, "ranAt" | "ratios">>;
+}
+
+/** The ratios a run adds to the history, by name. */
+export function runRatios(f: AckLatencyFigures): Record<string, number> {
+  const named: Record<string, number | undefined> = {
+    command: f.ratios.command,
+    snooze: f.ratios.snooze,
+    "slow command": f.slowRatios.command,
+    "slow snooze": f.slowRatios.snooze,
+    page: f.page?.ratio,
+  };
+  return Object.fromEntries(
+    Object.entries(named).filter((entry): entry is [string, number] => Number.isFinite(entry[1])),
+  );
+}
+
+/** Everything besides the build that shapes a ratio: runs differing in any of it are not pooled. */
+export function settingsKey(options: AckLatencyOptions, kinds: RequestKind[]): string {
+  return JSON.stringify({
+    seconds: options.seconds,
+    parts: partCount(options),
+    rate: options.rate,
+    warmup: options.warmupSeconds,
+    slowPostHogMs: options.slowPostHogMs,
+    world: options.world ?? "process",
+    kinds,
+    page: options.pageBaseline !== false,
+    logLevel: options.logLevel,
+  });
 }
 
 export interface Interval {
@@ -520,6 +568,16 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
       ),
       ...(page ? { page } : {}),
     };
+    if (options.resultsDir) {
+      mkdirSync(options.resultsDir, { recursive: true });
+      figures.build = buildId([dirname(MAIN_JS), BARE_BOLT_JS, join(REPO_ROOT, "package-lock.json")]);
+      figures.runsOfBuild = recordRun(options.resultsDir, {
+        ranAt: new Date().toISOString(),
+        build: figures.build,
+        settings: settingsKey(options, kinds),
+        ratios: runRatios(figures),
+      }).map(({ ranAt, ratios }) => ({ ranAt, ratios }));
+    }
     const result = ackLatencyResult(options, figures);
     if (options.resultsDir) writeResult(options.resultsDir, result);
     return result;
@@ -610,11 +668,12 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
     const bare = find(kind, "bare", 0);
     if (!bot || !bare) continue;
     const r = f.ratios[kind];
+    const runs = ratioAcrossRuns(f.runsOfBuild ?? [], kind);
     targets.push({
       label: `Ack p99, bot ÷ bare Bolt, ${KIND_LABEL[kind]} at ${options.rate} req/s`,
       goal: `≤ ${ACK_TARGET_RATIO}×`,
-      measured: `${r.toFixed(2)}× (${ms(bot.latency.p99)} vs ${ms(bare.latency.p99)} ms${intervalText(f.ratioIntervals?.[kind])})`,
-      met: r <= ACK_TARGET_RATIO && bot.errors === 0,
+      measured: `${r.toFixed(2)}× (${ms(bot.latency.p99)} vs ${ms(bare.latency.p99)} ms${intervalText(f.ratioIntervals?.[kind])})${acrossRunsText(f, runs, kind)}`,
+      met: (runs?.median ?? r) <= ACK_TARGET_RATIO && bot.errors === 0,
     });
   }
   for (const kind of KINDS) {
@@ -622,11 +681,12 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
     const normal = find(kind, "bot", 0);
     const r = f.slowRatios[kind];
     if (!slow || !normal || r === undefined || options.slowPostHogMs === 0) continue;
+    const runs = ratioAcrossRuns(f.runsOfBuild ?? [], `slow ${kind}`);
     targets.push({
       label: `Ack p99 with PostHog answering in ${options.slowPostHogMs / 1000} s, ${KIND_LABEL[kind]}`,
       goal: `unchanged (≤ ${ACK_TARGET_RATIO}× the bot's own p99, no errors)`,
-      measured: `${ms(slow.latency.p99)} vs ${ms(normal.latency.p99)} ms (${r.toFixed(2)}×${intervalText(f.slowRatioIntervals?.[kind])}), errors ${slow.errors}`,
-      met: r <= ACK_TARGET_RATIO && slow.errors === 0,
+      measured: `${ms(slow.latency.p99)} vs ${ms(normal.latency.p99)} ms (${r.toFixed(2)}×${intervalText(f.slowRatioIntervals?.[kind])}), errors ${slow.errors}${acrossRunsText(f, runs, `slow ${kind}`)}`,
+      met: (runs?.median ?? r) <= ACK_TARGET_RATIO && slow.errors === 0,
     });
   }
 
@@ -696,6 +756,7 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
       "the request to the client to reading the whole response. After a warm-up, each target's time is split into " +
       `${partCount(options)} runs, which take turns in rounds whose order rotates (bot, bare, bot with slow PostHog; bare, slow, bot; slow, bot, bare; and so on; for \`/alerts list\` the page-acking app joins each round as a fourth: bot, bare, slow, page; bare, slow, page, bot; …), so that a spell of load from elsewhere on the machine, which lasts seconds, falls on each alike. ` +
       "The 95% interval beside a ratio shows how far chance alone moves it: the run's rounds are drawn again, with replacement, 2,000 times (each round's runs of the two targets together), and the ratio of the merged p99s is taken each time; the middle 95% of those ratios is the interval. When it spans the target, this run alone cannot tell on which side the bot is. " +
+      `Whole runs of the same code move more than that between them, so every run written to \`bench/results/\` is kept (\`${RUNS_FILE}\`) with a hash of what it measured (the built bot, the bare app and the locked dependencies) and its settings; once ${MIN_RUNS} runs of one build and settings exist, a ratio target is judged by the median of all of them, and the Targets table gives each run's ratio. ` +
       "CPU ms/req is the target process's CPU time (including the bot's work after the ack) ÷ requests, and the main thread's part of it is the time of the thread that reads and acks the requests (the rest is the bot's PostHog and checkpoint threads, and V8's compiler and garbage-collector helpers); " +
       "Slack calls/req counts the Web API calls and response URL posts that work made, and the share of requests answered in the ack itself.",
     settings: {
@@ -723,13 +784,35 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
   };
 }
 
-/** Runs per target and kind: at least 2. */
+/**
+ * "; median of 3 runs of this build 1.12× (1.28×, 1.00×, 1.12×)", or, before there are enough
+ * runs, how many there are so far; nothing for results written before runs were kept.
+ */
+function acrossRunsText(f: AckLatencyFigures, runs: RatioAcrossRuns | null, name: string): string {
+  if (runs)
+    return `; median of ${runs.values.length} runs of this build ${runs.median.toFixed(2)}× (${runs.values.map((v) => `${v.toFixed(2)}×`).join(", ")})`;
+  const count = (f.runsOfBuild ?? []).filter((r) => Number.isFinite(r.ratios[name])).length;
+  return count > 0
+    ? `; run ${count} of this build (the verdict is this run's until there are ${MIN_RUNS} runs to take the median of)`
+    : "";
+}
+
+/** How the targets are judged, given the runs of this build so far. */
+function acrossRunsLimit(f: AckLatencyFigures): string {
+  const runs = f.runsOfBuild?.length ?? 0;
+  if (runs >= MIN_RUNS) return `, so the targets are judged by the median of the ${runs} runs of this build`;
+  if (runs > 0)
+    return `; once there are ${MIN_RUNS} runs of this build, the targets are judged by their median`;
+  return "";
+}
+
 /** "; 95% interval 0.95–1.80×": a ratio's bootstrap interval, when the run had one. */
 function intervalText(interval: Interval | undefined): string {
   if (!interval || !Number.isFinite(interval.low) || !Number.isFinite(interval.high)) return "";
   return `; 95% interval ${interval.low.toFixed(2)}–${interval.high.toFixed(2)}×`;
 }
 
+/** Runs per target and kind: at least 2. */
 function partCount(options: AckLatencyOptions): number {
   return Math.max(2, Math.round(options.parts ?? DEFAULT_PARTS));
 }
@@ -813,7 +896,7 @@ function ackLimits(options: AckLatencyOptions, f: AckLatencyFigures): string[] {
     );
   }
   lines.push(
-    `the machine: a p99 moves between the runs merged into one row (their spread is in the notes below), and the ratio of a whole run moves between runs of the same code by more than one run's interval shows, as the machine's load changes (What we found, below). Where a ratio's interval spans ${ACK_TARGET_RATIO}×, one run cannot tell on which side the bot is.`,
+    `the machine: a p99 moves between the runs merged into one row (their spread is in the notes below), and the ratio of a whole run moves between runs of the same code by more than one run's interval shows, as the machine's load changes (What we found, below). Where a ratio's interval spans ${ACK_TARGET_RATIO}×, one run cannot tell on which side the bot is${acrossRunsLimit(f)}.`,
   );
   const botLag = f.rows.filter((r) => r.target === "bot" && r.posthogDelayMs === 0).map((r) => r.sendLagP99);
   const bareLag = f.rows.filter((r) => r.target === "bare").map((r) => r.sendLagP99);

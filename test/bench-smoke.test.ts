@@ -4,14 +4,20 @@
  * (never to bench/results or BENCHMARKS.md). Needs the built bot (`npm test`
  * builds before running the tests).
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type AckLatencyFigures, runAckLatency, runOrder } from "../bench/ack-latency.js";
+import {
+  type AckLatencyFigures,
+  type AckLatencyOptions,
+  ackLatencyResult,
+  runAckLatency,
+  runOrder,
+} from "../bench/ack-latency.js";
 import { assertLoopback, LoadTarget } from "../bench/lib/load.js";
 import { MAIN_JS, readCpuMs, readMainThreadCpuMs } from "../bench/lib/processes.js";
 import {
@@ -21,6 +27,15 @@ import {
   renderBenchmarks,
   writeResult,
 } from "../bench/lib/report.js";
+import {
+  buildId,
+  MIN_RUNS,
+  type RatioRun,
+  RUNS_FILE,
+  ratioAcrossRuns,
+  readRuns,
+  recordRun,
+} from "../bench/lib/run-history.js";
 import { percentile, roundBootstrapRatio, summarize } from "../bench/lib/stats.js";
 import { runStartMemory, type StartMemoryFigures } from "../bench/start-memory.js";
 
@@ -192,7 +207,7 @@ describe("the benchmarks", () => {
   it.concurrent(
     "measures ack latency of the bot and the bare Bolt app without errors",
     async () => {
-      const result = await runAckLatency({
+      const options: AckLatencyOptions = {
         seconds: 0.4,
         parts: 4,
         rate: 20,
@@ -203,7 +218,8 @@ describe("the benchmarks", () => {
         logLevel: "warn",
         settleQuietMs: 100,
         resultsDir: dir,
-      });
+      };
+      const result = await runAckLatency(options);
       const figures = result.data as AckLatencyFigures;
       // Both kinds for both targets at normal speed, the bot again with slow PostHog, and
       // commands to the bare app acking with the bot's page.
@@ -251,6 +267,35 @@ describe("the benchmarks", () => {
       expect(result.targets.length).toBe(4);
       const written = readResults(dir).find((r) => r.name === "ack-latency");
       expect(written?.tables[0]?.rows).toHaveLength(7);
+
+      // The run is kept with its build and ratios; alone, it decides its own verdicts.
+      expect(figures.build).toMatch(/^[0-9a-f]{12}$/);
+      expect(figures.runsOfBuild).toHaveLength(1);
+      const [kept] = readRuns(dir);
+      expect(kept?.build).toBe(figures.build);
+      expect(kept?.ratios).toEqual({
+        command: figures.ratios.command,
+        snooze: figures.ratios.snooze,
+        "slow command": figures.slowRatios.command,
+        "slow snooze": figures.slowRatios.snooze,
+        page: figures.page?.ratio,
+      });
+      expect(result.targets[0]?.measured).toContain("run 1 of this build");
+      expect(result.targets[0]?.met).toBe(figures.ratios.command <= 1.25);
+      // With three runs of the build, their median decides, whatever this run measured.
+      const judged = (commandRatios: number[]) =>
+        ackLatencyResult(options, {
+          ...figures,
+          runsOfBuild: commandRatios.map((command, i) => ({
+            ranAt: `2026-01-0${i + 1}`,
+            ratios: { command },
+          })),
+        }).targets[0];
+      expect(judged([1.0, 1.4, 1.3])).toMatchObject({ met: false });
+      expect(judged([1.0, 1.4, 1.3])?.measured).toContain(
+        "median of 3 runs of this build 1.30× (1.00×, 1.40×, 1.30×)",
+      );
+      expect(judged([2.0, 1.1, 1.2])).toMatchObject({ met: true });
     },
     WHOLE_RUN_TIMEOUT_MS,
   );
@@ -285,6 +330,57 @@ describe("the benchmarks", () => {
     },
     WHOLE_RUN_TIMEOUT_MS,
   );
+
+  it("keeps every run's ratios by build and settings, and pools only runs of the same", () => {
+    const runsDir = join(dir, "runs");
+    mkdirSync(runsDir);
+    const run = (build: string, settings: string, command: number): RatioRun => ({
+      ranAt: new Date().toISOString(),
+      build,
+      settings,
+      ratios: { command },
+    });
+    expect(readRuns(runsDir)).toEqual([]);
+    recordRun(runsDir, run("a", "60 s", 1.1));
+    recordRun(runsDir, run("b", "60 s", 1.9));
+    recordRun(runsDir, run("a", "30 s", 1.8));
+    const same = recordRun(runsDir, run("a", "60 s", 1.2));
+    expect(same.map((r) => r.ratios.command)).toEqual([1.1, 1.2]);
+    expect(readRuns(runsDir)).toHaveLength(4);
+    // Two runs decide nothing yet; the third makes a median (nearest rank).
+    expect(ratioAcrossRuns(same, "command")).toBeNull();
+    const three = recordRun(runsDir, run("a", "60 s", 1.5));
+    expect(ratioAcrossRuns(three, "command")).toEqual({ values: [1.1, 1.2, 1.5], median: 1.2 });
+    expect(three).toHaveLength(MIN_RUNS);
+    // Runs that did not measure a ratio do not count towards it.
+    expect(ratioAcrossRuns(three, "snooze")).toBeNull();
+    // The history is not a result: the report skips it.
+    expect(readResults(runsDir)).toEqual([]);
+    // A damaged file is started afresh rather than failing the run.
+    writeFileSync(join(runsDir, RUNS_FILE), "{not json");
+    expect(readRuns(runsDir)).toEqual([]);
+    expect(recordRun(runsDir, run("a", "60 s", 1.0))).toHaveLength(1);
+  });
+
+  it("names a build by its files' contents", () => {
+    const buildDir = join(dir, "build");
+    mkdirSync(join(buildDir, "lib"), { recursive: true });
+    writeFileSync(join(buildDir, "main.js"), "main");
+    writeFileSync(join(buildDir, "lib", "a.js"), "a");
+    const first = buildId([buildDir]);
+    expect(first).toMatch(/^[0-9a-f]{12}$/);
+    expect(buildId([buildDir])).toBe(first);
+    writeFileSync(join(buildDir, "lib", "a.js"), "b");
+    expect(buildId([buildDir])).not.toBe(first);
+    writeFileSync(join(buildDir, "lib", "a.js"), "a");
+    expect(buildId([buildDir])).toBe(first);
+    // The same files in another checkout are the same build.
+    const elsewhere = join(dir, "elsewhere", "build");
+    cpSync(buildDir, elsewhere, { recursive: true });
+    expect(buildId([elsewhere])).toBe(first);
+    writeFileSync(join(buildDir, "lib", "c.js"), "");
+    expect(buildId([buildDir])).not.toBe(first);
+  });
 
   it("reads what earlier runs found from the findings folder, by benchmark name", () => {
     const findings = readFindings();

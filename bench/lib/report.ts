@@ -203,6 +203,8 @@ export function renderBenchmarks(results: BenchResult[], findings: Record<string
     "",
     "- `npm run bench` builds, runs every `bench/*.bench-run.ts` one after another, and rewrites this file.",
     "- `npm run bench -- ack-latency` runs one benchmark; the other sections keep their last results.",
+    "- Every ack-latency run is also kept in `bench/results/ack-latency-runs.json`, with a hash of the build it",
+    "  measured; once three runs of one build and settings exist, its ratio targets are judged by their median.",
     "- Knobs (environment): `BENCH_SECONDS` (measurement length, default 20; 60 for ack latency), `BENCH_RATE` (default 100),",
     "  `BENCH_PARTS` (runs each target's ack measurement is split into, taken in turns; default 16),",
     "  `BENCH_KINDS` (`command`, `snooze`, or both separated by a comma), `BENCH_WORLD=inline` (the fakes in the",
