@@ -20,14 +20,17 @@ import {
   BARE_BOLT_JS,
   type Child,
   cpuSnapshot,
+  envNodeArgs,
   freePort,
   MAIN_JS,
   type MemoryFigures,
+  nodeArgsFromEnv,
   otherCpuShare,
   REPO_ROOT,
   readCpuMs,
   readMainThreadCpuMs,
   readMemory,
+  SHIPPED_NODE_FLAGS,
   startBareBolt,
   startBot,
 } from "./lib/processes.js";
@@ -254,6 +257,14 @@ export interface AckLatencyFigures {
   runsOfBuild?: Array<Pick<RatioRun, "ranAt" | "ratios">>;
 }
 
+/** The built bot, the bare app and the locked dependencies, as `buildId` names them. */
+function measuredBuild(): string {
+  return buildId([dirname(MAIN_JS), BARE_BOLT_JS, join(REPO_ROOT, "package-lock.json")]);
+}
+
+/** The history's names of the ratios that have targets. */
+const TARGET_RATIOS = ["command", "snooze", "slow command", "slow snooze"];
+
 /** The ratios a run adds to the history, by name. */
 export function runRatios(f: AckLatencyFigures): Record<string, number> {
   const named: Record<string, number | undefined> = {
@@ -268,9 +279,17 @@ export function runRatios(f: AckLatencyFigures): Record<string, number> {
   );
 }
 
-/** Everything besides the build that shapes a ratio: runs differing in any of it are not pooled. */
+/**
+ * Everything besides the build that shapes a ratio: runs differing in any of it are not pooled.
+ * (The load generator and the fakes are not in it: a change to them should start a new history.)
+ */
 export function settingsKey(options: AckLatencyOptions, kinds: RequestKind[]): string {
   return JSON.stringify({
+    node: process.version,
+    botNodeArgs: [...SHIPPED_NODE_FLAGS, ...nodeArgsFromEnv()],
+    bareNodeArgs: envNodeArgs("BENCH_BARE_NODE_ARGS"),
+    helperNodeArgs: envNodeArgs("BENCH_HELPER_NODE_ARGS"),
+    worldNice: process.env.BENCH_WORLD_NICE ?? "",
     seconds: options.seconds,
     parts: partCount(options),
     rate: options.rate,
@@ -341,6 +360,8 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
   const worldPid = inline ? null : world.pid;
   if (worldPid !== null && process.env.BENCH_WORLD_NICE)
     setPriority(worldPid, Number(process.env.BENCH_WORLD_NICE));
+  // What is measured is named before the bot starts: a build made during the run does not count.
+  const build = options.resultsDir ? measuredBuild() : undefined;
   const dataDir = mkdtempSync(join(tmpdir(), "alerts-bot-bench-"));
   const started: Child[] = [];
   const loads: LoadTarget[] = [];
@@ -568,12 +589,12 @@ export async function runAckLatency(options: AckLatencyOptions): Promise<BenchRe
       ),
       ...(page ? { page } : {}),
     };
-    if (options.resultsDir) {
+    if (options.resultsDir && build) {
       mkdirSync(options.resultsDir, { recursive: true });
-      figures.build = buildId([dirname(MAIN_JS), BARE_BOLT_JS, join(REPO_ROOT, "package-lock.json")]);
+      figures.build = build;
       figures.runsOfBuild = recordRun(options.resultsDir, {
         ranAt: new Date().toISOString(),
-        build: figures.build,
+        build,
         settings: settingsKey(options, kinds),
         ratios: runRatios(figures),
       }).map(({ ranAt, ratios }) => ({ ranAt, ratios }));
@@ -797,9 +818,13 @@ function acrossRunsText(f: AckLatencyFigures, runs: RatioAcrossRuns | null, name
     : "";
 }
 
-/** How the targets are judged, given the runs of this build so far. */
+/** How the targets are judged, given the runs of this build so far that measured all of this run's ratios. */
 function acrossRunsLimit(f: AckLatencyFigures): string {
-  const runs = f.runsOfBuild?.length ?? 0;
+  const names = TARGET_RATIOS.filter((name) => Number.isFinite(runRatios(f)[name]));
+  const runs = Math.min(
+    ...names.map((name) => (f.runsOfBuild ?? []).filter((r) => Number.isFinite(r.ratios[name])).length),
+  );
+  if (names.length === 0) return "";
   if (runs >= MIN_RUNS) return `, so the targets are judged by the median of the ${runs} runs of this build`;
   if (runs > 0)
     return `; once there are ${MIN_RUNS} runs of this build, the targets are judged by their median`;

@@ -20,7 +20,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join, posix } from "node:path";
 import ts from "typescript";
-import { childEnv, REPO_ROOT } from "./processes.js";
+import { childEnv, envNodeArgs, REPO_ROOT } from "./processes.js";
 
 /** What every child answers with when a command fails. */
 interface ErrorReply {
@@ -87,7 +87,7 @@ export function forkHelper<Command, Reply extends { type: string }>(opts: {
   transpile(dir, opts.entrySource, opts.files ?? []);
   const child = fork(join(dir, opts.entrySource.replace(/\.ts$/, ".js")), [], {
     // BENCH_HELPER_NODE_ARGS, e.g. `--cpu-prof`, profiles the fakes as BENCH_NODE_ARGS does the bot.
-    execArgv: (process.env.BENCH_HELPER_NODE_ARGS ?? "").split(" ").filter(Boolean),
+    execArgv: envNodeArgs("BENCH_HELPER_NODE_ARGS"),
     env: childEnv(opts.env),
     stdio: ["ignore", "pipe", "pipe", "ipc"],
     ...(opts.serialization ? { serialization: opts.serialization } : {}),

@@ -271,7 +271,12 @@ export function otherCpuShare(from: CpuSnapshot, liveChildrenMs: number, cores: 
  * `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it under load.
  */
 export function nodeArgsFromEnv(): string[] {
-  return (process.env.BENCH_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  return envNodeArgs("BENCH_NODE_ARGS");
+}
+
+/** Node flags from an environment variable, separated by spaces (none when it is unset). */
+export function envNodeArgs(name: string): string[] {
+  return (process.env[name] ?? "").split(" ").filter(Boolean);
 }
 
 /**
@@ -319,7 +324,7 @@ export async function startBareBolt(
   secrets: { signingSecret: string; botToken: string },
   options: { commandAckFile?: string } = {},
 ): Promise<{ child: Child; origin: string }> {
-  const nodeArgs = (process.env.BENCH_BARE_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const nodeArgs = envNodeArgs("BENCH_BARE_NODE_ARGS");
   const child = spawnChild(process.execPath, [...nodeArgs, BARE_BOLT_JS], {
     env: childEnv({
       PORT: String(port),

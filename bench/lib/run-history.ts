@@ -11,7 +11,6 @@
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
-import { median } from "./stats.js";
 
 /** Runs of one build and settings before their median decides a ratio target. */
 export const MIN_RUNS = 3;
@@ -88,5 +87,14 @@ export function recordRun(dir: string, run: RatioRun): RatioRun[] {
 /** A ratio over runs, when at least `MIN_RUNS` of them measured it; otherwise null. */
 export function ratioAcrossRuns(runs: Array<Pick<RatioRun, "ratios">>, name: string): RatioAcrossRuns | null {
   const values = runs.map((r) => r.ratios[name]).filter((v): v is number => Number.isFinite(v));
-  return values.length >= MIN_RUNS ? { values, median: median(values) } : null;
+  return values.length >= MIN_RUNS ? { values, median: middle(values) } : null;
+}
+
+/** The median: the middle value, or the mean of the two middle values of an even count. */
+export function middle(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const half = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[half] as number)
+    : ((sorted[half - 1] as number) + (sorted[half] as number)) / 2;
 }
