@@ -335,12 +335,17 @@ export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
     // PostHog's answer was parsed in this slice; recording the action (a database write) is the next.
     await yieldToOthers();
     // The redrawn message is the clicker's answer; when it cannot be redrawn, they are told instead.
-    if (!(await announceChange(deps, outcome.alert, { verb, userId, alertId }, origin))) {
+    const shown = await announceChange(deps, outcome.alert, { verb, userId, alertId }, origin);
+    if (shown !== "shown") {
+      const why =
+        shown === "failed"
+          ? "This message could not be updated to show it."
+          : "This is an earlier message for this alert, which is no longer updated.";
       await replier(
         deps,
         args,
         false,
-      )(notice(`${outcome.sentence} This message could not be updated to show it.`));
+      )(notice(`${outcome.sentence}${readInUtc ? READ_IN_UTC_NOTE : ""} ${why}`));
     } else if (readInUtc) {
       // The message shows the time in each viewer's zone; only the clicker needs to know why.
       await replier(deps, args, false)(notice(`${outcome.sentence}${READ_IN_UTC_NOTE}`));

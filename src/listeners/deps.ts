@@ -20,13 +20,15 @@ export interface NotificationsPort {
   /**
    * An alert changed from Slack; refresh its open notification message(s). A `verb` that is
    * not an action (the listeners pass "refresh" when a write was not sent because of a change
-   * the message does not show) records nothing and only redraws.
+   * the message does not show) records nothing and only redraws. Resolves to false when
+   * `origin`, the message the change came from, is not one of them: an earlier message of the
+   * alert (replaced by a later one, or resolved) that nothing will redraw.
    */
   alertChanged(
     alert: Alert | null,
     action: { verb: string; userId: string; alertId: string },
     origin?: { channel: string; ts: string },
-  ): Promise<void>;
+  ): Promise<boolean>;
 }
 
 /** Everything a listener may use. Built once in the composition root; tests pass fakes. */
@@ -61,24 +63,25 @@ export function responseUrlReplier(deps: ListenerDeps, responseUrl: string, repl
 /**
  * Tells the notification side about a write PostHog confirmed, so open notification
  * messages show who did what. Its failure (a database write) is logged, never thrown:
- * the user's change has happened, and an error reply would say it had not. Returns
- * false then, so a caller whose only answer was the redrawn message can say it instead.
+ * the user's change has happened, and an error reply would say it had not. Says whether
+ * `origin` will show the change: "shown", "earlier" (a message nothing redraws any more) or
+ * "failed", so a caller whose only answer was the redrawn message can say it instead.
  */
 export async function announceChange(
   deps: Pick<ListenerDeps, "notifications" | "logger">,
   alert: Alert | null,
   action: { verb: string; userId: string; alertId: string },
   origin?: { channel: string; ts: string },
-): Promise<boolean> {
+): Promise<"shown" | "earlier" | "failed"> {
   try {
-    await deps.notifications?.alertChanged(alert, action, origin);
-    return true;
+    const shown = (await deps.notifications?.alertChanged(alert, action, origin)) ?? true;
+    return shown ? "shown" : "earlier";
   } catch (error) {
     deps.logger.warn(
       { alertId: action.alertId, action: action.verb, err: (error as Error).message },
       "could not record the change for its notification message",
     );
-    return false;
+    return "failed";
   }
 }
 

@@ -120,13 +120,14 @@ export function createNotifications(input: {
   };
 
   const port: NotificationsPort = {
-    async alertChanged(alert: Alert | null, action) {
+    async alertChanged(alert: Alert | null, action, origin) {
       const queued = store.recordChange(changeRecord(alert, action));
       // What the worker read of the alert before this change would undo it in the message.
       worker.forget(action.alertId);
       // Merged into one still waiting: the worker has that one already (a burst of clicks
       // on one message is one redraw, and one look at the queue).
       if (queued && !queued.duplicate) worker.kick();
+      return !origin || store.openEpisodeByMessage(origin.channel, origin.ts)?.alertId === action.alertId;
     },
   };
 

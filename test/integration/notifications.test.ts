@@ -380,6 +380,25 @@ describe("controls on the message", () => {
     expect(h.bot.notifications.redrawEndedSnoozes()).toEqual([]);
   });
 
+  it("answers a click on an earlier message of the alert, which nothing redraws any more", async () => {
+    const message = await posted();
+    // An earlier message with the same controls: one a gap replaced, whose close had failed.
+    const earlier = { ...message, ts: "1700000000.000100" };
+    const before = await click(earlier, ACTION_NOTIFY_SNOOZE, USERS.ann.id, "1h");
+    const reply = await nextResponse(h, before);
+    expect(reply?.body).toMatchObject({ response_type: "ephemeral", replace_original: false });
+    expect(reply?.body.text).toMatch(
+      /snoozed \*Signups dropped\* until <!date\^\d+\^.* This is an earlier message for this alert, which is no longer updated\.$/,
+    );
+    expect(patches()).toHaveLength(1);
+    // The alert's current message shows it, as always.
+    await h.slack.waitFor(() => JSON.stringify(latest().blocks).includes("Snoozed until"), 5_000);
+    // A click on the current message is answered by the message alone.
+    const quiet = await click(latest(), ACTION_NOTIFY_UNSNOOZE);
+    await h.slack.waitFor(() => !JSON.stringify(latest().blocks).includes("Snoozed until"), 5_000);
+    expect(h.slack.responses.length).toBe(quiet);
+  });
+
   it("keeps a longer snooze set in PostHog since the message was drawn, and tells the clicker", async () => {
     const message = await posted();
     const week = new Date(Date.now() + 7 * 86_400_000).toISOString();

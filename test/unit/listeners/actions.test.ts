@@ -98,6 +98,23 @@ describe("a snooze click on a notification", () => {
     expect(hour.responder.sent).toEqual([]);
   });
 
+  it("tells the clicker when the message clicked is an earlier one, which nothing redraws", async () => {
+    const f = fixture([alert]);
+    f.earlierMessage = true;
+    await snooze(f);
+    expect(f.api.patches).toHaveLength(1);
+    expect(f.changes).toHaveLength(1);
+    expect(f.responder.sent.map((s) => s.message)).toEqual([
+      expect.objectContaining({
+        response_type: "ephemeral",
+        replace_original: false,
+        text: expect.stringMatching(
+          /^.*snoozed \*Signups dropped\* until .* This is an earlier message for this alert, which is no longer updated\.$/,
+        ),
+      }),
+    ]);
+  });
+
   it("tells the clicker when PostHog fails, ephemerally and without replacing the message", async () => {
     const f = fixture([alert]);
     f.api.failNextWrite = new Error("socket hang up");

@@ -137,6 +137,8 @@ export interface Fixture {
   changes: Array<{ verb: string; alertId: string; origin?: { channel: string; ts: string } }>;
   /** Makes the notification side fail to record changes (its database write), with this error. */
   failChanges: Error | null;
+  /** alertChanged says the clicked message is an earlier one, which nothing redraws. */
+  earlierMessage: boolean;
 }
 
 export function fixture(alerts: Alert[]): Fixture {
@@ -145,12 +147,13 @@ export function fixture(alerts: Alert[]): Fixture {
   const api = fakeApi(alerts);
   const responder = fakeResponder(events);
   const changes: Fixture["changes"] = [];
-  const f = { failChanges: null } as Fixture;
+  const f = { failChanges: null, earlierMessage: false } as Fixture;
   const notifications: NotificationsPort = {
     async alertChanged(_alert, action, origin) {
       events.push("alertChanged");
       if (f.failChanges) throw f.failChanges;
       changes.push({ verb: action.verb, alertId: action.alertId, ...(origin ? { origin } : {}) });
+      return !f.earlierMessage;
     },
   };
   const logger: Logger = createLogger({ level: "debug", secrets: [], out: { write: (l) => logs.push(l) } });
