@@ -36,7 +36,11 @@ import {
   presetInstant,
   READ_IN_UTC_NOTE,
 } from "./commands.js";
-import { announceChange, type ListenerDeps, responseUrlReplier, yieldToOthers } from "./deps.js";
+import { announceChange, type ListenerDeps, responseUrlReplier, unshownNote, yieldToOthers } from "./deps.js";
+
+/** How a notification click's answer names the message clicked. */
+const THIS_MESSAGE = "This message";
+
 import type { ListenerRouter, ActionArgs as RoutedActionArgs } from "./router.js";
 
 type ActionArgs = RoutedActionArgs<BlockAction>;
@@ -326,30 +330,31 @@ export function registerActions(app: ListenerRouter, deps: ListenerDeps): void {
       source: "notification",
     });
     if (!outcome.ok) {
-      await replier(deps, args, false)(notice(outcome.sentence));
       // Not sent because of a change the message does not show yet: show it.
-      if (outcome.current)
-        await announceChange(deps, outcome.current, { verb: "refresh", userId, alertId }, origin);
+      const shown = outcome.current
+        ? await announceChange(deps, outcome.current, { verb: "refresh", userId, alertId }, origin)
+        : "shown";
+      await replier(
+        deps,
+        args,
+        false,
+      )(notice(`${outcome.sentence}${unshownNote(shown, THIS_MESSAGE, true)}`));
       return;
     }
     // PostHog's answer was parsed in this slice; recording the action (a database write) is the next.
     await yieldToOthers();
     // The redrawn message is the clicker's answer; when it cannot be redrawn, they are told instead.
-    const shown = await announceChange(deps, outcome.alert, { verb, userId, alertId }, origin);
-    if (shown !== "shown") {
-      const why =
-        shown === "failed"
-          ? "This message could not be updated to show it."
-          : "This is an earlier message for this alert, which is no longer updated.";
+    const unshown = unshownNote(
+      await announceChange(deps, outcome.alert, { verb, userId, alertId }, origin),
+      THIS_MESSAGE,
+    );
+    // The message shows a time in each viewer's zone; only the clicker needs to know it was read in UTC.
+    if (unshown || readInUtc)
       await replier(
         deps,
         args,
         false,
-      )(notice(`${outcome.sentence}${readInUtc ? READ_IN_UTC_NOTE : ""} ${why}`));
-    } else if (readInUtc) {
-      // The message shows the time in each viewer's zone; only the clicker needs to know why.
-      await replier(deps, args, false)(notice(`${outcome.sentence}${READ_IN_UTC_NOTE}`));
-    }
+      )(notice(`${outcome.sentence}${readInUtc ? READ_IN_UTC_NOTE : ""}${unshown}`));
   };
   notifyAction(ACTION_NOTIFY_SNOOZE, async (args, alertId, origin) => {
     const choice = "selected_option" in args.action ? args.action.selected_option?.value : undefined;

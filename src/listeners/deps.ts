@@ -60,6 +60,20 @@ export function responseUrlReplier(deps: ListenerDeps, responseUrl: string, repl
   };
 }
 
+/** Whether the message a change came from will show it (see `announceChange`). */
+export type Shown = "shown" | "earlier" | "failed";
+
+/**
+ * What the answer to a write (or to a write refused because of a change the message does not
+ * show) adds when the message it came from will not show the outcome: nothing when it will.
+ * `subject` names that message as the answer's reader knows it.
+ */
+export function unshownNote(shown: Shown, subject: string, refused = false): string {
+  if (shown === "shown" || (shown === "failed" && refused)) return "";
+  if (shown === "failed") return ` ${subject} could not be updated to show it.`;
+  return ` ${subject} is no longer updated, so it will not show ${refused ? "the alert as it is now" : "this"}.`;
+}
+
 /**
  * Tells the notification side about a write PostHog confirmed, so open notification
  * messages show who did what. Its failure (a database write) is logged, never thrown:
@@ -72,7 +86,7 @@ export async function announceChange(
   alert: Alert | null,
   action: { verb: string; userId: string; alertId: string },
   origin?: { channel: string; ts: string },
-): Promise<"shown" | "earlier" | "failed"> {
+): Promise<Shown> {
   try {
     const shown = (await deps.notifications?.alertChanged(alert, action, origin)) ?? true;
     return shown ? "shown" : "earlier";

@@ -11,7 +11,7 @@ import {
 import { ACTION_SNOOZE_AT, BLOCK_SNOOZE_AT, VIEW_SNOOZE_CUSTOM } from "../slack/ids.js";
 import { MAX_SNOOZE_MS, type SnoozePreset } from "../time/snooze.js";
 import { presetInstant, READ_IN_UTC_NOTE } from "./commands.js";
-import { announceChange, type ListenerDeps, tellInChannel } from "./deps.js";
+import { announceChange, type ListenerDeps, type Shown, tellInChannel, unshownNote } from "./deps.js";
 import type { ListenerRouter, ViewArgs as RoutedViewArgs } from "./router.js";
 
 type ViewArgs = RoutedViewArgs<ViewSubmitAction>;
@@ -100,9 +100,28 @@ export function registerViews(app: ListenerRouter, deps: ListenerDeps): void {
       keepLongerSnooze: fromMessage !== undefined,
       source: "modal",
     });
+    // Recorded first, so the answer can say when the message it came from will not show it.
+    let shown: Shown = "shown";
+    if (outcome.ok)
+      shown = await announceChange(
+        deps,
+        outcome.alert,
+        { verb: "snooze", userId, alertId: origin.a },
+        fromMessage,
+      );
+    // Not sent because of a change the message does not show yet: show it.
+    else if (outcome.current)
+      shown = await announceChange(
+        deps,
+        outcome.current,
+        { verb: "refresh", userId, alertId: origin.a },
+        fromMessage,
+      );
     // A clock time read in UTC is said, since the person meant their own.
     const sentence =
-      outcome.ok && choice.readInUtc ? `${outcome.sentence}${READ_IN_UTC_NOTE}` : outcome.sentence;
+      outcome.sentence +
+      (outcome.ok && choice.readInUtc ? READ_IN_UTC_NOTE : "") +
+      (fromMessage ? unshownNote(shown, "The message this came from", !outcome.ok) : "");
     await client.views
       .update({ view_id: view.id, view: buildMessageModal("Snooze alert", sentence) as never })
       .catch(async (e: Error) => {
@@ -110,16 +129,5 @@ export function registerViews(app: ListenerRouter, deps: ListenerDeps): void {
         // Closed meanwhile: say it where the snooze came from, when it came from a channel.
         await tellInChannel(deps, client, origin.c, userId, sentence);
       });
-    if (!outcome.ok) {
-      if (outcome.current)
-        await announceChange(
-          deps,
-          outcome.current,
-          { verb: "refresh", userId, alertId: origin.a },
-          fromMessage,
-        );
-      return;
-    }
-    await announceChange(deps, outcome.alert, { verb: "snooze", userId, alertId: origin.a }, fromMessage);
   });
 }

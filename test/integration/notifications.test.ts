@@ -380,22 +380,63 @@ describe("controls on the message", () => {
     expect(h.bot.notifications.redrawEndedSnoozes()).toEqual([]);
   });
 
-  it("answers a click on an earlier message of the alert, which nothing redraws any more", async () => {
-    const message = await posted();
-    // An earlier message with the same controls: one a gap replaced, whose close had failed.
-    const earlier = { ...message, ts: "1700000000.000100" };
+  it("answers a click on a message a later one replaced, when closing it had failed", async () => {
+    await start();
+    await fireViaWebhook(new Date(Date.now() - 3 * 86_400_000));
+    await h.slack.waitFor(() => parents().length === 1);
+    const earlier = parents()[0] as StoredMessage;
+    // Firing again after a gap of checks starts a new message; closing the earlier one fails.
+    h.slack.failNext("chat.update", { error: "cant_update_message" });
+    await fireViaWebhook();
+    await h.slack.waitFor(() => parents().length === 2);
+    const current = () => parents().find((m) => m.ts !== earlier.ts) as StoredMessage;
+    await h.slack.waitFor(() => h.slack.calls.some((c) => c.method === "chat.update"), 5_000);
+    expect(JSON.stringify(parents().find((m) => m.ts === earlier.ts)?.blocks)).not.toContain("Resolved");
+
     const before = await click(earlier, ACTION_NOTIFY_SNOOZE, USERS.ann.id, "1h");
     const reply = await nextResponse(h, before);
     expect(reply?.body).toMatchObject({ response_type: "ephemeral", replace_original: false });
     expect(reply?.body.text).toMatch(
-      /snoozed \*Signups dropped\* until <!date\^\d+\^.* This is an earlier message for this alert, which is no longer updated\.$/,
+      /snoozed \*Signups dropped\* until <!date\^\d+\^.* This message is no longer updated, so it will not show this\.$/,
     );
     expect(patches()).toHaveLength(1);
     // The alert's current message shows it, as always.
-    await h.slack.waitFor(() => JSON.stringify(latest().blocks).includes("Snoozed until"), 5_000);
+    await h.slack.waitFor(() => JSON.stringify(current().blocks).includes("Snoozed until"), 5_000);
+    // A click refused because of what the earlier message does not show says so too.
+    const refused = await click(earlier, ACTION_NOTIFY_SNOOZE, USERS.ann.id, "30m");
+    expect((await nextResponse(h, refused))?.body.text).toMatch(
+      /already snoozed until .* This message is no longer updated, so it will not show the alert as it is now\.$/,
+    );
+    expect(patches()).toHaveLength(1);
+    // A custom time picked from the earlier message: the form's answer says it too.
+    await click(earlier, ACTION_NOTIFY_SNOOZE, USERS.ann.id, "custom");
+    await h.slack.waitFor(() => h.slack.callsTo("views.open").some((c) => c.ok));
+    const viewId = [...h.slack.views.keys()][0] as string;
+    await h.requester.viewSubmission({
+      userId: USERS.ann.id,
+      callbackId: VIEW_SNOOZE_CUSTOM,
+      viewId,
+      privateMetadata: h.slack.views.get(viewId)?.view.private_metadata,
+      values: {
+        [BLOCK_SNOOZE_AT]: {
+          [ACTION_SNOOZE_AT]: {
+            type: "datetimepicker",
+            selected_date_time: Math.floor(Date.now() / 1000) + 5 * 3600,
+          },
+        },
+      },
+    });
+    await h.slack.waitFor(() => patches().length === 2);
+    await h.slack.waitFor(
+      () =>
+        JSON.stringify(h.slack.views.get(viewId)?.view).includes(
+          "The message this came from is no longer updated, so it will not show this.",
+        ),
+      5_000,
+    );
     // A click on the current message is answered by the message alone.
-    const quiet = await click(latest(), ACTION_NOTIFY_UNSNOOZE);
-    await h.slack.waitFor(() => !JSON.stringify(latest().blocks).includes("Snoozed until"), 5_000);
+    const quiet = await click(current(), ACTION_NOTIFY_UNSNOOZE);
+    await h.slack.waitFor(() => !JSON.stringify(current().blocks).includes("Snoozed until"), 5_000);
     expect(h.slack.responses.length).toBe(quiet);
   });
 

@@ -109,7 +109,7 @@ describe("a snooze click on a notification", () => {
         response_type: "ephemeral",
         replace_original: false,
         text: expect.stringMatching(
-          /^.*snoozed \*Signups dropped\* until .* This is an earlier message for this alert, which is no longer updated\.$/,
+          /^.*snoozed \*Signups dropped\* until .* This message is no longer updated, so it will not show this\.$/,
         ),
       }),
     ]);
