@@ -42,6 +42,7 @@ import {
   type RatioRun,
   RUNS_FILE,
   ratioAcrossRuns,
+  ratioValues,
   recordRun,
 } from "./lib/run-history.js";
 import { type LatencyStats, median, ms, ratio, roundBootstrapRatio } from "./lib/stats.js";
@@ -812,7 +813,7 @@ export function ackLatencyResult(options: AckLatencyOptions, f: AckLatencyFigure
 function acrossRunsText(f: AckLatencyFigures, runs: RatioAcrossRuns | null, name: string): string {
   if (runs)
     return `; median of ${runs.values.length} runs of this build ${runs.median.toFixed(2)}× (${runs.values.map((v) => `${v.toFixed(2)}×`).join(", ")})`;
-  const count = (f.runsOfBuild ?? []).filter((r) => Number.isFinite(r.ratios[name])).length;
+  const count = ratioValues(f.runsOfBuild ?? [], name).length;
   return count > 0
     ? `; run ${count} of this build (the verdict is this run's until there are ${MIN_RUNS} runs to take the median of)`
     : "";
@@ -820,11 +821,10 @@ function acrossRunsText(f: AckLatencyFigures, runs: RatioAcrossRuns | null, name
 
 /** How the targets are judged, given the runs of this build so far that measured all of this run's ratios. */
 function acrossRunsLimit(f: AckLatencyFigures): string {
-  const names = TARGET_RATIOS.filter((name) => Number.isFinite(runRatios(f)[name]));
-  const runs = Math.min(
-    ...names.map((name) => (f.runsOfBuild ?? []).filter((r) => Number.isFinite(r.ratios[name])).length),
-  );
+  const measured = runRatios(f);
+  const names = TARGET_RATIOS.filter((name) => name in measured);
   if (names.length === 0) return "";
+  const runs = Math.min(...names.map((name) => ratioValues(f.runsOfBuild ?? [], name).length));
   if (runs >= MIN_RUNS) return `, so the targets are judged by the median of the ${runs} runs of this build`;
   if (runs > 0)
     return `; once there are ${MIN_RUNS} runs of this build, the targets are judged by their median`;

@@ -33,14 +33,13 @@ import {
 import {
   buildId,
   MIN_RUNS,
-  middle,
   type RatioRun,
   RUNS_FILE,
   ratioAcrossRuns,
   readRuns,
   recordRun,
 } from "../bench/lib/run-history.js";
-import { percentile, roundBootstrapRatio, summarize } from "../bench/lib/stats.js";
+import { middle, percentile, roundBootstrapRatio, summarize } from "../bench/lib/stats.js";
 import type { RequestKind } from "../bench/lib/world.js";
 import { runStartMemory, type StartMemoryFigures } from "../bench/start-memory.js";
 

@@ -4,13 +4,14 @@
  * On this two-core machine the p99 ratio of one whole ack-latency run moves between runs of the
  * same code (snooze clicks with a slow PostHog measured 1.10–1.55× in five runs of one build: a p99
  * of a few thousand requests is decided by a handful of stalls of the whole machine), more than one
- * run's own interval shows. So a ratio target is judged by the median
- * of the runs of one build with one set of settings, once there are `MIN_RUNS` of them. Every such
- * run counts: none is left out for its figures.
+ * run's own interval shows. So a ratio target is judged by the median of the runs of one build
+ * with one set of settings, once there are `MIN_RUNS` of them. Every such run counts: none is left
+ * out for its figures.
  */
 import { createHash } from "node:crypto";
 import { readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { basename, join } from "node:path";
+import { middle } from "./stats.js";
 
 /** Runs of one build and settings before their median decides a ratio target. */
 export const MIN_RUNS = 3;
@@ -84,17 +85,13 @@ export function recordRun(dir: string, run: RatioRun): RatioRun[] {
   return runs.filter((r) => r.build === run.build && r.settings === run.settings);
 }
 
-/** A ratio over runs, when at least `MIN_RUNS` of them measured it; otherwise null. */
-export function ratioAcrossRuns(runs: Array<Pick<RatioRun, "ratios">>, name: string): RatioAcrossRuns | null {
-  const values = runs.map((r) => r.ratios[name]).filter((v): v is number => Number.isFinite(v));
-  return values.length >= MIN_RUNS ? { values, median: middle(values) } : null;
+/** The values of one ratio in the runs that measured it, oldest first. */
+export function ratioValues(runs: Array<Pick<RatioRun, "ratios">>, name: string): number[] {
+  return runs.map((r) => r.ratios[name]).filter((v): v is number => Number.isFinite(v));
 }
 
-/** The median: the middle value, or the mean of the two middle values of an even count. */
-export function middle(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const half = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1
-    ? (sorted[half] as number)
-    : ((sorted[half - 1] as number) + (sorted[half] as number)) / 2;
+/** A ratio over runs, when at least `MIN_RUNS` of them measured it; otherwise null. */
+export function ratioAcrossRuns(runs: Array<Pick<RatioRun, "ratios">>, name: string): RatioAcrossRuns | null {
+  const values = ratioValues(runs, name);
+  return values.length >= MIN_RUNS ? { values, median: middle(values) } : null;
 }

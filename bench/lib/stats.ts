@@ -46,12 +46,24 @@ export function ratio(a: number, b: number): number {
   return b > 0 ? a / b : Number.NaN;
 }
 
-/** The median of a few numbers (e.g. repeated start times). */
+/** The median of a few numbers by nearest rank (e.g. repeated start times): always one of them. */
 export function median(values: number[]): number {
   return percentile(
     [...values].sort((x, y) => x - y),
     50,
   );
+}
+
+/**
+ * The median as the mean of the two middle values of an even count, where `median` takes the
+ * lower one: for a verdict over runs, which the lower one would lean towards passing.
+ */
+export function middle(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const half = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1
+    ? (sorted[half] as number)
+    : ((sorted[half - 1] as number) + (sorted[half] as number)) / 2;
 }
 
 /** A small seeded generator (mulberry32), so a bootstrap gives the same interval for the same samples. */
